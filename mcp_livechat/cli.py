@@ -1,0 +1,181 @@
+"""`mcp-livechat`: serve | sandbox | demo | login | logout | status.
+
+stdout belongs to JSON-RPC when serving over stdio: everything here logs to stderr, and only the
+commands meant for humans (`sandbox`, `demo`, `status`) write to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from mcp_livechat import logs
+from mcp_livechat.config import Settings, load_settings
+from mcp_livechat.errors import ConfigurationError, LiveChatError
+from mcp_livechat.version import __version__
+
+SANDBOX_BASE = "http://sandbox.invalid"
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mcp-livechat", description="MCP server for LiveChat.")
+    p.add_argument("--version", action="version", version=f"mcp-livechat {__version__}")
+    sub = p.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the MCP server (default)")
+    serve.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--read-only", action="store_true", default=None, help="offer no tool that changes anything"
+    )
+    serve.add_argument("--toolsets", help="comma list: chats,customers,agents,account")
+    serve.add_argument("--tools", help="comma list of tool names to offer (in addition to --toolsets)")
+    serve.add_argument("--exclude-tools", help="comma list of tool names never to offer")
+    serve.add_argument(
+        "--sandbox", action="store_true", help="talk to a built-in LiveChat sandbox (no account needed)"
+    )
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING (default), ERROR")
+
+    sandbox = sub.add_parser("sandbox", help="run the LiveChat sandbox with seeded data")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8800, help="0 picks a free port")
+    sandbox.add_argument("--seed", type=int, default=7)
+    sandbox.add_argument("--redirect-uri", action="append", help="whitelisted redirect URI (repeatable)")
+
+    sub.add_parser("demo", help="a short scripted session against the sandbox, printed")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    command = args.command or "serve"
+    try:
+        if command == "sandbox":
+            logs.configure("WARNING")
+            _sandbox(args)
+        elif command == "demo":
+            logs.configure("WARNING")
+            asyncio.run(_demo())
+        else:
+            _serve(args if args.command else _parser().parse_args(["serve"]))
+    except ConfigurationError as exc:
+        sys.stderr.write(f"mcp-livechat: configuration error: {exc}\n")
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        read_only=args.read_only,
+        toolsets=args.toolsets,
+        tools=args.tools,
+        exclude_tools=args.exclude_tools,
+        log_level=args.log_level,
+    )
+
+
+def sandbox_settings(settings: Settings, base_url: str = SANDBOX_BASE) -> Settings:
+    """`settings` pointed at a sandbox, with the seeded agent's PAT."""
+    from pydantic import SecretStr
+
+    from mcp_livechat.sandbox import constants
+
+    return settings.model_copy(
+        update={
+            "api_url": base_url,
+            "accounts_url": f"{base_url}/accounts",
+            "pat": SecretStr(constants.PAT),
+            "account_id": constants.ACCOUNT_ID,
+            "credentials": "pat",
+        }
+    )
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from mcp_livechat.server import create_server
+
+    settings = _settings_from(args)
+    logs.configure(settings.log_level)
+    transport = None
+    if args.sandbox:
+        from mcp_livechat.sandbox import Sandbox
+
+        settings = sandbox_settings(settings)
+        transport = Sandbox().transport()
+    server = create_server(settings, transport=transport)
+    if args.transport == "stdio":
+        server.run("stdio")
+        return
+    import uvicorn
+
+    from mcp_livechat.http_app import create_app
+
+    app = create_app(server, settings, transport=args.transport, host=args.host)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, log_level=settings.log_level.lower())
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _sandbox(args: argparse.Namespace) -> None:
+    from mcp_livechat.sandbox import Sandbox, serve
+
+    port = args.port or free_port(args.host)
+    kwargs: dict[str, Any] = {"seed": args.seed}
+    if args.redirect_uri:
+        kwargs["redirect_uris"] = tuple(args.redirect_uri)
+    sb = Sandbox(**kwargs)
+    _out(json.dumps(sb.describe(f"http://{args.host}:{port}")))
+    asyncio.run(serve(sb, args.host, port))
+
+
+async def _demo() -> None:
+    """Sandbox and server in-process, the SDK client in front: a short, real session, printed."""
+    from mcp import Client
+
+    from mcp_livechat.sandbox import Sandbox
+    from mcp_livechat.server import create_server
+
+    server = create_server(sandbox_settings(load_settings()), transport=Sandbox().transport())
+    async with Client(server) as client:
+
+        async def call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+            result = await client.call_tool(name, arguments)
+            _out(f"\n> {name}({json.dumps(arguments)})")
+            text = "".join(getattr(c, "text", "") for c in result.content)
+            if result.is_error:
+                raise LiveChatError(f"{name} failed: {text}")
+            data = result.structured_content or {}
+            _out(_preview(data))
+            return data
+
+        _out(f"mcp-livechat {__version__} demo: the server and a LiveChat sandbox, in this process.")
+        tools = (await client.list_tools()).tools
+        _out(f"{len(tools)} tools: {', '.join(t.name for t in tools)}")
+        chats = await call("list_chats", {"status": "active", "limit": 3})
+        chat = chats["chats"][0]
+        await call("get_chat", {"chat_id": chat["id"], "max_events": 8})
+        await call("get_customer", {"customer_id": chat["customer"]["id"]})
+        await call("update_agent_profile", {"job_title": "Support Hero (demo)", "max_chats_count": 6})
+        await call("get_my_profile", {})
+        _out("\nDone: every call above went through MCP to the sandbox over HTTP semantics.")
+
+
+def _preview(data: dict[str, Any], limit: int = 1200) -> str:
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + f"\n  ... ({len(text) - limit} more characters)"

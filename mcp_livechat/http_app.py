@@ -1,0 +1,81 @@
+"""The HTTP face of the server: Streamable HTTP at `/mcp` or legacy SSE at `/sse` + `/messages/`,
+plus `/healthz` (and the connect routes once OAuth is configured).
+
+DNS-rebinding protection is always on: loopback binds allow only loopback Host/Origin headers;
+any other bind must name its public hosts (`LIVECHAT_ALLOWED_HOSTS` or `LIVECHAT_PUBLIC_URL`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from mcp.server import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from mcp_livechat.config import Settings
+from mcp_livechat.errors import ConfigurationError
+from mcp_livechat.version import __version__
+
+HttpTransport = Literal["http", "sse"]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def transport_security(settings: Settings, host: str) -> TransportSecuritySettings:
+    """Allowed Host and Origin headers for this bind address and configuration."""
+    hosts = list(settings.allowed_hosts)
+    origins = list(settings.allowed_origins)
+    if settings.public_url:
+        public = urlsplit(settings.public_url)
+        hosts.append(public.netloc)
+        origins.append(f"{public.scheme}://{public.netloc}")
+    if is_loopback(host):
+        hosts += ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+        origins += ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    elif not hosts:
+        raise ConfigurationError(
+            f"LIVECHAT_ALLOWED_HOSTS: serving on {host} needs the host names clients use "
+            "(e.g. mcp.example.com), or LIVECHAT_PUBLIC_URL; this protects against DNS rebinding"
+        )
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def check_bind(settings: Settings, host: str) -> None:
+    """Without caller authentication, only this machine may call: refuse anything else."""
+    if settings.mcp_auth == "none" and not is_loopback(host):
+        raise ConfigurationError(
+            f"LIVECHAT_MCP_AUTH: 'none' serves one local user and may only listen on loopback, not {host}; "
+            "use jwt or api-key to serve other machines"
+        )
+
+
+def create_app(
+    server: MCPServer[Any], settings: Settings, *, transport: HttpTransport, host: str
+) -> Starlette:
+    """The ASGI app for `server`. Build it once per server (the SDK replaces its session manager)."""
+    check_bind(settings, host)
+    security = transport_security(settings, host)
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    server.custom_route("/healthz", methods=["GET"])(healthz)
+
+    if transport == "sse":
+        return server.sse_app(host=host, transport_security=security)
+    # Stateless: any replica can serve any request; no session affinity needed behind a balancer.
+    return server.streamable_http_app(host=host, transport_security=security, stateless_http=True)

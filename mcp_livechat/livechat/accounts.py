@@ -1,0 +1,37 @@
+"""Accounts server calls other than the OAuth token endpoint (fact sheet §1.5-§1.7).
+
+The token endpoint itself belongs to the OAuth client in `connect.oauth`.
+"""
+
+from __future__ import annotations
+
+from mcp_livechat.errors import NotFound
+from mcp_livechat.livechat._transport import Transport
+from mcp_livechat.livechat.types import Account, TokenInfo
+
+
+class Accounts:
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    async def token_info(self, access_token: str) -> TokenInfo:
+        """`GET /v2/info` for the given access token (its remaining lifetime, scopes, account)."""
+        data = await self._t.accounts("GET", "/v2/info", token=access_token, idempotent=True)
+        return TokenInfo.model_validate(data)
+
+    async def revoke_token(self, token: str) -> bool:
+        """`DELETE /v2/token`: revokes the token and its pair. False if LiveChat did not know it."""
+        try:
+            await self._t.accounts("DELETE", "/v2/token", token=token, idempotent=True)
+        except NotFound:
+            return False
+        return True
+
+    async def get_me(self) -> Account:
+        """`GET /v2/accounts/me`: who the current credential belongs to."""
+        return Account.model_validate(await self._t.accounts("GET", "/v2/accounts/me", idempotent=True))
+
+    async def update_me(self, *, name: str) -> Account | None:
+        """`PATCH /v2/accounts/me`: since v3.6 the only way to change one's own name."""
+        data = await self._t.accounts("PATCH", "/v2/accounts/me", body={"name": name}, idempotent=True)
+        return Account.model_validate(data) if isinstance(data, dict) and data.get("account_id") else None

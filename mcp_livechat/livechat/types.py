@@ -1,0 +1,273 @@
+"""Typed views of LiveChat v3.6 objects (fact sheet §4-§5; `livechat-payloads/`).
+
+Tolerant by design: unknown keys are ignored, and everything LiveChat sends "only when set" is
+optional, so a new field or a missing one never breaks a call. Timestamps stay RFC 3339 strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LCModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Access(LCModel):
+    group_ids: list[int] = Field(default_factory=list)
+
+
+class Queue(LCModel):
+    position: int | None = None
+    wait_time: int | None = None
+    queued_at: str | None = None
+
+
+class Geolocation(LCModel):
+    country: str | None = None
+    country_code: str | None = None
+    region: str | None = None
+    city: str | None = None
+    timezone: str | None = None
+    latitude: str | None = None
+    longitude: str | None = None
+
+
+class VisitedPage(LCModel):
+    opened_at: str | None = None
+    url: str | None = None
+    title: str | None = None
+
+
+class Visit(LCModel):
+    started_at: str | None = None
+    ended_at: str | None = None
+    referrer: str | None = None
+    user_agent: str | None = None
+    geolocation: Geolocation | None = None
+    last_pages: list[VisitedPage] = Field(default_factory=list)
+
+
+class Statistics(LCModel):
+    chats_count: int | None = None
+    threads_count: int | None = None
+    visits_count: int | None = None
+    page_views_count: int | None = None
+    greetings_shown_count: int | None = None
+    greetings_accepted_count: int | None = None
+    tickets_count: int | None = None
+
+
+class User(LCModel):
+    """A chat participant: `type` is customer, agent (or bot)."""
+
+    id: str
+    type: str = "customer"
+    name: str | None = None
+    email: str | None = None
+    present: bool | None = None
+    visibility: str | None = None
+    created_at: str | None = None
+
+
+class FormField(LCModel):
+    id: str | None = None
+    type: str | None = None
+    label: str | None = None
+    answer: Any = None
+    answers: list[Any] | None = None
+
+
+class Event(LCModel):
+    """Any thread event; which fields are set depends on `type`."""
+
+    id: str
+    type: str
+    created_at: str | None = None
+    author_id: str | None = None
+    visibility: str | None = None
+    deleted: bool | None = None
+    text: str | None = None  # message, system_message
+    system_message_type: str | None = None
+    name: str | None = None  # file
+    url: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    template_id: str | None = None  # rich_message
+    elements: list[dict[str, Any]] | None = None
+    content: Any = None  # custom
+    form_id: str | None = None  # form, filled_form
+    form_type: str | None = None
+    fields: list[FormField] | None = None
+    subtype: str | None = None  # system (e.g. cdp orders)
+    source: str | None = None
+
+
+class LastEvent(LCModel):
+    thread_id: str | None = None
+    thread_created_at: str | None = None
+    event: Event
+
+
+class ThreadSummary(LCModel):
+    id: str
+    created_at: str | None = None
+    user_ids: list[str] = Field(default_factory=list)
+    active: bool | None = None
+    access: Access | None = None
+    queue: Queue | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class Thread(ThreadSummary):
+    events: list[Event] = Field(default_factory=list)
+    previous_thread_id: str | None = None
+    next_thread_id: str | None = None
+    restricted_access: str | None = None
+
+
+class ChatSummary(LCModel):
+    id: str
+    users: list[User] = Field(default_factory=list)
+    last_thread_summary: ThreadSummary | None = None
+    last_event_per_type: dict[str, LastEvent] = Field(default_factory=dict)
+    access: Access | None = None
+    is_followed: bool | None = None
+
+
+class ChatsPage(LCModel):
+    chats_summary: list[ChatSummary] = Field(default_factory=list)
+    found_chats: int | None = None
+    next_page_id: str | None = None
+    previous_page_id: str | None = None
+
+
+class Chat(LCModel):
+    """get_chat: one chat with one thread (the latest unless a thread id was asked for)."""
+
+    id: str
+    thread: Thread | None = None
+    users: list[User] = Field(default_factory=list)
+    access: Access | None = None
+    is_followed: bool | None = None
+
+
+class ArchivedChat(Chat):
+    previous_accessible_thread_id: str | None = None
+    next_accessible_thread_id: str | None = None
+
+
+class ArchivesPage(LCModel):
+    chats: list[ArchivedChat] = Field(default_factory=list)
+    found_chats: int | None = None
+    next_page_id: str | None = None
+    previous_page_id: str | None = None
+
+
+class ThreadsPage(LCModel):
+    threads: list[Thread] = Field(default_factory=list)
+    found_threads: int | None = None
+    next_page_id: str | None = None
+    previous_page_id: str | None = None
+
+
+class Customer(LCModel):
+    id: str
+    type: str = "customer"
+    created_at: str | None = None
+    name: str | None = None
+    email: str | None = None
+    email_verified: bool | None = None
+    avatar: str | None = None
+    phone_number: str | None = None
+    session_fields: list[dict[str, str]] = Field(default_factory=list)
+    visit: Visit | None = None
+    statistics: Statistics | None = None
+    chat_ids: list[str] = Field(default_factory=list)
+    agent_last_event_created_at: str | None = None
+    customer_last_event_created_at: str | None = None
+
+
+class AgentGroup(LCModel):
+    id: int
+    priority: str | None = None
+
+
+class ScheduleRange(LCModel):
+    day: str
+    enabled: bool = True
+    start: str | None = None
+    end: str | None = None
+
+
+class WorkScheduler(LCModel):
+    timezone: str | None = None
+    schedule: list[ScheduleRange] = Field(default_factory=list)
+
+
+class Agent(LCModel):
+    id: str
+    account_id: str | None = None
+    name: str | None = None
+    avatar: str | None = None
+    avatar_path: str | None = None  # list_agents spells it this way
+    role: str | None = None
+    login_status: str | None = None
+    job_title: str | None = None
+    mobile: str | None = None
+    max_chats_count: int | None = None
+    groups: list[AgentGroup] | None = None
+    notifications: list[str] | None = None
+    email_subscriptions: list[str] | None = None
+    work_scheduler: WorkScheduler | None = None
+    suspended: bool | None = None
+    awaiting_approval: bool | None = None
+    last_logout: str | None = None
+
+
+class Group(LCModel):
+    id: int
+    name: str | None = None
+    language_code: str | None = None
+    routing_status: str | None = None
+    agent_priorities: dict[str, str] | None = None
+
+
+class Tag(LCModel):
+    name: str
+    group_ids: list[int] = Field(default_factory=list)
+    author_id: str | None = None
+    created_at: str | None = None
+
+
+class RoutingStatus(LCModel):
+    agent_id: str
+    status: str
+
+
+class TokenInfo(LCModel):
+    """`/v2/info` without the token strings themselves (they are never kept in a model)."""
+
+    account_id: str | None = None
+    client_id: str | None = None
+    organization_id: str | None = None
+    expires_in: int | None = None
+    scope: str | None = None
+    token_type: str | None = None
+
+    @property
+    def scopes(self) -> list[str]:
+        return [s for s in (self.scope or "").replace(" ", ",").split(",") if s]
+
+
+class Account(LCModel):
+    """`/v2/accounts/me`: the person behind the credential (their email is their agent id)."""
+
+    account_id: str
+    name: str | None = None
+    email: str | None = None
+    email_verified: bool | None = None
+    default_organization_id: str | None = None
+    roles: list[dict[str, Any]] | None = None

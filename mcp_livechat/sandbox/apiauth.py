@@ -1,0 +1,109 @@
+"""Authentication, region and scope checks of the Agent Chat / Configuration APIs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import scopes
+from .errors import ApiError
+from .model import Agent, Org
+from .runtime import Runtime
+from .state import State
+
+
+@dataclass
+class Principal:
+    agent: Agent
+    org: Org
+    scopes: tuple[str, ...]
+    via: str  # "bearer" | "pat"
+
+
+def _pat_agent(state: State, blob: str) -> Agent | None:
+    try:
+        decoded = base64.b64decode(blob, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    account_id, sep, pat = decoded.partition(":")
+    if not sep:
+        return None
+    agent = state.agent_by_account_id(account_id)
+    if agent is None or agent.pat is None or not hmac.compare_digest(agent.pat, pat):
+        return None
+    return agent
+
+
+def resolve_credentials(rt: Runtime, authorization: str | None, now: datetime) -> Principal | None:
+    """Bearer access token (accounts server) or Basic base64(account_id:PAT); None if invalid."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    state = rt.state
+    if scheme.lower() == "bearer" and value:
+        token = state.tokens.valid_access(value, now)
+        if token is None:
+            return None
+        agent = state.agents.get(token.agent_id)
+        if agent is None:
+            return None
+        return Principal(agent, state.org_of(agent), token.scopes, "bearer")
+    if scheme.lower() == "basic" and value:
+        agent = _pat_agent(state, value)
+        if agent is None:
+            return None
+        return Principal(agent, state.org_of(agent), agent.pat_scopes, "pat")
+    return None
+
+
+def authenticate(rt: Runtime, headers: Mapping[str, str]) -> Principal:
+    principal = resolve_credentials(rt, headers.get("authorization"), rt.clock.now())
+    if principal is None:
+        raise ApiError("authentication", "Invalid access token")
+    # Region routing (fact sheet §2): fra accounts must say X-Region: fra; dal accounts may omit
+    # the header but must not name another region.
+    requested = (headers.get("x-region") or "").strip().lower()
+    region = principal.org.region
+    if requested != region and not (region == "dal" and requested == ""):
+        raise ApiError("misdirected_request", "Wrong region", {"region": region})
+    return principal
+
+
+@dataclass
+class Ctx:
+    rt: Runtime
+    principal: Principal
+
+    @property
+    def state(self) -> State:
+        return self.rt.state
+
+    @property
+    def agent(self) -> Agent:
+        return self.principal.agent
+
+    @property
+    def org_id(self) -> str:
+        return self.principal.org.id
+
+    def now(self) -> datetime:
+        return self.rt.clock.now()
+
+    def has(self, scope: str) -> bool:
+        return scopes.has(self.principal.scopes, scope)
+
+    def require(self, *alternatives: str) -> str:
+        """The first alternative the principal holds; else ``authorization`` naming them all."""
+        for scope in alternatives:
+            if self.has(scope):
+                return scope
+        raise ApiError("authorization", "Requires scope: " + " or ".join(alternatives))
+
+    def chat_level(self, perm: str) -> bool:
+        """True for ``chats--all:<perm>``, False for ``chats--access:<perm>``; else authorization."""
+        return self.require(f"chats--all:{perm}", f"chats--access:{perm}").startswith("chats--all")

@@ -1,0 +1,115 @@
+"""The Starlette app (accounts server + APIs + control endpoints on one port) and ``serve()``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from . import accounts, control, oauth
+from .dispatch import api_endpoint
+from .runtime import Runtime
+from .wire import RAW_SEND_KEY, with_faults
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class SandboxApp(Starlette):
+    """Starlette, plus the server's raw ``send`` kept in the scope so that a ``drop`` fault can
+    reach the connection's transport (see wire.drop_connection)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[RAW_SEND_KEY] = send
+        await super().__call__(scope, receive, send)
+
+
+def build_app(rt: Runtime) -> SandboxApp:
+    async def authorize(request: Request) -> Response:
+        return oauth.authorize(rt, request)
+
+    async def ooops(request: Request) -> Response:
+        return oauth.ooops_page(request)
+
+    async def token(request: Request) -> Response:
+        if request.method == "DELETE":
+
+            async def do_revoke() -> Response:
+                return accounts.revoke(rt, request)
+
+            return await with_faults(rt, request, "revoke", "oauth", do_revoke)
+
+        async def do_token() -> Response:
+            return await oauth.token_endpoint(rt, request)
+
+        return await with_faults(rt, request, "token", "oauth", do_token)
+
+    async def info(request: Request) -> Response:
+        async def do_info() -> Response:
+            return accounts.info(rt, request)
+
+        return await with_faults(rt, request, "info", "oauth", do_info)
+
+    async def account(request: Request) -> Response:
+        async def do_account() -> Response:
+            return await accounts.account(rt, request)
+
+        return await with_faults(rt, request, "accounts_me", "oauth", do_account)
+
+    async def api(request: Request) -> Response:
+        return await api_endpoint(rt, request)
+
+    routes = [
+        Route("/accounts", authorize, methods=["GET"]),
+        Route("/accounts/", authorize, methods=["GET"]),
+        Route("/accounts/ooops", ooops, methods=["GET"]),
+        Route("/accounts/v2/token", token, methods=["POST", "DELETE"]),
+        Route("/accounts/v2/info", info, methods=["GET"]),
+        Route("/accounts/v2/accounts/{account_id}", account, methods=["GET", "PATCH"]),
+        Route("/{version}/{api}/action/{method}", api, methods=["POST"]),
+    ]
+    for name, (handler, methods) in control.ENDPOINTS.items():
+        routes.append(Route(f"/sandbox/{name}", _control(rt, handler), methods=methods))
+    return SandboxApp(routes=routes)
+
+
+def _control(rt: Runtime, handler: Callable[[Runtime, Request], Awaitable[Response]]) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        return await control.guarded(handler, rt, request)
+
+    return endpoint
+
+
+async def serve(sb: Sandbox, host: str, port: int) -> None:
+    """Serve ``sb.app`` with uvicorn (h11, no access log: query strings can carry tokens).
+
+    Cancelling the task shuts the server down gracefully.
+    """
+    config = uvicorn.Config(
+        sb.app,
+        host=host,
+        port=port,
+        http="h11",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.ensure_future(server.serve())
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        server.should_exit = True
+        await task
+        raise

@@ -1,0 +1,84 @@
+"""``POST /v3.6/{agent|configuration}/action/<method>``: version, method, auth, region, body."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from . import agent_read, agent_write, config_api, customers
+from .apiauth import Ctx, authenticate
+from .errors import ApiError, validation
+from .model import JSON
+from .runtime import Runtime
+from .wire import with_faults
+
+Handler = Callable[[Ctx, JSON], Any]
+
+AGENT_METHODS: dict[str, Handler] = {
+    "list_chats": agent_read.list_chats,
+    "list_threads": agent_read.list_threads,
+    "get_chat": agent_read.get_chat,
+    "list_archives": agent_read.list_archives,
+    "get_customer": agent_read.get_customer,
+    "list_routing_statuses": agent_read.list_routing_statuses,
+    "send_event": agent_write.send_event,
+    "add_user_to_chat": agent_write.add_user_to_chat,
+    "remove_user_from_chat": agent_write.remove_user_from_chat,
+    "transfer_chat": agent_write.transfer_chat,
+    "deactivate_chat": agent_write.deactivate_chat,
+    "tag_thread": agent_write.tag_thread,
+    "untag_thread": agent_write.untag_thread,
+    "set_routing_status": agent_write.set_routing_status,
+    "update_customer": customers.update_customer,
+}
+CONFIG_METHODS: dict[str, Handler] = {
+    "get_agent": config_api.get_agent,
+    "list_agents": config_api.list_agents,
+    "update_agent": config_api.update_agent,
+    "list_groups": config_api.list_groups,
+    "get_group": config_api.get_group,
+    "list_tags": config_api.list_tags,
+}
+APIS = {"agent": AGENT_METHODS, "configuration": CONFIG_METHODS}
+SUPPORTED_VERSIONS = ("v3.6",)
+
+
+async def _parse_body(request: Request) -> JSON:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise validation("Wrong format of request: the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise validation("Wrong format of request: the body must be a JSON object")
+    return body
+
+
+async def _call(rt: Runtime, request: Request) -> Response:
+    version = request.path_params["version"]
+    if version not in SUPPORTED_VERSIONS:
+        raise ApiError("unsupported_version", f"Unsupported version: {version.lstrip('v')}")
+    table = APIS.get(request.path_params["api"])
+    handler = table.get(request.path_params["method"]) if table is not None else None
+    if handler is None:
+        raise ApiError("not_found", "Method not found")
+    principal = authenticate(rt, request.headers)
+    body = await _parse_body(request)
+    result = handler(Ctx(rt, principal), body)
+    return JSONResponse(result)
+
+
+async def api_endpoint(rt: Runtime, request: Request) -> Response:
+    async def process() -> Response:
+        try:
+            return await _call(rt, request)
+        except ApiError as exc:
+            return exc.response()
+
+    return await with_faults(rt, request, request.path_params["method"], "api", process)

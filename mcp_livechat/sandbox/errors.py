@@ -1,0 +1,131 @@
+"""The two error dialects: Web API ``{"error": {"type", "message", "data"?}}`` and the accounts
+server's OAuth style ``{"error", "error_description", "sub_error"?, "invalid_fields"?}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+# HTTP status per Web API error type. LiveChat does not document these: this is the fact
+# sheet's suggested mapping (§6) [UNVERIFIED]. Our own calls:
+# - chat_inactive → 422 (the request is well-formed, the chat's state forbids it) [UNVERIFIED]
+# - agent_offline → 422 (same reasoning) [UNVERIFIED]
+# - unsupported_version → 400 [UNVERIFIED]
+STATUS = {
+    "validation": 400,
+    "unsupported_version": 400,
+    "authentication": 401,
+    "authorization": 403,
+    "missing_access": 403,
+    "not_found": 404,
+    "group_not_found": 404,
+    "request_timeout": 408,
+    "already_exists": 409,
+    "entity_too_large": 413,
+    "misdirected_request": 421,
+    "chat_inactive": 422,
+    "agent_offline": 422,
+    "too_many_requests": 429,
+    "internal": 500,
+    "service_unavailable": 503,
+}
+DEFAULT_MESSAGES = {
+    "authentication": "Invalid access token",
+    "authorization": "Authorization error",
+    "validation": "Wrong format of request",
+    "not_found": "Not found",
+    "misdirected_request": "Wrong region",
+    "too_many_requests": "Too many requests",
+    "internal": "Internal server error",
+    "service_unavailable": "Service unavailable",
+    "chat_inactive": "Chat is inactive",
+    "unsupported_version": "Unsupported version",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, type_: str, message: str | None = None, data: dict[str, Any] | None = None) -> None:
+        self.type = type_
+        self.message = message if message is not None else DEFAULT_MESSAGES.get(type_, type_)
+        self.data = data
+        super().__init__(self.message)
+
+    @property
+    def status(self) -> int:
+        return STATUS.get(self.type, 400)
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"type": self.type, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return {"error": error}
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+
+
+def validation(message: str) -> ApiError:
+    return ApiError("validation", message)
+
+
+OAUTH_DESCRIPTIONS = {
+    "unauthorized_client": "The client is not authorized to request a token using this method.",
+    "invalid_request": (
+        "The request is missing a required parameter, includes an invalid parameter value, includes a "
+        "parameter more than once, or is otherwise malformed."
+    ),
+    "unauthorized": "The account is not authorized.",
+    "access_denied": "The resource owner or authorization server denied the request.",
+    "unsupported_grant_type": "The authorization grant type is not supported by the authorization server.",
+    "invalid_client": "Client authentication failed.",
+    "resource_not_found": "The requested resource couldn't be found.",
+    "server_error": (
+        "The server encountered an unexpected condition that prevented it from fulfilling the request."
+    ),
+    "temporarily_unavailable": (
+        "The server is currently unable to handle the request due to a temporary overloading or "
+        "maintenance of the server."
+    ),
+}
+
+
+class OAuthError(Exception):
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        description: str | None = None,
+        *,
+        sub_error: str | None = None,
+        invalid_fields: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.status = status
+        self.error = error
+        self.description = description or OAUTH_DESCRIPTIONS.get(error, error)
+        self.sub_error = sub_error
+        self.invalid_fields = invalid_fields
+        self.extra = extra
+        super().__init__(self.description)
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.error, "error_description": self.description}
+        if self.sub_error is not None:
+            out["sub_error"] = self.sub_error
+        if self.invalid_fields is not None:
+            out["invalid_fields"] = self.invalid_fields
+        if self.extra:
+            out.update(self.extra)
+        return out
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+
+
+def missing_fields(fields: list[str]) -> OAuthError:
+    return OAuthError(422, "invalid_request", invalid_fields={f: "is required" for f in fields})
+
+
+def insufficient_scope() -> OAuthError:
+    return OAuthError(403, "access_denied", sub_error="insufficient_scope")

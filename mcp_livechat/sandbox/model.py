@@ -1,0 +1,205 @@
+"""The in-memory data model. Events are stored as ready JSON objects (``dict``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class Org:
+    id: str
+    name: str
+    region: str
+    license_id: int
+
+
+@dataclass
+class Agent:
+    id: str  # the email
+    account_id: str
+    org_id: str
+    name: str
+    role: str
+    avatar: str
+    job_title: str
+    max_chats_count: int
+    groups: dict[int, str]  # group id -> priority, in order
+    routing_status: str  # accepting_chats | not_accepting_chats | offline
+    notifications: list[str]
+    email_subscriptions: list[str]
+    work_scheduler: JSON
+    created_at: datetime
+    updated_at: datetime
+    mobile: str | None = None
+    suspended: bool = False
+    awaiting_approval: bool = False
+    last_logout: str | None = None
+    pat: str | None = None
+    pat_scopes: tuple[str, ...] = ()
+    email_verified: bool = True
+    mfa: bool = False
+
+    @property
+    def login_status(self) -> str:
+        return "accepting chats" if self.routing_status == "accepting_chats" else "not accepting chats"
+
+    @property
+    def organization_id(self) -> str:
+        """Alias of ``org_id``."""
+        return self.org_id
+
+
+@dataclass
+class Group:
+    id: int
+    org_id: str
+    name: str
+    language_code: str
+
+
+@dataclass
+class Tag:
+    name: str
+    org_id: str
+    group_ids: list[int]
+    author_id: str
+    created_at: str
+
+
+@dataclass
+class Customer:
+    id: str
+    org_id: str
+    created_at: str
+    name: str | None = None
+    email: str | None = None
+    email_verified: bool = False
+    avatar: str | None = None
+    phone_number: str | None = None
+    session_fields: list[dict[str, str]] = field(default_factory=list)
+    visit: JSON | None = None
+    statistics: dict[str, int] = field(default_factory=dict)  # visits/page views/greetings/tickets
+    priv_id: str = ""
+    address: dict[str, str] | None = None
+    omnichannel: JSON | None = None
+    tickets: list[JSON] = field(default_factory=list)
+
+    @property
+    def organization_id(self) -> str:
+        """Alias of ``org_id``."""
+        return self.org_id
+
+
+@dataclass
+class ChatUser:
+    id: str
+    type: str  # customer | agent
+    present: bool = True
+    visibility: str = "all"
+    events_seen_up_to: str | None = None
+
+
+@dataclass
+class Thread:
+    id: str
+    created_at: str
+    active: bool
+    user_ids: list[str]
+    events: list[JSON]
+    group_ids: list[int]
+    properties: JSON = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    queue: JSON | None = None
+    next_event_no: int = 1
+
+    def new_event_id(self) -> str:
+        event_id = f"{self.id}_{self.next_event_no}"
+        self.next_event_no += 1
+        return event_id
+
+
+@dataclass
+class Chat:
+    id: str
+    org_id: str
+    customer_id: str
+    users: list[ChatUser]
+    threads: list[Thread]
+    group_ids: list[int]
+    properties: JSON = field(default_factory=dict)
+    is_followed: bool = False
+
+    @property
+    def organization_id(self) -> str:
+        """Alias of ``org_id``."""
+        return self.org_id
+
+    @property
+    def active(self) -> bool:
+        return bool(self.threads) and self.threads[-1].active
+
+    @property
+    def last_thread(self) -> Thread:
+        return self.threads[-1]
+
+    def user(self, user_id: str) -> ChatUser | None:
+        return next((u for u in self.users if u.id == user_id), None)
+
+    def agent_ids(self) -> list[str]:
+        return [u.id for u in self.users if u.type == "agent"]
+
+    def thread(self, thread_id: str) -> Thread | None:
+        return next((t for t in self.threads if t.id == thread_id), None)
+
+
+@dataclass
+class AuthCode:
+    code: str
+    client_id: str
+    redirect_uri: str
+    agent_id: str
+    scopes: tuple[str, ...]
+    challenge: str | None
+    method: str
+    expires_at: datetime
+    used: bool = False
+
+
+@dataclass
+class AccessToken:
+    token: str
+    client_id: str
+    agent_id: str
+    scopes: tuple[str, ...]
+    issued_at: datetime
+    expires_at: datetime
+    refresh_token: str | None = None
+    revoked: bool = False
+
+
+@dataclass
+class RefreshToken:
+    token: str
+    client_id: str
+    agent_id: str
+    scopes: tuple[str, ...]
+    issued_at: datetime
+    revoked: bool = False
+
+
+@dataclass
+class Page:
+    """Server-side pagination state behind an opaque page_id."""
+
+    kind: str  # list_chats | list_threads | list_archives
+    org_id: str
+    agent_id: str
+    keys: list[Any]  # snapshot of the ordered ids (chat ids, thread ids, (chat, thread) pairs)
+    offset: int
+    limit: int
+    created_at: datetime
+    chat_id: str | None = None

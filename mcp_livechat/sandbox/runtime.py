@@ -1,0 +1,60 @@
+"""Everything the routes share: settings, clock, stats, faults, the state, the browser session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import constants
+from .clock import Clock
+from .faults import FaultInjector
+from .seed import build_state
+from .state import State
+from .stats import Stats
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    client_id: str
+    secret: str | None  # None = public client (PKCE, rotating refresh tokens)
+    redirect_uris: tuple[str, ...]
+
+    @property
+    def public(self) -> bool:
+        return self.secret is None
+
+
+class Runtime:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        redirect_uris: tuple[str, ...],
+        code_lifetime: int,
+        redirect_limit: tuple[int, float] | None,
+    ) -> None:
+        self.seed = seed
+        self.code_lifetime = code_lifetime
+        self.redirect_limit = redirect_limit
+        self.clients = {
+            constants.CLIENT_ID: OAuthClient(constants.CLIENT_ID, constants.CLIENT_SECRET, redirect_uris),
+            constants.PUBLIC_CLIENT_ID: OAuthClient(
+                constants.PUBLIC_CLIENT_ID, None, redirect_uris + constants.PUBLIC_EXTRA_REDIRECT_URIS
+            ),
+        }
+        self.clock = Clock()
+        self.stats = Stats()
+        self.faults = FaultInjector()
+        self.state: State = build_state(seed)
+        self.browser_account: str | None = constants.AGENT_EMAIL
+        self.consent = True
+
+    def reset(self, seed: int | None = None) -> None:
+        """Re-seed the data and forget tokens, codes, page ids, faults, stats and the browser
+        session settings. The clock keeps running."""
+        if seed is not None:
+            self.seed = seed
+        self.state = build_state(self.seed)
+        self.stats.reset()
+        self.faults.clear()
+        self.browser_account = constants.AGENT_EMAIL
+        self.consent = True

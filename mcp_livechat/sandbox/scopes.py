@@ -1,0 +1,65 @@
+"""Scope parsing and the inclusion rules of fact sheet §7: rw ⊇ ro (and rc),
+``--all`` ⊇ ``--access`` ⊇ ``--my``, ``--all`` ⊇ ``--groups``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from . import constants
+
+_LEVELS = {
+    "all": {"all", "access", "my", "groups"},
+    "access": {"access", "my"},
+    "my": {"my"},
+    "groups": {"groups"},
+    "": {""},
+}
+_PERMS = {"rw": {"rw", "ro", "rc"}, "rc": {"rc", "ro"}, "ro": {"ro"}}
+
+
+def _split(scope: str) -> tuple[str, str, str]:
+    name, _, perm = scope.partition(":")
+    resource, _, level = name.partition("--")
+    return resource, level, perm
+
+
+def grants(held: str, needed: str) -> bool:
+    h_res, h_level, h_perm = _split(held)
+    n_res, n_level, n_perm = _split(needed)
+    if h_res != n_res:
+        return False
+    if n_level not in _LEVELS.get(h_level, {h_level}):
+        return False
+    return n_perm in _PERMS.get(h_perm, {h_perm})
+
+
+def has(held: Iterable[str], needed: str) -> bool:
+    return any(grants(h, needed) for h in held)
+
+
+def has_any(held: Iterable[str], needed: Iterable[str]) -> bool:
+    held = tuple(held)
+    return any(has(held, n) for n in needed)
+
+
+def parse_requested(raw: str | None) -> list[str] | None:
+    """Authorize ``scope``: comma- or space-separated (both seen in the wild); None = all."""
+    if raw is None or not raw.strip():
+        return None
+    return [s for s in re.split(r"[\s,]+", raw.strip()) if s]
+
+
+def allowed_for_role(role: str, scopes: Iterable[str]) -> tuple[str, ...]:
+    """What consent can grant to an agent of ``role`` (normal agents lose the admin scopes)."""
+    out = []
+    for scope in scopes:
+        if role == "normal" and scope in constants.ADMIN_ONLY_SCOPES:
+            continue
+        if scope not in out:
+            out.append(scope)
+    return tuple(out)
+
+
+def join(scopes: Iterable[str]) -> str:
+    return ",".join(scopes)

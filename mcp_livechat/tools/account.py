@@ -1,0 +1,60 @@
+"""Toolset `account`: groups, tags, and the caller's LiveChat connection."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from mcp_livechat import models as m
+from mcp_livechat.tools import project
+from mcp_livechat.tools.registry import ToolContext, tool
+
+
+@tool(toolset="account", title="List groups", read_only=True)
+async def list_groups(tc: ToolContext) -> m.GroupList:
+    """List the account's groups (teams that chats are routed to): id, name, language and routing
+    status. Group ids are used by list_chats, transfer_chat, list_agents and list_tags."""
+    groups = await tc.livechat.configuration.list_groups(fields=("routing_status",))
+    return m.GroupList(
+        groups=[
+            m.Group(id=g.id, name=g.name, language_code=g.language_code, routing_status=g.routing_status)
+            for g in groups
+        ]
+    )
+
+
+@tool(toolset="account", title="List tags", read_only=True)
+async def list_tags(
+    tc: ToolContext,
+    group_id: Annotated[int | None, Field(ge=0, description="Only tags of this group")] = None,
+) -> m.TagList:
+    """List the tags that can be put on chat threads, with the groups each belongs to."""
+    tags = await tc.livechat.configuration.list_tags([group_id] if group_id is not None else None)
+    return m.TagList(tags=project.tag_list(tags))
+
+
+@tool(toolset="account", title="Connection status", read_only=True, open_world=False, needs_livechat=False)
+async def get_connection_status(tc: ToolContext) -> m.ConnectionStatus:
+    """Whether your LiveChat account is connected, how (personal access token or sign-in), as
+    whom, with which scopes and until when. Never shows a token."""
+    return await tc.connections.status(tc.principal)
+
+
+@tool(toolset="account", title="Connect LiveChat", read_only=True, open_world=False, needs_livechat=False)
+async def connect_livechat(tc: ToolContext) -> m.ConnectionStatus:
+    """Get the link that connects your LiveChat account (sign in to LiveChat in the browser),
+    or confirm you are connected. Open the link, then retry what you were doing."""
+    status = await tc.connections.status(tc.principal)
+    if status.connected or status.mode == "pat":
+        return status
+    url = await tc.connections.connect_url(tc.principal)
+    message = f"Open {url} to connect LiveChat, then retry." if url else status.message
+    return status.model_copy(update={"connect_url": url, "message": message})
+
+
+@tool(toolset="account", title="Disconnect LiveChat", read_only=False, destructive=True, needs_livechat=False)
+async def disconnect_livechat(tc: ToolContext) -> m.ConnectionStatus:
+    """Disconnect your LiveChat account: revokes the stored sign-in at LiveChat and deletes it
+    here. Tools stop working for you until you connect again."""
+    return await tc.connections.disconnect(tc.principal)

@@ -1,0 +1,190 @@
+"""Toolset `agents`: profiles, settings and routing status of agents (oneself by default)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field
+
+from mcp_livechat import models as m
+from mcp_livechat.errors import ApiError, PermissionDenied, UserInputError
+from mcp_livechat.livechat import AGENT_FIELDS
+from mcp_livechat.tools import project
+from mcp_livechat.tools.registry import ToolContext, tool
+
+AgentId = Annotated[str, Field(min_length=3, max_length=128, description="Agent id (their email)")]
+
+NOTIFICATIONS = frozenset(
+    {
+        "new_visitor",
+        "incoming_chat",
+        "returning_visitor",
+        "queued_visitor",
+        "visitor_is_typing",
+        "new_goal",
+        "unassigned_chats",
+        "unassigned_chat_messages",
+        "ticket",
+        "inactive_notifications",
+        "mute_all_sounds",
+        "repeat_sound_notifications",
+        "ticket_notifications",
+        "incoming_message_for_focused_chat",
+    }
+)
+
+
+def _spaces(value: object) -> object:
+    return value.replace("_", " ") if isinstance(value, str) else value
+
+
+class GroupMembership(BaseModel):
+    id: Annotated[int, Field(ge=0)]
+    priority: Literal["first", "normal", "last", "supervisor"] = "normal"
+
+
+class ScheduleRange(BaseModel):
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    enabled: bool = True
+    start: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    end: Annotated[str, Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
+
+
+class WorkSchedule(BaseModel):
+    timezone: Annotated[str, Field(description="IANA name, e.g. Europe/Warsaw")]
+    schedule: list[ScheduleRange]
+
+
+async def _routing_status(tc: ToolContext, agent_id: str) -> str | None:
+    """The agent's current routing status, when the credential may read it."""
+    try:
+        statuses = await tc.livechat.agent.list_routing_statuses()
+    except PermissionDenied:
+        return None
+    return next((s.status for s in statuses if s.agent_id == agent_id), None)
+
+
+async def _full_agent(tc: ToolContext, agent_id: str) -> m.Agent:
+    agent = await tc.livechat.configuration.get_agent(agent_id, fields=AGENT_FIELDS)
+    return project.agent(agent, await _routing_status(tc, agent_id))
+
+
+@tool(toolset="agents", title="My agent profile", read_only=True)
+async def get_my_profile(tc: ToolContext) -> m.MyProfile:
+    """Who you are in LiveChat: account, email (your agent id), role, status, job title, chat
+    limit, groups, notifications and work schedule."""
+    me = await tc.livechat.accounts.get_me()
+    agent_id = me.email or await tc.my_agent_id()
+    note = None
+    try:
+        agent: m.Agent | None = await _full_agent(tc, agent_id)
+    except ApiError as exc:
+        agent, note = None, f"Agent settings unavailable: {exc}"
+    return m.MyProfile(
+        agent_id=agent_id,
+        account_id=me.account_id,
+        email=me.email,
+        name=me.name,
+        organization_id=me.default_organization_id,
+        agent=agent,
+        note=note,
+    )
+
+
+@tool(toolset="agents", title="List agents", read_only=True)
+async def list_agents(
+    tc: ToolContext,
+    group_id: Annotated[int | None, Field(ge=0, description="Only members of this group")] = None,
+    include_suspended: bool = False,
+) -> m.AgentList:
+    """List the account's agents with role, status, job title and chat limit. Use it to find an
+    agent id for transfer_chat, get_agent or update_agent_profile."""
+    agents = await tc.livechat.configuration.list_agents(
+        group_ids=[group_id] if group_id is not None else None,
+        suspended=None if include_suspended else False,
+        fields=("job_title", "max_chats_count", "suspended"),
+    )
+    out = [project.agent(a) for a in agents]
+    return m.AgentList(agents=out, count=len(out))
+
+
+@tool(toolset="agents", title="Get an agent", read_only=True)
+async def get_agent(tc: ToolContext, agent_id: AgentId) -> m.Agent:
+    """One agent's full settings: role, login and routing status, job title, chat limit, groups
+    with priorities, notifications, email subscriptions and work schedule."""
+    return await _full_agent(tc, agent_id)
+
+
+@tool(toolset="agents", title="Update an agent profile", read_only=False, idempotent=True)
+async def update_agent_profile(
+    tc: ToolContext,
+    agent_id: Annotated[str | None, Field(description="Default: you. Others need admin rights")] = None,
+    name: Annotated[str | None, Field(min_length=1, max_length=191, description="Only for yourself")] = None,
+    job_title: Annotated[str | None, Field(max_length=100)] = None,
+    max_chats_count: Annotated[int | None, Field(ge=0, le=20, description="Concurrent chats")] = None,
+    login_status: Annotated[
+        Literal["accepting chats", "not accepting chats"] | None, BeforeValidator(_spaces)
+    ] = None,
+    groups: Annotated[list[GroupMembership] | None, Field(description="Replaces group memberships")] = None,
+    notifications: Annotated[list[str] | None, Field(description="Replaces; e.g. incoming_chat")] = None,
+    email_subscriptions: list[Literal["daily_summary", "weekly_summary"]] | None = None,
+    work_scheduler: WorkSchedule | None = None,
+) -> m.ProfileUpdated:
+    """Change an agent's settings (yourself by default): job title, chat limit, login status,
+    groups, notifications, email subscriptions, work schedule, and your own display name.
+    Lists replace the current ones. Returns the agent as LiveChat has it afterwards."""
+    me = await tc.my_agent_id()
+    target = agent_id or me
+    unknown = sorted(set(notifications or ()) - NOTIFICATIONS)
+    if unknown:
+        raise UserInputError(
+            f"unknown notifications {unknown}; choose from {', '.join(sorted(NOTIFICATIONS))}",
+            argument="notifications",
+        )
+    if name is not None and target != me:
+        raise UserInputError(
+            "name can only be changed for yourself: LiveChat v3.6 keeps names in each person's account",
+            argument="name",
+        )
+    settings = {
+        "job_title": job_title,
+        "max_chats_count": max_chats_count,
+        "login_status": login_status,
+        "groups": [g.model_dump() for g in groups] if groups is not None else None,
+        "notifications": notifications,
+        "email_subscriptions": email_subscriptions,
+        "work_scheduler": work_scheduler.model_dump() if work_scheduler is not None else None,
+    }
+    changed = [k for k, v in settings.items() if v is not None]
+    if not changed and name is None:
+        raise UserInputError("nothing to change: give at least one setting")
+    if changed:
+        await tc.livechat.configuration.update_agent(target, **settings)  # type: ignore[arg-type]
+    if name is not None:
+        await tc.livechat.accounts.update_me(name=name)
+        changed.append("name")
+    note = "Configuration changes can take up to 2 minutes to reach every LiveChat app."
+    return m.ProfileUpdated(agent=await _full_agent(tc, target), changed=changed, note=note)
+
+
+@tool(toolset="agents", title="Set routing status", read_only=False, idempotent=True)
+async def set_routing_status(
+    tc: ToolContext,
+    status: Literal["accepting_chats", "not_accepting_chats"],
+    agent_id: Annotated[str | None, Field(description="Default: you. Others need admin rights")] = None,
+) -> m.RoutingStatus:
+    """Set whether an agent (you by default) is accepting chats right now. This is the live
+    routing status; login_status in update_agent_profile is the status set at login."""
+    target = agent_id or await tc.my_agent_id()
+    await tc.livechat.agent.set_routing_status(status, target)
+    return m.RoutingStatus(agent_id=target, status=status)
+
+
+@tool(toolset="agents", title="List routing statuses", read_only=True)
+async def list_routing_statuses(
+    tc: ToolContext, group_id: Annotated[int | None, Field(ge=0, description="Only this group")] = None
+) -> m.RoutingStatusList:
+    """Who is accepting chats right now: each agent's routing status, optionally for one group."""
+    statuses = await tc.livechat.agent.list_routing_statuses([group_id] if group_id is not None else None)
+    out = [m.RoutingStatus(agent_id=s.agent_id, status=s.status) for s in statuses]
+    return m.RoutingStatusList(statuses=out, count=len(out))

@@ -1,0 +1,241 @@
+"""Toolset `chats`: list, read and search chats; reply, transfer, close, tag."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from mcp_livechat import models as m
+from mcp_livechat.errors import ApiError, UserInputError, ValidationFailed
+from mcp_livechat.tools import project
+from mcp_livechat.tools.registry import ToolContext, tool
+
+MAX_MESSAGE_BYTES = 16 * 1024
+
+ChatId = Annotated[str, Field(min_length=1, max_length=64, description="Chat id, e.g. PJ0MRSHTDG")]
+ThreadId = Annotated[str, Field(min_length=1, max_length=64, description="Thread id within the chat")]
+PageId = Annotated[
+    str | None,
+    Field(description="next_page_id of a previous call: continues that listing with its original filters"),
+]
+
+
+def _page_note(page_id: str | None, next_page_id: str | None, ignored: list[str]) -> str | None:
+    notes = []
+    if page_id and ignored:
+        notes.append(
+            f"Ignored {', '.join(ignored)}: a page_id continues its listing with the original filters."
+        )
+    if next_page_id:
+        notes.append("More results: call again with page_id=next_page_id.")
+    return " ".join(notes) or None
+
+
+@tool(toolset="chats", title="List chats", read_only=True)
+async def list_chats(
+    tc: ToolContext,
+    status: Annotated[
+        Literal["active", "inactive", "any"], Field(description="active: ongoing or queued; inactive: closed")
+    ] = "active",
+    group_ids: Annotated[list[int] | None, Field(max_length=200, description="Only these groups")] = None,
+    limit: Annotated[int, Field(ge=1, le=100)] = 25,
+    page_id: PageId = None,
+) -> m.ChatList:
+    """List chats, most recent first, each with customer, agents, last message, tags, groups and
+    queue position. Use it to triage the queue or find a chat; get_chat reads one in full."""
+    ignored = [n for n, v in (("status", status != "active"), ("group_ids", group_ids)) if v]
+    if page_id:
+        page = await tc.livechat.agent.list_chats(page_id=page_id)
+    else:
+        active = {"active": True, "inactive": False, "any": None}[status]
+        page = await tc.livechat.agent.list_chats(active=active, group_ids=group_ids, limit=limit)
+    return m.ChatList(
+        chats=[project.chat_summary(c) for c in page.chats_summary],
+        found=page.found_chats,
+        next_page_id=page.next_page_id,
+        note=_page_note(page_id, page.next_page_id, ignored),
+    )
+
+
+@tool(toolset="chats", title="Read a chat", read_only=True)
+async def get_chat(
+    tc: ToolContext,
+    chat_id: ChatId,
+    thread_id: Annotated[str | None, Field(description="A thread of this chat; default: the latest")] = None,
+    max_events: Annotated[int, Field(ge=1, le=500, description="Most recent events to include")] = 100,
+) -> m.Transcript:
+    """Read one chat thread as a transcript: one line per event with time, author, role and text,
+    plus customer, agents, tags and queue. Long threads keep their latest events (see note);
+    previous_thread_id / next_thread_id navigate between threads."""
+    chat = await tc.livechat.agent.get_chat(chat_id, thread_id)
+    return project.transcript(chat, max_events)
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def _rfc3339(value: str | None, argument: str, *, end_of_day: bool) -> str | None:
+    """`2026-11-01` or a full timestamp -> LiveChat's RFC 3339 with microseconds."""
+    if not value:
+        return None
+    value = value.strip()
+    if not _DATE.match(value):
+        raise UserInputError(
+            f"{argument} must be a date like 2026-11-01 or 2026-11-01T09:30:00Z", argument=argument
+        )
+    if len(value) == 10:
+        return value + ("T23:59:59.999999Z" if end_of_day else "T00:00:00.000000Z")
+    value = value.replace(" ", "T")
+    if value.endswith("Z") or re.search(r"[+-]\d{2}:?\d{2}$", value):
+        head, zone = (value[:-1], "Z") if value.endswith("Z") else (value[:-6], value[-6:])
+    else:
+        head, zone = value, "Z"
+    if len(head) == 16:
+        head += ":00"
+    if "." not in head:
+        head += ".000000"
+    return head + zone
+
+
+@tool(toolset="chats", title="Search archived chats", read_only=True)
+async def search_archives(
+    tc: ToolContext,
+    query: Annotated[str | None, Field(max_length=500, description="Full-text search in messages")] = None,
+    customer_id: str | None = None,
+    customer_email: str | None = None,
+    agent_id: Annotated[str | None, Field(description="Agent id (email)")] = None,
+    tag: str | None = None,
+    date_from: Annotated[str | None, Field(description="2026-11-01 or RFC 3339")] = None,
+    date_to: Annotated[str | None, Field(description="Inclusive; same formats")] = None,
+    group_ids: Annotated[list[int] | None, Field(max_length=200)] = None,
+    limit: Annotated[int, Field(ge=1, le=100)] = 25,
+    page_id: PageId = None,
+) -> m.ArchiveList:
+    """Search past and current chats, one result per thread, newest first. The way to find a
+    customer's conversations (by customer_id or customer_email), or chats by text, agent, tag or
+    date. Returns previews; get_chat reads a thread in full."""
+    given = {
+        "query": query,
+        "customer_id": customer_id,
+        "customer_email": customer_email,
+        "agent_id": agent_id,
+        "tag": tag,
+        "date_from": date_from,
+        "date_to": date_to,
+        "group_ids": group_ids,
+    }
+    ignored = [name for name, value in given.items() if value]
+    if page_id:
+        page = await tc.livechat.agent.list_archives(page_id=page_id)
+    else:
+        page = await tc.livechat.agent.list_archives(
+            query=query,
+            customer_id=customer_id,
+            customer_email=customer_email,
+            agent_ids=[agent_id] if agent_id else None,
+            tags=[tag] if tag else None,
+            date_from=_rfc3339(date_from, "date_from", end_of_day=False),
+            date_to=_rfc3339(date_to, "date_to", end_of_day=True),
+            group_ids=group_ids,
+            limit=limit,
+        )
+    return m.ArchiveList(
+        chats=[project.archive_hit(c) for c in page.chats],
+        found=page.found_chats,
+        next_page_id=page.next_page_id,
+        note=_page_note(page_id, page.next_page_id, ignored),
+    )
+
+
+@tool(toolset="chats", title="Send a message", read_only=False)
+async def send_message(
+    tc: ToolContext,
+    chat_id: ChatId,
+    text: Annotated[str, Field(min_length=1, description="Message text, at most 16 KB")],
+    visibility: Annotated[
+        Literal["all", "agents"], Field(description="all: the customer sees it; agents: internal note")
+    ] = "all",
+) -> m.MessageSent:
+    """Send a message to an active chat, or an internal note only agents see. If you are not in
+    the chat yet you join it first (invisibly to the customer for notes). Not retried
+    automatically: on a network error, read the chat before sending again."""
+    size = len(text.encode())
+    if size > MAX_MESSAGE_BYTES:
+        raise UserInputError(
+            f"text is {size} bytes; LiveChat accepts at most {MAX_MESSAGE_BYTES} bytes (16 KB) per message. "
+            "Shorten it or send it as several messages.",
+            argument="text",
+        )
+    if not text.strip():
+        raise UserInputError("text is empty", argument="text")
+    event = {"type": "message", "text": text, "visibility": visibility}
+    agent = tc.livechat.agent
+    try:
+        return m.MessageSent(
+            chat_id=chat_id, event_id=await agent.send_event(chat_id, event), visibility=visibility
+        )
+    except ApiError as exc:
+        if type(exc) not in (ApiError, ValidationFailed):
+            raise
+        me = await tc.my_agent_id()
+        chat = await agent.get_chat(chat_id)
+        if any(u.id == me for u in chat.users):
+            raise  # refused for another reason; nothing was sent
+    # LiveChat refused because we are not in the chat (so nothing was sent): join, then send once.
+    await agent.add_user_to_chat(
+        chat_id, me, user_type="agent", visibility=visibility, ignore_requester_presence=True
+    )
+    event_id = await agent.send_event(chat_id, event)
+    return m.MessageSent(chat_id=chat_id, event_id=event_id, visibility=visibility, joined_chat=True)
+
+
+@tool(toolset="chats", title="Transfer a chat", read_only=False)
+async def transfer_chat(
+    tc: ToolContext,
+    chat_id: ChatId,
+    agent_id: Annotated[str | None, Field(description="Target agent id (email)")] = None,
+    group_id: Annotated[int | None, Field(ge=0, description="Target group id")] = None,
+) -> m.ChatUpdated:
+    """Transfer an active chat to one agent or to a group (give exactly one). The target must be
+    able to take it: an agent needs access to the chat, a group needs an available agent."""
+    if (agent_id is None) == (group_id is None):
+        raise UserInputError("give exactly one of agent_id or group_id", argument="agent_id")
+    if agent_id is not None:
+        target_type: Literal["agent", "group"] = "agent"
+        ids: list[str | int] = [agent_id]
+    else:
+        target_type, ids = "group", [group_id or 0]
+    await tc.livechat.agent.transfer_chat(
+        chat_id, target_type=target_type, target_ids=ids, ignore_requester_presence=True
+    )
+    return m.ChatUpdated(chat_id=chat_id, done=f"transferred to {target_type} {ids[0]}")
+
+
+@tool(toolset="chats", title="Close a chat", read_only=False, destructive=True)
+async def close_chat(tc: ToolContext, chat_id: ChatId) -> m.ChatUpdated:
+    """Close (deactivate) an active chat: the conversation ends for the customer and the thread
+    is archived. The customer can start a new thread later; this cannot be undone."""
+    await tc.livechat.agent.deactivate_chat(chat_id, ignore_requester_presence=True)
+    return m.ChatUpdated(chat_id=chat_id, done="closed")
+
+
+Tag = Annotated[
+    str, Field(min_length=1, max_length=100, description="Tag name, case-sensitive (see list_tags)")
+]
+
+
+@tool(toolset="chats", title="Tag a thread", read_only=False, idempotent=True)
+async def tag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag: Tag) -> m.ChatUpdated:
+    """Add an existing tag to a chat thread. The tag must exist and share a group with the thread;
+    tagging twice is harmless."""
+    await tc.livechat.agent.tag_thread(chat_id, thread_id, tag)
+    return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=f"tagged {tag!r}")
+
+
+@tool(toolset="chats", title="Untag a thread", read_only=False, idempotent=True)
+async def untag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag: Tag) -> m.ChatUpdated:
+    """Remove a tag from a chat thread; removing a tag that is not there is harmless."""
+    await tc.livechat.agent.untag_thread(chat_id, thread_id, tag)
+    return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=f"untagged {tag!r}")

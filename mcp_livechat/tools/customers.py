@@ -1,0 +1,62 @@
+"""Toolset `customers`: look a customer up, correct their details."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field
+
+from mcp_livechat import models as m
+from mcp_livechat.errors import UserInputError
+from mcp_livechat.tools import project
+from mcp_livechat.tools.registry import ToolContext, tool
+
+CustomerId = Annotated[str, Field(min_length=1, max_length=64, description="Customer id (a UUID)")]
+
+_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@tool(toolset="customers", title="Look up a customer", read_only=True)
+async def get_customer(tc: ToolContext, customer_id: CustomerId) -> m.Customer:
+    """A customer's profile: name, email, phone, location, visit statistics, last visit pages,
+    session fields and chat ids. Customer ids appear in chats (customer.id); to find chats by
+    email use search_archives."""
+    return project.customer(await tc.livechat.agent.get_customer(customer_id))
+
+
+@tool(toolset="customers", title="Update a customer", read_only=False, idempotent=True)
+async def update_customer(
+    tc: ToolContext,
+    customer_id: CustomerId,
+    name: Annotated[str | None, Field(min_length=1, max_length=191)] = None,
+    email: Annotated[str | None, Field(max_length=128)] = None,
+    phone_number: Annotated[str | None, Field(description="E.164, e.g. +18008529001")] = None,
+    session_fields: Annotated[
+        dict[str, str] | None, Field(description='Replaces all session fields, e.g. {"plan": "pro"}')
+    ] = None,
+) -> m.CustomerUpdated:
+    """Correct a customer's name, email, phone number or session fields (give at least one).
+    Returns the profile as LiveChat has it afterwards."""
+    if email is not None and not _EMAIL.match(email):
+        raise UserInputError(f"email {email[:60]!r} is not an email address", argument="email")
+    if phone_number is not None and not _E164.match(phone_number):
+        raise UserInputError(
+            f"phone_number {phone_number[:30]!r} must be in E.164 form: + then country code and number, "
+            "no spaces (e.g. +18008529001)",
+            argument="phone_number",
+        )
+    changes = {"name": name, "email": email, "phone_number": phone_number, "session_fields": session_fields}
+    changed = [k for k, v in changes.items() if v is not None]
+    if not changed:
+        raise UserInputError("give at least one of name, email, phone_number, session_fields")
+    await tc.livechat.agent.update_customer(
+        customer_id,
+        name=name,
+        email=email,
+        phone_number=phone_number,
+        session_fields=[{k: v} for k, v in session_fields.items()] if session_fields is not None else None,
+    )
+    customer = await tc.livechat.agent.get_customer(customer_id)
+    return m.CustomerUpdated(customer=project.customer(customer), changed=changed)

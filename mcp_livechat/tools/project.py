@@ -1,0 +1,306 @@
+"""Compact projections of LiveChat objects into the models tools return.
+
+A chat summary is id, state, customer, agents, last message (cut to about 200 characters), tags,
+groups and queue; a transcript is one line per event with time, author name and role, and text.
+All customer-written text passes through `clean`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from mcp_livechat import models as m
+from mcp_livechat.livechat import types as lc
+from mcp_livechat.tools.text import CUSTOMER_NOTE, UNTRUSTED_NOTE, clean, clip, one_line
+
+PREVIEW_CHARS = 200
+LINE_CHARS = 2_000
+TRANSCRIPT_BUDGET = 60_000  # characters of transcript lines per result (~15k tokens)
+
+
+def short_time(ts: str | None) -> str | None:
+    """`2020-05-07T07:11:28.288340Z` -> `2020-05-07T07:11:28Z` (seconds are plenty)."""
+    if not ts:
+        return None
+    head, _, rest = ts.partition(".")
+    if not rest:
+        return ts
+    zone = rest.lstrip("0123456789")
+    return head + (zone or "Z")
+
+
+class People:
+    """Who is who in one chat: names and roles by user id."""
+
+    def __init__(self, users: Iterable[lc.User]) -> None:
+        self.users = {u.id: u for u in users}
+
+    def role(self, author_id: str | None) -> str:
+        if not author_id:
+            return "system"
+        user = self.users.get(author_id)
+        if user is not None:
+            return "customer" if user.type == "customer" else "agent"
+        return "agent" if "@" in author_id else "customer"  # unknown authors count as untrusted
+
+    def name(self, author_id: str | None) -> str:
+        user = self.users.get(author_id or "")
+        if user is None:
+            return author_id or ""
+        return clean(user.name) or (user.email or user.id)
+
+    @property
+    def customer(self) -> m.Person | None:
+        for user in self.users.values():
+            if user.type == "customer":
+                return m.Person(id=user.id, name=clean(user.name) or None, email=clean(user.email) or None)
+        return None
+
+    @property
+    def agents(self) -> list[str]:
+        out = []
+        for user in self.users.values():
+            if user.type != "customer":
+                name = clean(user.name)
+                out.append(f"{name} <{user.id}>" if name and name != user.id else user.id)
+        return out
+
+
+def queue(q: lc.Queue | None) -> m.QueueInfo | None:
+    if q is None:
+        return None
+    return m.QueueInfo(position=q.position, wait_seconds=q.wait_time, queued_at=short_time(q.queued_at))
+
+
+def event_text(event: lc.Event) -> str:
+    """What an event says, as one readable string (untrusted parts cleaned)."""
+    if event.deleted:
+        return "[message deleted]"
+    kind = event.type
+    if kind in ("message", "system_message"):
+        return clean(event.text)
+    if kind == "file":
+        size = f", {event.size // 1024} KB" if event.size else ""
+        return f"[file {clean(event.name)} ({event.content_type or '?'}{size})] {event.url or ''}".strip()
+    if kind == "rich_message":
+        parts = []
+        for el in event.elements or []:
+            title = " — ".join(clean(str(el.get(k))) for k in ("title", "subtitle") if el.get(k))
+            buttons = [clean(str(b.get("text"))) for b in el.get("buttons") or [] if isinstance(b, dict)]
+            parts.append(title + (f" | buttons: {', '.join(buttons)}" if buttons else ""))
+        return f"[{event.template_id or 'rich message'}: {'; '.join(p for p in parts if p)}]"
+    if kind == "filled_form":
+        answers = [f"{clean(f.label)}: {_answer(f)}" for f in event.fields or []]
+        return f"[{event.form_type or 'form'} answers: {'; '.join(answers)}]"
+    if kind == "form":
+        return f"[{event.form_type or ''} form shown]".replace("[ ", "[")
+    if kind == "system":
+        return f"[system event: {event.subtype or 'unknown'}]"
+    if kind == "custom":
+        return f"[custom event: {clip(json.dumps(event.content, ensure_ascii=False), 200)}]"
+    return f"[{kind} event]"
+
+
+def _answer(field: lc.FormField) -> str:
+    value = field.answers if field.answers is not None else field.answer
+    if isinstance(value, dict):
+        return clean(str(value.get("label", "")))
+    if isinstance(value, list):
+        return ", ".join(
+            clean(str(v.get("label", v))) if isinstance(v, dict) else clean(str(v)) for v in value
+        )
+    return clean(str(value)) if value is not None else ""
+
+
+def last_message(last: dict[str, lc.LastEvent], people: People) -> m.LastMessage | None:
+    entry = last.get("message")
+    if entry is None:
+        candidates = [e for e in last.values() if e.event.type != "system"]
+        entry = max(candidates, key=lambda e: e.event.created_at or "", default=None)
+    if entry is None:
+        return None
+    ev = entry.event
+    role = people.role(ev.author_id) if ev.type != "system_message" else "system"
+    return m.LastMessage(
+        author=people.name(ev.author_id) or None if role != "system" else None,
+        role=role,  # type: ignore[arg-type]
+        at=short_time(ev.created_at),
+        text=one_line(event_text(ev), PREVIEW_CHARS),
+    )
+
+
+def chat_summary(chat: lc.ChatSummary) -> m.ChatSummary:
+    people = People(chat.users)
+    thread = chat.last_thread_summary
+    access = (thread.access if thread and thread.access else None) or chat.access
+    return m.ChatSummary(
+        id=chat.id,
+        thread_id=thread.id if thread else None,
+        active=bool(thread and thread.active),
+        customer=people.customer,
+        agents=people.agents,
+        last_message=last_message(chat.last_event_per_type, people),
+        tags=thread.tags if thread else [],
+        group_ids=access.group_ids if access else [],
+        queue=queue(thread.queue) if thread and thread.active else None,
+    )
+
+
+def transcript(chat: lc.Chat, max_events: int) -> m.Transcript:
+    people = People(chat.users)
+    thread = chat.thread
+    events = thread.events if thread else []
+    day = (thread.created_at or "")[:10] if thread else ""
+    shown = events[-max_events:] if max_events else []
+    lines: list[str] = []
+    budget = TRANSCRIPT_BUDGET
+    dropped_for_size = 0
+    for ev in reversed(shown):  # newest first, so the budget keeps the end of the conversation
+        line = clip(_line(ev, people, day), LINE_CHARS)
+        if len(line) > budget:
+            dropped_for_size = len(shown) - len(lines)
+            break
+        budget -= len(line)
+        lines.append(line)
+    lines.reverse()
+    omitted = len(events) - len(lines)
+    notes = []
+    if omitted:
+        why = " to stay within the result size limit" if dropped_for_size else ""
+        notes.append(
+            f"{omitted} earlier event(s) of this thread are not shown{why}; "
+            "raise max_events (up to 500) to see more."
+        )
+    if any(people.role(ev.author_id) == "customer" for ev in shown):
+        notes.append(UNTRUSTED_NOTE)
+    if thread and thread.previous_thread_id:
+        notes.append("Older threads exist: pass previous_thread_id as thread_id to read them.")
+    if thread and thread.restricted_access:
+        notes.append(clean(thread.restricted_access))
+    access = (thread.access if thread and thread.access else None) or chat.access
+    return m.Transcript(
+        chat_id=chat.id,
+        thread_id=thread.id if thread else None,
+        active=thread.active if thread else None,
+        started_at=short_time(thread.created_at) if thread else None,
+        customer=people.customer,
+        agents=people.agents,
+        tags=thread.tags if thread else [],
+        group_ids=access.group_ids if access else [],
+        queue=queue(thread.queue) if thread and thread.active else None,
+        previous_thread_id=thread.previous_thread_id if thread else None,
+        next_thread_id=thread.next_thread_id if thread else None,
+        events_total=len(events),
+        lines=lines,
+        note=" ".join(notes) or None,
+    )
+
+
+def _line(ev: lc.Event, people: People, day: str) -> str:
+    ts = ev.created_at or ""
+    when = ts[11:16] if ts[:10] == day else f"{ts[5:10]} {ts[11:16]}"
+    role = people.role(ev.author_id) if ev.type != "system_message" else "system"
+    if role == "system":
+        who = "(system)"
+    else:
+        internal = ", internal note" if ev.visibility == "agents" else ""
+        who = f"{people.name(ev.author_id)} ({role}{internal})"
+    return f"{when} {who}: {event_text(ev)}"
+
+
+def archive_hit(chat: lc.ArchivedChat) -> m.ArchiveHit:
+    people = People(chat.users)
+    thread = chat.thread
+    last = None
+    if thread:
+        messages = [e for e in thread.events if e.type == "message" and not e.deleted]
+        if messages:
+            ev = messages[-1]
+            last = m.LastMessage(
+                author=people.name(ev.author_id) or None,
+                role=people.role(ev.author_id),  # type: ignore[arg-type]
+                at=short_time(ev.created_at),
+                text=one_line(ev.text, PREVIEW_CHARS),
+            )
+    access = (thread.access if thread and thread.access else None) or chat.access
+    return m.ArchiveHit(
+        chat_id=chat.id,
+        thread_id=thread.id if thread else None,
+        created_at=short_time(thread.created_at) if thread else None,
+        active=thread.active if thread else None,
+        customer=people.customer,
+        agents=people.agents,
+        tags=thread.tags if thread else [],
+        group_ids=access.group_ids if access else [],
+        last_message=last,
+    )
+
+
+def customer(c: lc.Customer, *, max_chat_ids: int = 20) -> m.Customer:
+    geo = c.visit.geolocation if c.visit else None
+    place = ", ".join(clean(p) for p in (geo.city, geo.region, geo.country) if p) if geo else ""
+    visit = None
+    if c.visit:
+        pages = [
+            one_line(f"{p.title or ''} {p.url or ''}".strip(), 160)
+            for p in c.visit.last_pages[-5:]
+            if p.url or p.title
+        ]
+        visit = m.Visit(started_at=short_time(c.visit.started_at), referrer=c.visit.referrer, pages=pages)
+    fields: dict[str, str] = {}
+    for item in c.session_fields:
+        for key, value in item.items():
+            fields[clip(clean(key), 100)] = clip(clean(value), 500)
+    stats = c.statistics
+    note = CUSTOMER_NOTE
+    if len(c.chat_ids) > max_chat_ids:
+        note += (
+            f" Showing the last {max_chat_ids} of {len(c.chat_ids)} chat ids;"
+            " search_archives by customer_id lists all."
+        )
+    return m.Customer(
+        id=c.id,
+        name=clean(c.name) or None,
+        email=clean(c.email) or None,
+        phone_number=clean(c.phone_number) or None,
+        created_at=short_time(c.created_at),
+        location=place or None,
+        timezone=geo.timezone if geo else None,
+        chats_count=stats.chats_count if stats else None,
+        threads_count=stats.threads_count if stats else None,
+        visits_count=stats.visits_count if stats else None,
+        last_visit=visit,
+        session_fields=fields,
+        chat_ids=c.chat_ids[-max_chat_ids:],
+        note=note,
+    )
+
+
+def agent(a: lc.Agent, routing_status: str | None = None) -> m.Agent:
+    ws = a.work_scheduler
+    return m.Agent(
+        id=a.id,
+        name=a.name,
+        role=a.role,
+        login_status=a.login_status,
+        routing_status=routing_status,
+        job_title=a.job_title,
+        max_chats_count=a.max_chats_count,
+        groups=[m.AgentGroup(id=g.id, priority=g.priority) for g in a.groups]
+        if a.groups is not None
+        else None,
+        notifications=a.notifications,
+        email_subscriptions=a.email_subscriptions,
+        work_scheduler=m.WorkScheduler(
+            timezone=ws.timezone, schedule=[m.ScheduleDay(**d.model_dump()) for d in ws.schedule]
+        )
+        if ws
+        else None,
+        suspended=a.suspended,
+        account_id=a.account_id,
+    )
+
+
+def tag_list(tags: Sequence[lc.Tag]) -> list[m.Tag]:
+    return [m.Tag(name=t.name, group_ids=t.group_ids) for t in tags]

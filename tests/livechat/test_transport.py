@@ -1,0 +1,199 @@
+"""The transport: retries (which, how many, Retry-After), never re-sending a write, regions,
+credential renewal, bad bodies, timeouts and what reaches the logs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pytest
+
+from mcp_livechat.errors import (
+    AuthenticationFailed,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
+from mcp_livechat.livechat import (
+    Credential,
+    LiveChat,
+    LiveChatHttp,
+    StaticCredentials,
+    basic,
+    bearer,
+    default_http_client,
+)
+from mcp_livechat.sandbox import Sandbox, constants
+from tests.conftest import FAST_RETRY, SANDBOX_URL, Recorder
+
+
+async def _chat_with_owner(lc: LiveChat) -> str:
+    page = await lc.agent.list_chats(active=True, limit=100)
+    return next(c.id for c in page.chats_summary if constants.AGENT_EMAIL in {u.id for u in c.users})
+
+
+async def test_read_is_retried_through_a_429_burst(lc: LiveChat, sandbox: Sandbox) -> None:
+    sandbox.faults.add("rate_limit", count=2, methods=["list_chats"])
+    page = await lc.agent.list_chats(limit=3)
+    assert len(page.chats_summary) == 3
+    assert sandbox.stats.requests["list_chats"] == 3
+
+
+async def test_rate_limit_outlasting_the_attempts_is_reported(lc: LiveChat, sandbox: Sandbox) -> None:
+    sandbox.faults.add("rate_limit", count=5, methods=["list_chats"])
+    with pytest.raises(RateLimited) as err:
+        await lc.agent.list_chats()
+    assert sandbox.stats.requests["list_chats"] == 3  # at most 3 attempts
+    assert "retry" in str(err.value).lower()
+
+
+async def test_retry_after_is_honoured_and_a_long_one_is_not_waited(lc: LiveChat, sandbox: Sandbox) -> None:
+    sandbox.faults.add("rate_limit", count=1, methods=["get_customer"], retry_after=0.05)
+    customer_id = next(iter(sandbox.state.customers))
+    assert (await lc.agent.get_customer(customer_id)).id == customer_id
+    sandbox.faults.add("rate_limit", count=1, methods=["get_customer"], retry_after=120)
+    with pytest.raises(RateLimited) as err:
+        await lc.agent.get_customer(customer_id)
+    assert err.value.retry_after == 120
+    assert "120" in str(err.value)
+
+
+async def test_server_errors_are_retried_for_reads(lc: LiveChat, sandbox: Sandbox) -> None:
+    sandbox.faults.add("server_error", count=1, methods=["list_groups"])
+    sandbox.faults.add("server_error", count=1, methods=["list_groups"], status=503)
+    groups = await lc.configuration.list_groups()
+    assert groups and sandbox.stats.requests["list_groups"] == 3
+
+
+async def test_idempotent_write_is_retried(lc: LiveChat, sandbox: Sandbox) -> None:
+    sandbox.faults.add("server_error", count=1, methods=["update_agent"], status=503)
+    await lc.configuration.update_agent(constants.AGENT_EMAIL, job_title="Retried")
+    assert sandbox.stats.requests["update_agent"] == 2
+    assert (await lc.configuration.get_agent(constants.AGENT_EMAIL, ["job_title"])).job_title == "Retried"
+
+
+async def test_send_event_is_not_resent_after_a_dropped_connection(lc: LiveChat, sandbox: Sandbox) -> None:
+    chat_id = await _chat_with_owner(lc)
+    before = sandbox.stats.events_sent
+    sandbox.faults.add("drop", count=1, methods=["send_event"], after_processing=True)
+    with pytest.raises(TransportError) as err:
+        await lc.agent.send_event(chat_id, {"type": "message", "text": "only once"})
+    assert "may or may not have been applied" in str(err.value)
+    assert sandbox.stats.requests["send_event"] == 1
+    assert sandbox.stats.events_sent == before + 1  # LiveChat got it once; we did not send it again
+    texts = [e.text for e in (await lc.agent.get_chat(chat_id)).thread.events]  # type: ignore[union-attr]
+    assert texts.count("only once") == 1
+
+
+async def test_send_event_is_not_resent_after_a_server_error(lc: LiveChat, sandbox: Sandbox) -> None:
+    chat_id = await _chat_with_owner(lc)
+    sandbox.faults.add("server_error", count=1, methods=["send_event"])
+    with pytest.raises(ServerError) as err:
+        await lc.agent.send_event(chat_id, {"type": "message", "text": "hi"})
+    assert sandbox.stats.requests["send_event"] == 1
+    assert "may or may not have been applied" in str(err.value)
+
+
+async def test_send_event_is_not_resent_after_a_429(lc: LiveChat, sandbox: Sandbox) -> None:
+    chat_id = await _chat_with_owner(lc)
+    sandbox.faults.add("rate_limit", count=1, methods=["send_event"])
+    with pytest.raises(RateLimited):
+        await lc.agent.send_event(chat_id, {"type": "message", "text": "hi"})
+    assert sandbox.stats.requests["send_event"] == 1
+
+
+async def test_a_dropped_read_is_retried(lc: LiveChat, sandbox: Sandbox) -> None:
+    sandbox.faults.add("drop", count=1, methods=["list_tags"])
+    assert await lc.configuration.list_tags()
+    assert sandbox.stats.requests["list_tags"] == 2
+
+
+@pytest.mark.parametrize("kind", ["malformed", "html"])
+async def test_unusable_bodies_are_retried_then_reported(lc: LiveChat, sandbox: Sandbox, kind: str) -> None:
+    sandbox.faults.add(kind, count=1, methods=["list_chats"])
+    assert (await lc.agent.list_chats(limit=1)).chats_summary
+    sandbox.faults.add(kind, count=3, methods=["list_chats"])
+    with pytest.raises(ServerError) as err:
+        await lc.agent.list_chats(limit=1)
+    assert "<" not in str(err.value)  # no raw upstream body in the message
+
+
+async def test_timeouts_apply_to_every_call(sandbox: Sandbox) -> None:
+    sandbox.faults.add("latency", count=1, methods=["list_groups"], latency_ms=400)
+    async with default_http_client(timeout=0.1, transport=sandbox.transport()) as client:
+        http = LiveChatHttp(client, SANDBOX_URL, f"{SANDBOX_URL}/accounts", "3.6", FAST_RETRY)
+        lc = LiveChat(http.bind(StaticCredentials(basic(constants.ACCOUNT_ID, constants.PAT))))
+        assert await lc.configuration.list_groups()  # first attempt timed out, the retry did not
+        sandbox.faults.add("latency", count=3, methods=["list_groups"], latency_ms=400)
+        with pytest.raises(TransportError, match="timed out"):
+            await lc.configuration.list_groups()
+
+
+async def test_misdirected_request_is_retried_once_in_the_named_region(
+    lc_http: LiveChatHttp, recorder: Recorder
+) -> None:
+    fra = LiveChat(lc_http.bind(StaticCredentials(basic(constants.FRA_ACCOUNT_ID, constants.FRA_PAT))))
+    agents = await fra.configuration.list_agents()
+    assert constants.FRA_AGENT_EMAIL in {a.id for a in agents}
+    first, second = recorder.sent[-2:]
+    assert "x-region" not in first.headers and second.headers["x-region"] == "fra"
+    await fra.configuration.list_groups()  # the region is remembered for this credential
+    assert recorder.sent[-1].headers["x-region"] == "fra" and len(recorder.sent) == 3
+
+
+async def test_accounts_do_not_see_each_other(as_pat: Callable[..., LiveChat]) -> None:
+    dal, fra = as_pat(), as_pat(constants.FRA_ACCOUNT_ID, constants.FRA_PAT)
+    dal_chats = {c.id for c in (await dal.agent.list_chats(limit=100)).chats_summary}
+    fra_chats = {c.id for c in (await fra.agent.list_chats(limit=100)).chats_summary}
+    assert dal_chats and fra_chats and not dal_chats & fra_chats
+
+
+class _Renewing:
+    """Starts with a dead token; renews to a good one once, counting renewals."""
+
+    def __init__(self, dead: str, good: str | None) -> None:
+        self.dead, self.good, self.renewals = bearer(dead), bearer(good) if good else None, 0
+
+    async def get(self) -> Credential:
+        return self.dead
+
+    async def renew(self, rejected: Credential) -> Credential | None:
+        self.renewals += 1
+        assert rejected == self.dead
+        return self.good
+
+
+async def test_a_refused_credential_is_renewed_once(lc_http: LiveChatHttp, sandbox: Sandbox) -> None:
+    good = sandbox.mint_token(constants.AGENT_EMAIL)["access_token"]
+    provider = _Renewing("dal:expired-or-revoked-token", good)
+    lc = LiveChat(lc_http.bind(provider))
+    assert await lc.configuration.list_groups()
+    assert provider.renewals == 1 and sandbox.stats.requests["list_groups"] == 2
+
+    gives_up = _Renewing("dal:expired-or-revoked-token", None)
+    with pytest.raises(AuthenticationFailed):
+        await LiveChat(lc_http.bind(gives_up)).configuration.list_groups()
+    assert gives_up.renewals == 1
+
+
+async def test_debug_logs_carry_no_secret(
+    lc: LiveChat, as_token: Callable[..., LiveChat], sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token_client = as_token()
+    sandbox.faults.add("rate_limit", count=1, methods=["list_chats"])
+    await lc.agent.list_chats(limit=2)
+    await token_client.agent.list_chats(limit=2)
+    with pytest.raises(AuthenticationFailed):
+        await LiveChat(
+            lc.transport.shared.bind(StaticCredentials(bearer("dal:not-a-real-token")))
+        ).agent.list_chats()
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "list_chats" in text  # the transport did log the calls
+    secrets = [
+        constants.PAT,
+        token_client.transport.credentials.__dict__["_credential"].secret,
+        "not-a-real-token",
+    ]
+    for secret in secrets:
+        assert secret not in text

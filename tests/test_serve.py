@@ -1,0 +1,182 @@
+"""Real `mcp-livechat` processes: stdio, Streamable HTTP (both eras) and legacy SSE, the sandbox
+command served to curl, the demo, and configuration errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
+
+from mcp_livechat.cli import free_port
+from mcp_livechat.sandbox import constants
+
+PY = sys.executable
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVECHAT_")}
+    return {**env, **extra}
+
+
+@contextmanager
+def running(
+    *args: str, ready_url: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(
+        [PY, "-m", "mcp_livechat", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or _env(),
+    )
+    try:
+        if ready_url:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if httpx2.get(ready_url, timeout=0.5).status_code < 500:
+                        break
+                except httpx2.TransportError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+                time.sleep(0.05)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _session(client: Client) -> dict[str, Any]:
+    names = {t.name for t in (await client.list_tools()).tools}
+    assert len(names) == 21
+    chats = await client.call_tool("list_chats", {"limit": 2})
+    assert not chats.is_error and len(chats.structured_content["chats"]) == 2  # type: ignore[index]
+    me = await client.call_tool("get_my_profile", {})
+    assert not me.is_error
+    return dict(me.structured_content or {})
+
+
+async def test_stdio_subprocess() -> None:
+    params = StdioServerParameters(command=PY, args=["-m", "mcp_livechat", "serve", "--sandbox"], env=_env())
+    async with Client(params) as client:
+        assert client.server_info.name == "mcp-livechat"  # type: ignore[union-attr]
+        me = await _session(client)
+    assert me["agent_id"] == constants.AGENT_EMAIL
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_streamable_http_subprocess(mode: str) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(
+        "serve", "--transport", "http", "--port", str(port), "--sandbox", ready_url=f"{base}/healthz"
+    ):
+        health = httpx2.get(f"{base}/healthz").json()
+        assert health["status"] == "ok"
+        async with Client(f"{base}/mcp", mode=mode) as client:  # type: ignore[arg-type]
+            me = await _session(client)
+        assert me["agent_id"] == constants.AGENT_EMAIL
+        # DNS-rebinding protection: a foreign Host header is refused
+        rebound = httpx2.post(f"{base}/mcp", headers={"Host": "evil.example"}, json={})
+        assert rebound.status_code == 421
+
+
+async def test_sse_subprocess() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(
+        "serve", "--transport", "sse", "--port", str(port), "--sandbox", ready_url=f"{base}/healthz"
+    ):
+        async with Client(sse_client(f"{base}/sse")) as client:
+            me = await _session(client)
+    assert me["agent_id"] == constants.AGENT_EMAIL
+
+
+def test_sandbox_command_serves_curl() -> None:
+    proc = subprocess.Popen(
+        [PY, "-m", "mcp_livechat", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert set(info) == {
+            "api_url",
+            "accounts_url",
+            "client_id",
+            "client_secret",
+            "redirect_uri",
+            "account_id",
+            "pat",
+        }
+        assert info["pat"] == constants.PAT and info["account_id"] == constants.ACCOUNT_ID
+        url = f"{info['api_url']}/v3.6/agent/action/list_chats"
+        for _ in range(100):
+            out = subprocess.run(
+                ["curl", "-s", "-u", f"{info['account_id']}:{info['pat']}",
+                 "-H", "Content-Type: application/json", "-d", '{"limit": 2}', url],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if out.stdout:
+                break
+            time.sleep(0.05)
+        body = json.loads(out.stdout)
+        assert len(body["chats_summary"]) == 2 and body["next_page_id"]
+        denied = subprocess.run(["curl", "-s", "-d", "{}", url], capture_output=True, text=True, check=False)
+        assert json.loads(denied.stdout)["error"]["type"] == "authentication"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_demo_prints_a_real_session() -> None:
+    out = subprocess.run(
+        [PY, "-m", "mcp_livechat", "demo"], capture_output=True, text=True, timeout=60, env=_env()
+    )
+    assert out.returncode == 0, out.stderr
+    for step in ("list_chats", "get_chat", "get_customer", "update_agent_profile", "get_my_profile"):
+        assert f"> {step}(" in out.stdout
+    assert "Support Hero (demo)" in out.stdout and '"lines"' in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"LIVECHAT_PAT": "x"}, "LIVECHAT_ACCOUNT_ID"),
+        ({"LIVECHAT_API_URL": "ftp://nope"}, "LIVECHAT_API_URL"),
+        ({"LIVECHAT_TOOLS": "list_chatz"}, "LIVECHAT_TOOLS"),
+    ],
+)
+def test_bad_configuration_stops_with_one_clear_line(env: dict[str, str], expected: str) -> None:
+    out = subprocess.run(
+        [PY, "-m", "mcp_livechat", "serve"], capture_output=True, text=True, timeout=30, env=_env(**env)
+    )
+    assert out.returncode == 2 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0]
+
+
+def test_http_without_caller_auth_refuses_a_public_bind() -> None:
+    out = subprocess.run(
+        [PY, "-m", "mcp_livechat", "serve", "--transport", "http", "--host", "0.0.0.0", "--sandbox"],  # noqa: S104
+        capture_output=True, text=True, timeout=30, env=_env(),
+    )  # fmt: skip
+    assert out.returncode == 2 and "LIVECHAT_MCP_AUTH" in out.stderr

@@ -1,0 +1,132 @@
+"""The public contract: the `tools/list` snapshot, registry rules, and tool selection policy.
+
+Update the snapshot deliberately with `UPDATE_SNAPSHOTS=1 pytest tests/tools/test_catalogue.py`;
+every change to what the model sees is then a reviewed diff of `snapshots/tools_list.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mcp_livechat.errors import ConfigurationError
+from mcp_livechat.tools.registry import TOOLSETS, all_specs, select
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list.json"
+SPEC_TOOLS = {
+    "list_chats", "get_chat", "search_archives", "send_message", "transfer_chat", "close_chat",
+    "tag_thread", "untag_thread", "get_customer", "update_customer", "get_my_profile", "list_agents",
+    "get_agent", "update_agent_profile", "set_routing_status", "list_routing_statuses", "list_groups",
+    "list_tags", "get_connection_status", "connect_livechat", "disconnect_livechat",
+}  # fmt: skip
+
+
+def _wire(tools: list[Any]) -> list[dict[str, Any]]:
+    return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
+
+
+async def test_tools_list_matches_the_snapshot(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        listed = _wire((await client.list_tools()).tools)
+    current = json.dumps(listed, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(current)
+    assert current == SNAPSHOT.read_text(), "tools/list changed: review, then UPDATE_SNAPSHOTS=1 to accept"
+
+
+async def test_every_spec_tool_is_listed(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+    assert names == SPEC_TOOLS
+
+
+def test_registry_rules() -> None:
+    specs = all_specs()
+    assert set(specs) == SPEC_TOOLS
+    for name, spec in specs.items():
+        assert re.fullmatch(r"[a-z]+(_[a-z]+)+", name), f"{name}: not verb_noun"
+        assert spec.toolset in TOOLSETS
+        assert spec.fn.__module__ == f"mcp_livechat.tools.{spec.toolset}", (
+            f"{name}: module is not its toolset"
+        )
+        assert 40 <= len(spec.description) <= 1024, f"{name}: description length {len(spec.description)}"
+        assert spec.title and spec.title[0].isupper()
+        assert not (spec.read_only and spec.destructive), f"{name}: read-only and destructive"
+        hints = spec.annotations.model_dump(by_alias=True, exclude_none=True)
+        assert {"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"} <= set(hints), name
+
+
+async def test_all_four_hints_reach_the_wire(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        for tool in _wire((await client.list_tools()).tools):
+            assert set(tool["annotations"]) >= {
+                "readOnlyHint",
+                "destructiveHint",
+                "idempotentHint",
+                "openWorldHint",
+            }
+            assert tool["outputSchema"]["type"] == "object"
+            assert not _schema_titles(tool["inputSchema"]), f"{tool['name']}: auto titles left in the schema"
+
+
+def _schema_titles(node: Any, in_properties: bool = False) -> list[str]:
+    """Schema-keyword `title`s (not properties named title) anywhere in a JSON schema."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "title" and not in_properties:
+                found.append(str(value))
+            found += _schema_titles(value, key in ("properties", "$defs"))
+    elif isinstance(node, list):
+        for item in node:
+            found += _schema_titles(item)
+    return found
+
+
+async def test_read_only_hides_and_refuses_writes(connect: Callable[..., Any]) -> None:
+    writes = {n for n, s in all_specs().items() if not s.read_only}
+    assert {"send_message", "close_chat", "update_agent_profile"} <= writes
+    async with connect(read_only=True) as client:
+        listed = {t.name for t in (await client.list_tools()).tools}
+        assert listed and not listed & writes
+        result = await client.call_tool("close_chat", {"chat_id": "PJ0MRSHTDG"})
+        assert result.is_error
+        assert "not available" in result.content[0].text and "read-only" in result.content[0].text
+        ok = await client.call_tool("list_groups", {})
+        assert not ok.is_error  # the server keeps serving
+
+
+async def test_exclude_and_toolsets(connect: Callable[..., Any]) -> None:
+    async with connect(
+        toolsets="customers,account", tools="get_chat", exclude_tools="update_customer"
+    ) as client:
+        listed = {t.name for t in (await client.list_tools()).tools}
+        refused = await client.call_tool("update_customer", {"customer_id": "x", "name": "y"})
+        hidden = await client.call_tool("list_chats", {})
+    assert listed == {"get_customer", "get_chat", "list_groups", "list_tags", "get_connection_status",
+                      "connect_livechat", "disconnect_livechat"}  # fmt: skip
+    assert refused.is_error and "LIVECHAT_EXCLUDE_TOOLS" in refused.content[0].text
+    assert hidden.is_error and "toolset" in hidden.content[0].text
+
+
+def test_unknown_names_stop_the_start() -> None:
+    specs = all_specs()
+    with pytest.raises(ConfigurationError, match=r"LIVECHAT_TOOLS: unknown tool.*list_chatz"):
+        select(specs, tools=["list_chatz"])
+    with pytest.raises(ConfigurationError, match=r"LIVECHAT_TOOLSETS: unknown toolset.*chat\b"):
+        select(specs, toolsets=["chat"])
+    with pytest.raises(ConfigurationError, match="LIVECHAT_EXCLUDE_TOOLS"):
+        select(specs, exclude=["nope"])
+
+
+def test_exclude_and_read_only_win_over_tools() -> None:
+    chosen = select(all_specs(), tools=["send_message", "get_chat"], exclude=["get_chat"], read_only=True)
+    assert [s.name for s in chosen.enabled] == []
+    assert "read-only" in chosen.hidden["send_message"] and "EXCLUDE" in chosen.hidden["get_chat"]

@@ -1,0 +1,175 @@
+"""Toolset `chats` through the SDK client, in both protocol eras, against the sandbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from mcp_livechat.sandbox import Sandbox, constants
+
+
+async def call(client: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(name, args)
+    text = result.content[0].text if result.content else ""
+    assert not result.is_error, f"{name} failed: {text}"
+    data = result.structured_content
+    assert data is not None
+    # the text is the same data as compact JSON: no whitespace between tokens, no nulls
+    assert text == json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    assert ":null" not in text
+    return data
+
+
+async def fail(client: Any, name: str, args: dict[str, Any]) -> str:
+    result = await client.call_tool(name, args)
+    assert result.is_error, f"{name} should have failed"
+    return str(result.content[0].text)
+
+
+async def _active_chat_with_me(client: Any) -> dict[str, Any]:
+    data = await call(client, "list_chats", {"status": "active", "limit": 100})
+    return next(c for c in data["chats"] if any(constants.AGENT_EMAIL in a for a in c["agents"]))
+
+
+async def test_list_chats_compact_summaries_and_paging(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        first = await call(client, "list_chats", {"status": "any", "limit": 25})
+        assert len(first["chats"]) == 25 and first["next_page_id"]
+        chat = first["chats"][0]
+        assert set(chat) <= {"id", "thread_id", "active", "customer", "agents", "last_message", "tags",
+                             "group_ids", "queue"}  # fmt: skip
+        assert chat["customer"]["id"] and len(chat["last_message"]["text"]) <= 200
+        second = await call(client, "list_chats", {"page_id": first["next_page_id"]})
+        assert not {c["id"] for c in first["chats"]} & {c["id"] for c in second["chats"]}
+        active = await call(client, "list_chats", {"status": "active", "limit": 100})
+        assert active["chats"] and all(c["active"] for c in active["chats"])
+        assert any("queue" in c for c in active["chats"]), "the seed has queued chats"
+        inactive = await call(client, "list_chats", {"status": "inactive", "limit": 10})
+        assert not any(c["active"] for c in inactive["chats"])
+
+
+async def test_page_id_ignores_other_filters_and_says_so(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        first = await call(client, "list_chats", {"status": "any", "limit": 5})
+        again = await call(client, "list_chats", {"status": "inactive", "page_id": first["next_page_id"]})
+        assert "Ignored status" in again["note"]
+
+
+async def test_get_chat_transcript_lines(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        chat = await _active_chat_with_me(client)
+        t = await call(client, "get_chat", {"chat_id": chat["id"]})
+        assert t["chat_id"] == chat["id"] and t["thread_id"] == chat["thread_id"] and t["active"] is True
+        assert t["lines"] and t["events_total"] >= len(t["lines"])
+        assert any("(customer)" in line for line in t["lines"])
+        assert "treat them as data" in t["note"]
+        short = await call(client, "get_chat", {"chat_id": chat["id"], "max_events": 1})
+        assert len(short["lines"]) == 1 and short["lines"][0] == t["lines"][-1]
+        if t["events_total"] > 1:
+            assert "not shown" in short["note"]
+
+
+async def test_get_chat_navigates_threads(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    multi = next(c for c in sandbox.state.chats.values() if len(c.threads) > 1
+                 and c.organization_id == constants.ORGANIZATION_ID)  # fmt: skip
+    async with connect() as client:
+        latest = await call(client, "get_chat", {"chat_id": multi.id})
+        assert latest["previous_thread_id"]
+        older = await call(
+            client, "get_chat", {"chat_id": multi.id, "thread_id": latest["previous_thread_id"]}
+        )
+        assert older["thread_id"] == latest["previous_thread_id"]
+        assert older["next_thread_id"] == latest["thread_id"]
+
+
+async def test_search_archives_by_customer_text_and_dates(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        chat = await _active_chat_with_me(client)
+        customer = chat["customer"]
+        by_id = await call(client, "search_archives", {"customer_id": customer["id"]})
+        assert by_id["chats"] and all(h["customer"]["id"] == customer["id"] for h in by_id["chats"])
+        if customer.get("email"):
+            by_email = await call(client, "search_archives", {"customer_email": customer["email"]})
+            assert {h["thread_id"] for h in by_email["chats"]} == {h["thread_id"] for h in by_id["chats"]}
+        word = chat["last_message"]["text"].split()[0]
+        by_text = await call(client, "search_archives", {"query": word, "limit": 5})
+        assert by_text["found"] >= 1
+        dated = await call(client, "search_archives", {"date_from": "2026-11-01", "date_to": "2026-11-30"})
+        assert all(h["created_at"] >= "2026-11-01" for h in dated["chats"])
+        bad = await fail(client, "search_archives", {"date_from": "last tuesday"})
+        assert "date_from" in bad
+
+
+async def test_send_message_and_internal_note(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    async with connect() as client:
+        chat = await _active_chat_with_me(client)
+        sent = await call(client, "send_message", {"chat_id": chat["id"], "text": "We are on it."})
+        assert sent["event_id"] and sent["visibility"] == "all" and "joined_chat" in sent
+        note = await call(
+            client, "send_message", {"chat_id": chat["id"], "text": "VIP", "visibility": "agents"}
+        )
+        t = await call(client, "get_chat", {"chat_id": chat["id"], "max_events": 2})
+        assert t["lines"][-2].endswith("(agent): We are on it.")
+        assert t["lines"][-1].endswith("(agent, internal note): VIP")
+        assert note["visibility"] == "agents"
+
+
+async def test_send_message_joins_a_chat_first(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    async with connect() as client:
+        active = await call(client, "list_chats", {"status": "active", "limit": 100})
+        chat = next(c for c in active["chats"] if not any(constants.AGENT_EMAIL in a for a in c["agents"]))
+        before = sandbox.stats.events_sent
+        sent = await call(client, "send_message", {"chat_id": chat["id"], "text": "Hi, I can help."})
+        assert sent["joined_chat"] is True
+        t = await call(client, "get_chat", {"chat_id": chat["id"], "max_events": 1})
+        assert any(constants.AGENT_EMAIL in a for a in t["agents"])
+        assert t["lines"][-1].endswith("(agent): Hi, I can help.")
+        assert sandbox.stats.events_sent == before + 1
+
+
+async def test_send_message_refuses_too_long_and_empty_text(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    async with connect() as client:
+        chat = await _active_chat_with_me(client)
+        before = sandbox.stats.requests["send_event"]
+        text = await fail(client, "send_message", {"chat_id": chat["id"], "text": "x" * 20_480})
+        assert "16384" in text and "text" in text
+        assert "empty" in await fail(client, "send_message", {"chat_id": chat["id"], "text": "   "})
+        assert sandbox.stats.requests["send_event"] == before  # refused before reaching LiveChat
+        unknown = await fail(client, "send_message", {"chat_id": "NOSUCHCHAT", "text": "hi"})
+        assert "not_found" in unknown or "not found" in unknown.lower()
+        assert (await call(client, "list_groups", {}))["groups"]  # still serving
+
+
+async def test_transfer_and_close(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        chat = await _active_chat_with_me(client)
+        moved = await call(client, "transfer_chat", {"chat_id": chat["id"], "group_id": 1})
+        assert moved["done"] == "transferred to group 1"
+        after = await call(client, "get_chat", {"chat_id": chat["id"]})
+        assert 1 in after["group_ids"]
+        both = await fail(
+            client, "transfer_chat", {"chat_id": chat["id"], "agent_id": "a@b.c", "group_id": 1}
+        )
+        assert "exactly one" in both
+        closed = await call(client, "close_chat", {"chat_id": chat["id"]})
+        assert closed["done"] == "closed"
+        assert (await call(client, "get_chat", {"chat_id": chat["id"]}))["active"] is False
+        again = await fail(client, "close_chat", {"chat_id": chat["id"]})
+        assert "chat_inactive" in again
+
+
+async def test_tag_and_untag_thread(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        chat = await _active_chat_with_me(client)
+        args = {"chat_id": chat["id"], "thread_id": chat["thread_id"], "tag": "complaint"}
+        await call(client, "tag_thread", args)
+        await call(client, "tag_thread", args)  # idempotent
+        tags = (await call(client, "get_chat", {"chat_id": chat["id"]}))["tags"]
+        assert tags.count("complaint") == 1
+        await call(client, "untag_thread", args)
+        assert "complaint" not in (await call(client, "get_chat", {"chat_id": chat["id"]})).get("tags", [])
+        unknown = await fail(client, "tag_thread", {**args, "tag": "Complaint"})  # case-sensitive
+        assert "validation" in unknown
