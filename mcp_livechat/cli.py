@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--redirect-uri", action="append", help="whitelisted redirect URI (repeatable)")
 
     sub.add_parser("demo", help="a short scripted session against the sandbox, printed")
+
+    login = sub.add_parser("login", help="connect your LiveChat account (opens the browser)")
+    login.add_argument("--no-browser", action="store_true", help="print the link instead of opening it")
+    login.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in")
+    sub.add_parser("logout", help="revoke the stored sign-in at LiveChat and delete it here")
+    sub.add_parser("status", help="which credential is in use, for whom, scopes and expiry")
     return p
 
 
@@ -67,11 +73,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif command == "demo":
             logs.configure("WARNING")
             asyncio.run(_demo())
+        elif command in ("login", "logout", "status"):
+            settings = load_settings()
+            logs.configure(settings.log_level)
+            asyncio.run(_account_command(command, settings, args))
         else:
             _serve(args if args.command else _parser().parse_args(["serve"]))
     except ConfigurationError as exc:
         sys.stderr.write(f"mcp-livechat: configuration error: {exc}\n")
         raise SystemExit(2) from None
+    except LiveChatError as exc:
+        sys.stderr.write(f"mcp-livechat: {exc}\n")
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
 
@@ -114,7 +127,10 @@ def _serve(args: argparse.Namespace) -> None:
 
         settings = sandbox_settings(settings)
         transport = Sandbox().transport()
-    server = create_server(settings, transport=transport)
+    public_url = None
+    if args.transport != "stdio":
+        public_url = settings.public_url or f"http://{args.host}:{args.port}"
+    server = create_server(settings, transport=transport, public_url=public_url)
     if args.transport == "stdio":
         server.run("stdio")
         return
@@ -179,3 +195,36 @@ async def _demo() -> None:
 def _preview(data: dict[str, Any], limit: int = 1200) -> str:
     text = json.dumps(data, indent=2, ensure_ascii=False)
     return text if len(text) <= limit else text[:limit] + f"\n  ... ({len(text) - limit} more characters)"
+
+
+async def _account_command(command: str, settings: Settings, args: argparse.Namespace) -> None:
+    from mcp_livechat.connect.identity import LOCAL
+    from mcp_livechat.server import Runtime
+
+    async with Runtime(settings) as runtime:
+        if command == "status":
+            status = await runtime.connections.status(LOCAL)
+            fields = status.model_dump(exclude_none=True)
+            _out("\n".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in fields.items()))
+            return
+        connections = runtime.oauth_connections
+        if command == "logout":
+            _out((await connections.disconnect(LOCAL)).message)
+            return
+        url = await connections.connect_url(LOCAL)  # also starts the loopback listener
+        sys.stderr.write(f"Sign in to LiveChat: {url}\n")
+        sys.stderr.flush()
+        if not args.no_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+        try:
+            async with asyncio.timeout(args.timeout):
+                outcome = await runtime.wait_for_sign_in()
+        except TimeoutError:
+            raise LiveChatError(
+                f"No answer from LiveChat within {args.timeout:g} s; run login again."
+            ) from None
+        if not outcome.ok:
+            raise LiveChatError(outcome.body)
+        _out(outcome.body)

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     allowed_hosts: CommaList = Field(default_factory=list)
     allowed_origins: CommaList = Field(default_factory=list)
+    http_stateless: bool = False
     mcp_auth: Literal["none", "jwt", "api-key"] = "none"
     mcp_jwks_url: str | None = None
     mcp_issuer: str | None = None
@@ -188,3 +189,17 @@ def load_settings(**overrides: Any) -> Settings:
         field = str(err["loc"][0]) if err.get("loc") else "?"
         message = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigurationError(f"{env_name(field)}: {message}") from None
+
+
+def data_dir() -> Path:
+    """Where the embedded token store lives by default (the user data directory, per platform)."""
+    import os
+    import sys
+
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "mcp-livechat"

@@ -1,5 +1,5 @@
 """The HTTP face of the server: Streamable HTTP at `/mcp` or legacy SSE at `/sse` + `/messages/`,
-plus `/healthz` (and the connect routes once OAuth is configured).
+plus `/healthz`, and, with an OAuth app, `/connect/{state}` and `/integration-callback`.
 
 DNS-rebinding protection is always on: loopback binds allow only loopback Host/Origin headers;
 any other bind must name its public hosts (`LIVECHAT_ALLOWED_HOSTS` or `LIVECHAT_PUBLIC_URL`).
@@ -8,6 +8,8 @@ any other bind must name its public hosts (`LIVECHAT_ALLOWED_HOSTS` or `LIVECHAT
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -18,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from mcp_livechat.config import Settings
+from mcp_livechat.connect.routes import connect_routes
 from mcp_livechat.errors import ConfigurationError
-from mcp_livechat.version import __version__
+from mcp_livechat.server import runtime_of
 
 HttpTransport = Literal["http", "sse"]
 
@@ -69,13 +72,34 @@ def create_app(
     """The ASGI app for `server`. Build it once per server (the SDK replaces its session manager)."""
     check_bind(settings, host)
     security = transport_security(settings, host)
+    runtime = runtime_of(server)
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": __version__})
+        report = await runtime.healthy()
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     server.custom_route("/healthz", methods=["GET"])(healthz)
+    if settings.credential_mode == "oauth":
+        secure = (runtime.public_url or "").startswith("https://")
+        for route in connect_routes(lambda: runtime.oauth_connections, secure=secure):
+            server.custom_route(route.path, methods=["GET"])(route.endpoint)
 
     if transport == "sse":
-        return server.sse_app(host=host, transport_security=security)
-    # Stateless: any replica can serve any request; no session affinity needed behind a balancer.
-    return server.streamable_http_app(host=host, transport_security=security, stateless_http=True)
+        app = server.sse_app(host=host, transport_security=security)
+    else:
+        # Stateful by default: a 2025-11-25 client declares its capabilities (URL elicitation) once,
+        # at initialize. Stateless lets any replica serve any request without session affinity;
+        # such clients then get the connect link as text. 2026-07-28 clients work either way.
+        app = server.streamable_http_app(
+            host=host, transport_security=security, stateless_http=settings.http_stateless
+        )
+
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Starlette) -> AsyncIterator[Any]:
+        async with runtime, inner(application) as state:  # the store and pool outlive every session
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -106,8 +106,9 @@ class OAuthConnections:
         await self._fresh(principal)  # raises NotConnected / ReconnectRequired
         return _PersonCredentials(self, principal)
 
-    async def _stored(self, principal: Principal) -> StoredToken | None:
-        cached = self._cache.get(principal)
+    async def _stored(self, principal: Principal, *, from_store: bool = False) -> StoredToken | None:
+        """The person's token: cached (the hot path), or read from the store (the truth across replicas)."""
+        cached = None if from_store else self._cache.get(principal)
         if cached is not None:
             return cached
         try:
@@ -118,6 +119,8 @@ class OAuthConnections:
             ) from None
         if token is not None:
             self._cache[principal] = token
+        else:
+            self._cache.pop(principal, None)
         return token
 
     def _expiring(self, token: StoredToken) -> bool:
@@ -179,7 +182,7 @@ class OAuthConnections:
 
     async def status(self, principal: Principal) -> ConnectionStatus:
         try:
-            token = await self._stored(principal)
+            token = await self._stored(principal, from_store=True)
         except ReconnectRequired as exc:
             return ConnectionStatus(
                 connected=False, mode="oauth", connect_url=exc.connect_url, message=str(exc)

@@ -16,7 +16,7 @@ import asyncio
 import hmac
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -125,10 +125,9 @@ def connect_routes(connections: Callable[[], OAuthConnections], *, secure: bool)
                 "This answer does not belong to a sign-in started in this browser "
                 "(the link was opened elsewhere, or the answer was forged). Nothing was stored.",
             )
-        else:
-            outcome = await finish(connections(), params)
-        response = outcome.response()
-        response.delete_cookie(COOKIE, path=CALLBACK_PATH)
+            return outcome.response()  # the binding stays: the genuine answer may still come
+        response = (await finish(connections(), params)).response()
+        response.delete_cookie(COOKIE, path=CALLBACK_PATH)  # this sign-in is spent, either way
         return response
 
     return [
@@ -201,25 +200,3 @@ async def _reply(writer: asyncio.StreamWriter, response: Response) -> None:
     lines += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
     writer.write("\r\n".join(lines).encode("latin-1") + body)
     await writer.drain()
-
-
-async def run_login(
-    connections: OAuthConnections,
-    receiver: LoopbackReceiver,
-    open_browser: Callable[[str], Awaitable[bool] | bool],
-    *,
-    wait_seconds: float = 300.0,
-) -> Outcome:
-    """Desktop sign-in: listen, open the consent page, wait for LiveChat to come back."""
-    from mcp_livechat.connect.identity import LOCAL
-
-    await receiver.start()
-    try:
-        url = await connections.connect_url(LOCAL)
-        opened = open_browser(url)
-        if isinstance(opened, Awaitable):
-            await opened
-        async with asyncio.timeout(wait_seconds):
-            return await receiver.wait()
-    finally:
-        await receiver.close()

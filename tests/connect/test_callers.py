@@ -1,0 +1,191 @@
+"""Who is calling over HTTP: bearer JWTs verified against a JWKS served on a real port, and API keys.
+Refusals are 401 with `WWW-Authenticate` pointing at the RFC 9728 resource metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mcp_livechat.connect.identity import ApiKeys, JwtVerifier, Principal
+from mcp_livechat.errors import ConfigurationError
+from mcp_livechat.http_app import create_app
+from mcp_livechat.server import create_server, runtime_of
+from tests.connect.flow_kit import oauth_settings, sandbox_on_port, served
+
+ISSUER, AUDIENCE = "https://idp.example", "mcp-livechat"
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _jwks() -> dict[str, Any]:
+    jwk = json.loads(RSAAlgorithm.to_jwk(KEY.public_key()))
+    return {"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]}
+
+
+def token(key: Any = KEY, **claims: Any) -> str:
+    now = int(time.time())
+    body = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "ann",
+        "org": "acme",
+        "iat": now,
+        "exp": now + 300,
+        **claims,
+    }
+    return jwt.encode(
+        {k: v for k, v in body.items() if v is not None}, key, algorithm="RS256", headers={"kid": "k1"}
+    )
+
+
+def jwks_app() -> Starlette:
+    async def keys(request: Any) -> JSONResponse:
+        return JSONResponse(_jwks())
+
+    return Starlette(routes=[Route("/jwks", keys)])
+
+
+async def _link(url: str, bearer: str) -> str:
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {bearer}"}, timeout=30)
+    async with Client(streamable_http_client(url, http_client=http)) as client:
+        out = await client.call_tool("connect_livechat", {})
+    return str((out.structured_content or {})["connect_url"])
+
+
+async def test_jwt_callers_are_identified_and_bad_ones_refused(tmp_path: Path) -> None:
+    async with served(jwks_app()) as idp, sandbox_on_port() as (_, base, port, _l):
+        settings = oauth_settings(
+            base, tmp_path, mcp_auth="jwt", mcp_jwks_url=f"{idp}/jwks", mcp_issuer=ISSUER,
+            mcp_audience=AUDIENCE, mcp_tenant_claim="org",
+        )  # fmt: skip
+        server = create_server(settings, public_url=f"http://127.0.0.1:{port}")
+        app = create_app(server, settings, transport="http", host="127.0.0.1")
+        async with served(app, port) as mcp, httpx2.AsyncClient(timeout=10) as web:
+            store = runtime_of(server).store
+            link = await _link(f"{mcp}/mcp", token())
+            pending = await store.peek_pending(link.rsplit("/", 1)[1])
+            assert pending.principal == Principal("acme", "ann")
+            other = await store.peek_pending(
+                (await _link(f"{mcp}/mcp", token(sub="bo", org="globex"))).rsplit("/", 1)[1]
+            )
+            assert other.principal == Principal("globex", "bo")
+
+            metadata = (await web.get(f"{mcp}/.well-known/oauth-protected-resource/mcp")).json()
+            assert metadata["resource"] == f"{mcp}/mcp" and metadata["authorization_servers"] == [ISSUER]
+            for bad in (
+                token(OTHER_KEY),  # signed by someone else
+                token(aud="another-service"),
+                token(exp=int(time.time()) - 3600),
+                token(iss="https://evil.example"),
+                token(sub=None),
+                "not-a-jwt",
+                jwt.encode(
+                    {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": int(time.time()) + 60},
+                    "s" * 32,
+                    "HS256",
+                ),
+            ):
+                refused = await web.post(
+                    f"{mcp}/mcp",
+                    headers={
+                        "Authorization": f"Bearer {bad}",
+                        "Accept": "application/json, text/event-stream",
+                    },
+                    json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                )
+                assert refused.status_code == 401
+                challenge = refused.headers["www-authenticate"]
+                assert (
+                    challenge.startswith("Bearer")
+                    and f'resource_metadata="{mcp}/.well-known/oauth-protected-resource/mcp"' in challenge
+                )
+            nothing = await web.post(f"{mcp}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+            assert nothing.status_code == 401
+
+
+async def test_jwt_without_a_tenant_claim_uses_the_issuer() -> None:
+    async with served(jwks_app()) as idp:
+        verifier = JwtVerifier(jwks_url=f"{idp}/jwks", issuer=ISSUER, audience=AUDIENCE)
+        caller = await verifier.verify(token())
+    assert caller is not None and caller.principal == Principal(ISSUER, "ann")
+    assert caller.expires_at and caller.expires_at > time.time()
+
+
+async def test_unknown_key_ids_refetch_the_jwks_at_most_so_often() -> None:
+    fetches = 0
+
+    async def keys(request: Any) -> JSONResponse:
+        nonlocal fetches
+        fetches += 1
+        return JSONResponse(_jwks())
+
+    async with served(Starlette(routes=[Route("/jwks", keys)])) as idp:
+        verifier = JwtVerifier(jwks_url=f"{idp}/jwks", issuer=ISSUER, audience=AUDIENCE, refetch_after=3600)
+        assert await verifier.verify(token()) is not None
+        strangers = [
+            jwt.encode({"sub": "x"}, OTHER_KEY, algorithm="RS256", headers={"kid": f"k{i}"})
+            for i in range(20)
+        ]
+        assert all([await verifier.verify(t) is None for t in strangers])
+    assert fetches == 1  # unknown kids do not turn the verifier into a JWKS hammer
+
+
+async def test_api_key_callers(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(f"# gateway keys\n{hashlib.sha256(b'ann-secret-key').hexdigest()} acme ann\n\n")
+    async with sandbox_on_port() as (_, base, port, _l):
+        settings = oauth_settings(base, tmp_path, mcp_auth="api-key", mcp_api_keys_file=str(keys))
+        server = create_server(settings, public_url=f"http://127.0.0.1:{port}")
+        app = create_app(server, settings, transport="http", host="127.0.0.1")
+        async with served(app, port) as mcp, httpx2.AsyncClient(timeout=10) as web:
+            link = await _link(f"{mcp}/mcp", "ann-secret-key")
+            pending = await runtime_of(server).store.peek_pending(link.rsplit("/", 1)[1])
+            assert pending.principal == Principal("acme", "ann")
+            refused = await web.post(
+                f"{mcp}/mcp",
+                headers={
+                    "Authorization": "Bearer wrong-key",
+                    "Accept": "application/json, text/event-stream",
+                },
+                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            )
+            assert refused.status_code == 401
+
+
+def test_api_key_file_problems_name_the_line(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(f"{'a' * 64} acme ann\nnot a key line\n")
+    with pytest.raises(ConfigurationError, match="line 2"):
+        ApiKeys(keys)
+    with pytest.raises(ConfigurationError, match="LIVECHAT_MCP_API_KEYS_FILE"):
+        ApiKeys(tmp_path / "missing")
+
+
+def test_api_keys_are_reloaded_when_the_file_changes(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(f"{hashlib.sha256(b'one').hexdigest()} t u1\n")
+    clock = [0.0]
+    registry = ApiKeys(keys, check_every=5, clock=lambda: clock[0])
+    assert registry.verify("one") is not None and registry.verify("two") is None
+    keys.write_text(f"{hashlib.sha256(b'two').hexdigest()} t u2\n")
+    import os
+
+    os.utime(keys, (time.time() + 10, time.time() + 10))
+    clock[0] = 10.0
+    caller = registry.verify("two")
+    assert caller is not None and caller.principal == Principal("t", "u2")
+    assert registry.verify("one") is None
