@@ -125,6 +125,9 @@ class Thread(ThreadSummary):
     events: list[Event] = Field(default_factory=list)
     previous_thread_id: str | None = None
     next_thread_id: str | None = None
+    # list_archives: the neighbouring threads the requester may read (on the thread, per the docs)
+    previous_accessible_thread_id: str | None = None
+    next_accessible_thread_id: str | None = None
     restricted_access: str | None = None
 
 
@@ -155,8 +158,7 @@ class Chat(LCModel):
 
 
 class ArchivedChat(Chat):
-    previous_accessible_thread_id: str | None = None
-    next_accessible_thread_id: str | None = None
+    """list_archives: one chat per matching thread."""
 
 
 class ArchivesPage(LCModel):

@@ -117,7 +117,8 @@ def send_event(ctx: Ctx, body: JSON) -> JSON:
         raise validation("`event` must be an object")
     fields = _event_fields(raw)
     attach = optional_bool(body, "attach_to_last_thread") or False
-    if not chat.active and not attach:
+    # "The only event type that can be sent to inactive chats is a system message."
+    if not chat.active and (not attach or fields["type"] != "system_message"):
         raise ApiError("chat_inactive", "Chat is inactive")
     user = chat.user(ctx.agent.id)
     if user is None:
@@ -126,6 +127,7 @@ def send_event(ctx: Ctx, body: JSON) -> JSON:
         # [UNVERIFIED] wording; the rule itself is documented.
         raise validation("Requester with `agents` visibility cannot send events visible to all")
     event = append_event(ctx, chat.last_thread, fields, ctx.agent.id)
+    user.events_seen_up_to = str(event["created_at"])  # "as if they've seen all chat events"
     ctx.rt.stats.incr("events_sent")
     ctx.rt.stats.incr(f"events_sent:{chat.id}")
     return {"event_id": event["id"]}
@@ -153,6 +155,10 @@ def add_user_to_chat(ctx: Ctx, body: JSON) -> JSON:
             raise ApiError("not_found", "Agent not found")
         if agent.suspended or agent.awaiting_approval:
             raise validation("Agent cannot be added to chats")
+        if user_id != ctx.agent.id and not set(agent.groups) & set(chat.group_ids):
+            # "Additional agents must also have access to the chat." (chats--all:rw lets the
+            # requester add themselves to a chat in any group.)
+            raise validation(f"Agent `{user_id}` has no access to the chat")  # [UNVERIFIED] wording
     user = chat.user(user_id)
     if user is None:
         chat.users.append(ChatUser(user_id, user_type, present=True, visibility=visibility))

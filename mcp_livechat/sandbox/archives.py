@@ -20,15 +20,24 @@ _OTHER_FILTERS = (
     "forms",
     "greetings",
     "agent_response",
-    "agent_types",
     "surveys",
 )
+AGENT_TYPES = ("human", "chatbot", "ai_agent")
 
 
-def _value_filter(spec: JSON, path: str, values_of: Callable[[Chat, Thread], set[str]]) -> Predicate | None:
-    """``{exists, values, exclude_values, require_every_value}`` over a set of strings."""
+def _value_filter(
+    spec: JSON, path: str, values_of: Callable[[Chat, Thread], set[str]], *, with_exists: bool = True
+) -> Predicate | None:
+    """``{exists, values, exclude_values, require_every_value}`` over a set of strings. The docs
+    allow only one of ``exists`` / ``values`` / ``exclude_values`` at a time (``event_types``
+    has no ``exists``)."""
     if not spec:
         return None
+    kinds = ("exists", "values", "exclude_values") if with_exists else ("values", "exclude_values")
+    if not with_exists and "exists" in spec:
+        raise validation(f"`{path}.exists` is not supported")
+    if sum(spec.get(k) is not None for k in kinds) > 1:
+        raise validation(f"`{path}` accepts only one of: " + ", ".join(f"`{k}`" for k in kinds))
     exists = optional_bool(spec, "exists", f"{path}.exists")
     include = set(str_list(spec["values"], f"{path}.values")) if spec.get("values") is not None else None
     exclude = (
@@ -104,7 +113,9 @@ def archive_keys(ctx: Ctx, filters: JSON, order: str, all_chats: bool) -> list[A
                 optional_obj(filters, "event_types", "filters.event_types"),
                 "filters.event_types",
                 _event_types,
+                with_exists=False,
             ),
+            _agent_types_filter(ctx, optional_obj(filters, "agent_types", "filters.agent_types")),
             _value_filter(countries, "filters.customer_countries", lambda c, t: _country(ctx, c)),
         )
         if f is not None
@@ -132,6 +143,30 @@ def archive_keys(ctx: Ctx, filters: JSON, order: str, all_chats: bool) -> list[A
             keys.append((thread.created_at, chat.id, thread.id))
     keys.sort(reverse=order == "desc")
     return [(chat_id, thread_id) for _, chat_id, thread_id in keys]
+
+
+def _agent_types_filter(ctx: Ctx, spec: JSON) -> Predicate | None:
+    """``filters.agent_types.{all_values|any_values|exclude_values}`` (new in 3.6). Every seeded
+    agent is a human, so a thread's agent types are {"human"} when an agent took part in it."""
+    if not spec:
+        return None
+    wanted: dict[str, set[str]] = {}
+    for key in ("all_values", "any_values", "exclude_values"):
+        if spec.get(key) is not None:
+            values = str_list(spec[key], f"filters.agent_types.{key}")
+            if not set(values) <= set(AGENT_TYPES):
+                raise validation(f"`filters.agent_types.{key}` must contain only: {', '.join(AGENT_TYPES)}")
+            wanted[key] = set(values)
+
+    def check(chat: Chat, thread: Thread) -> bool:
+        have = {"human"} if any(u in ctx.state.agents for u in _thread_agents(chat, thread)) else set()
+        return (
+            wanted.get("all_values", set()) <= have
+            and ("any_values" not in wanted or bool(wanted["any_values"] & have))
+            and not wanted.get("exclude_values", set()) & have
+        )
+
+    return check
 
 
 def _country(ctx: Ctx, chat: Chat) -> set[str]:

@@ -65,15 +65,18 @@ def list_agents(ctx: Ctx, body: JSON) -> list[JSON]:
     ]
 
 
-def _schedule(value: object) -> JSON:
+def _schedule(value: object, current: JSON) -> JSON:
     if not isinstance(value, dict):
         raise validation("`work_scheduler` must be an object")
-    timezone = value.get("timezone")
-    if not isinstance(timezone, str) or timezone not in _timezones():
-        raise validation("`work_scheduler.timezone` must be an IANA time zone name")
     entries = value.get("schedule")
     if not isinstance(entries, list):
         raise validation("`work_scheduler.schedule` must be an array")
+    timezone = value.get("timezone")
+    if not timezone and not entries:
+        # "Required only when schedule is not empty. Falls back to the agent's timezone if empty."
+        timezone = current.get("timezone")
+    if not isinstance(timezone, str) or timezone not in _timezones():
+        raise validation("`work_scheduler.timezone` must be an IANA time zone name")
     schedule = []
     for entry in entries:
         if not isinstance(entry, dict):
@@ -118,10 +121,8 @@ def update_agent(ctx: Ctx, body: JSON) -> JSON:
         if agent.role == "owner":
             raise validation("The owner's role cannot be changed")  # [UNVERIFIED]
     if body.get("login_status") is not None:
-        status = one_of(body["login_status"], constants.LOGIN_STATUSES, "login_status")
-        changes["routing_status"] = (
-            "accepting_chats" if status == "accepting chats" else "not_accepting_chats"
-        )
+        # The default status after login; the live routing status is set_routing_status's.
+        changes["login_status"] = one_of(body["login_status"], constants.LOGIN_STATUSES, "login_status")
     for key, limit in (("job_title", 64), ("mobile", 32)):
         value = body.get(key)
         if value is not None:
@@ -142,7 +143,7 @@ def update_agent(ctx: Ctx, body: JSON) -> JSON:
             body["email_subscriptions"], constants.EMAIL_SUBSCRIPTIONS, "email_subscriptions"
         )
     if body.get("work_scheduler") is not None:
-        changes["work_scheduler"] = _schedule(body["work_scheduler"])
+        changes["work_scheduler"] = _schedule(body["work_scheduler"], agent.work_scheduler)
     for key, value in changes.items():
         setattr(agent, key, value)
     if changes:
@@ -187,6 +188,8 @@ def list_tags(ctx: Ctx, body: JSON) -> list[JSON]:
     granted = ctx.require("tags--all:ro", "tags--groups:ro")
     filters = optional_obj(body, "filters")
     groups = filters.get("group_ids")
+    if body.get("filters") is not None and groups is None:
+        raise validation("`filters.group_ids` is required")  # "Yes" inside the optional `filters`
     group_ids = set(int_list(groups, "filters.group_ids", max_len=200)) if groups is not None else None
     mine = set(ctx.agent.groups)
     return [

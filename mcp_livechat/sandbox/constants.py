@@ -26,8 +26,8 @@ DEFAULT_REDIRECT_URIS: Final = (
     "http://127.0.0.1:8000/integration-callback",
     "http://127.0.0.1:8765/callback",
 )
-# Extra whitelist entries of the public app: loopback roots without a port accept any port
-# (RFC 8252 §7.3 style) [UNVERIFIED for LiveChat].
+# Extra whitelist entries of the public app. Host and port must match exactly (fact sheet §1.2),
+# so these port-less loopback roots accept only port 80, as LiveChat's matching rules say.
 PUBLIC_EXTRA_REDIRECT_URIS: Final = ("http://127.0.0.1", "http://localhost")
 
 ACCESS_TOKEN_LIFETIME: Final = 28800

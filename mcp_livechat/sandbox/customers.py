@@ -14,6 +14,7 @@ ADDRESS_KEYS = ("address", "city", "country", "state", "postal_code")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _URL = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
+_UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
 def _session_fields(value: object) -> list[dict[str, str]]:
@@ -33,6 +34,8 @@ def _session_fields(value: object) -> list[dict[str, str]]:
 def update_customer(ctx: Ctx, body: JSON) -> JSON:
     ctx.require("customers:rw")
     customer_id = require_str(body, "id")
+    if not _UUID4.match(customer_id):
+        raise validation("`id` must be a UUID v4")  # documented: "UUID v4 format is required"
     if not any(body.get(k) is not None for k in UPDATABLE):
         raise validation("At least one of `" + "`, `".join(UPDATABLE) + "` is required")  # [UNVERIFIED]
     name = optional_str(body, "name")

@@ -42,10 +42,9 @@ class Agent:
     pat_scopes: tuple[str, ...] = ()
     email_verified: bool = True
     mfa: bool = False
-
-    @property
-    def login_status(self) -> str:
-        return "accepting chats" if self.routing_status == "accepting_chats" else "not accepting chats"
+    # Configuration API ``login_status``: the agent's default status right after login (a
+    # setting), not the live routing status that set_routing_status changes.
+    login_status: str = "not accepting chats"
 
     @property
     def organization_id(self) -> str:

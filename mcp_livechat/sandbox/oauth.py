@@ -9,7 +9,6 @@ import html
 import json
 import re
 from datetime import timedelta
-from ipaddress import ip_address
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from starlette.requests import Request
@@ -29,18 +28,9 @@ def accounts_base(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}/accounts"
 
 
-def _is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def redirect_allowed(requested: str, whitelist: tuple[str, ...]) -> bool:
-    """§1.2: scheme and host:port exact, the whitelisted path is a prefix, no ``..`` segments.
-    A whitelisted loopback URI without a port accepts any port [UNVERIFIED, RFC 8252 style]."""
+    """§1.2: scheme and host:port exact (a whitelisted URI without a port means the scheme's
+    default port, loopback hosts included), the whitelisted path is a prefix, no ``..`` segments."""
     try:
         req = urlsplit(requested)
         req_port = req.port
@@ -56,8 +46,7 @@ def redirect_allowed(requested: str, whitelist: tuple[str, ...]) -> bool:
         allowed = urlsplit(entry)
         if allowed.scheme != req.scheme or allowed.hostname != req.hostname:
             continue
-        any_port = allowed.port is None and _is_loopback(allowed.hostname)
-        if not any_port and (allowed.port or defaults[allowed.scheme]) != (req_port or defaults[req.scheme]):
+        if (allowed.port or defaults[allowed.scheme]) != (req_port or defaults[req.scheme]):
             continue
         if req.path.startswith(allowed.path):
             return True

@@ -175,13 +175,14 @@ def chat_json(state: State, chat: Chat, thread: Thread) -> JSON:
 
 
 def archive_json(state: State, chat: Chat, thread: Thread, accessible: list[str]) -> JSON:
-    """One list_archives entry: the chat with one thread and the neighbouring accessible threads."""
+    """One list_archives entry: the chat with one thread; the neighbouring accessible threads
+    are keys of that ``thread`` object (the docs' list_archives response sample)."""
     out = chat_json(state, chat, thread)
     position = accessible.index(thread.id) if thread.id in accessible else -1
     if position > 0:
-        out["previous_accessible_thread_id"] = accessible[position - 1]
+        out["thread"]["previous_accessible_thread_id"] = accessible[position - 1]
     if 0 <= position < len(accessible) - 1:
-        out["next_accessible_thread_id"] = accessible[position + 1]
+        out["thread"]["next_accessible_thread_id"] = accessible[position + 1]
     return out
 
 

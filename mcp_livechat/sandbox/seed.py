@@ -278,6 +278,7 @@ def _agents(rng: random.Random, spec: OrgSpec) -> list[Agent]:
                 pat_scopes=scopes if a.pat else (),
                 email_verified=not a.awaiting,
                 mfa=a.role in ("owner", "viceowner"),
+                login_status="accepting chats" if a.routing == "accepting_chats" else "not accepting chats",
             )
         )
     return agents

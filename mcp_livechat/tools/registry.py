@@ -14,6 +14,7 @@ each selected tool so that:
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import logging
@@ -71,7 +72,7 @@ class Services:
     http: LiveChatHttp
     connections: ConnectionPort
     principal_of: Callable[[AccessToken | None], Principal]
-    me_cache: dict[Principal, str] = field(default_factory=dict)
+    me_cache: dict[str, str] = field(default_factory=dict)  # credential hash -> agent id
 
 
 @dataclass
@@ -87,8 +88,11 @@ class ToolContext:
         return self.services.connections
 
     async def my_agent_id(self) -> str:
-        """The caller's agent id (their email), from `/v2/accounts/me`; cached per principal."""
-        cached = self.services.me_cache.get(self.principal)
+        """The caller's agent id (their email), from `/v2/accounts/me`; cached per credential, so a
+        person who reconnects as another LiveChat account is never mistaken for the old one."""
+        credential = await self.livechat.transport.credentials.get()
+        key = hashlib.sha256(credential.authorization.encode()).hexdigest()[:32]
+        cached = self.services.me_cache.get(key)
         if cached:
             return cached
         me = await self.livechat.accounts.get_me()
@@ -97,7 +101,9 @@ class ToolContext:
             agents = await self.livechat.configuration.list_agents()
             agent_id = next((a.id for a in agents if a.account_id == me.account_id), "")
         if agent_id:
-            self.services.me_cache[self.principal] = agent_id
+            if len(self.services.me_cache) > 10_000:  # tokens rotate; never grow without bound
+                self.services.me_cache.clear()
+            self.services.me_cache[key] = agent_id
         return agent_id
 
 

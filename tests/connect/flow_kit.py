@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +19,7 @@ import uvicorn
 from mcp_livechat.cli import free_port
 from mcp_livechat.config import Settings, load_settings
 from mcp_livechat.sandbox import Sandbox, constants
+from tests.conftest import harvest
 
 KEY_1 = base64.b64encode(b"k" * 32).decode()
 KEY_2 = base64.b64encode(b"K" * 32).decode()
@@ -55,8 +58,11 @@ async def sandbox_on_port(sandbox_kwargs: dict[str, Any] | None = None, *, callb
         f"http://127.0.0.1:{login_port}/callback",
     )
     sb = Sandbox(redirect_uris=uris, redirect_limit=None, **(sandbox_kwargs or {}))
-    async with served(sb.app) as base:
-        yield sb, base, callback_port, login_port
+    try:
+        async with served(sb.app) as base:
+            yield sb, base, callback_port, login_port
+    finally:
+        harvest(sb)  # its tokens and codes join the suite-wide log audit
 
 
 def oauth_settings(base: str, tmp: Path, **overrides: Any) -> Settings:
@@ -86,11 +92,70 @@ def oauth_env(base: str, tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+class _QuietTransport(httpx2.AsyncBaseTransport):
+    """Plain HTTP/1.1 over asyncio streams, logging nothing: the simulated browser is not part of the
+    system under test, and httpcore's DEBUG traces of its redirects (which carry authorization codes)
+    would otherwise pollute the suite-wide secret audit."""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        url = request.url
+        reader, writer = await asyncio.open_connection(url.host, url.port or 80)
+        try:
+            target = url.raw_path.decode("ascii")
+            head = [
+                f"{request.method} {target} HTTP/1.1",
+                f"Host: {url.netloc.decode('ascii')}",
+                "Connection: close",
+            ]
+            head += [
+                f"{k}: {v}" for k, v in request.headers.items() if k.lower() not in ("host", "connection")
+            ]
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + await request.aread())
+            await writer.drain()
+            raw = await reader.read()
+        finally:
+            writer.close()
+        header_blob, _, body = raw.partition(b"\r\n\r\n")
+        status_line, *lines = header_blob.decode("latin-1").split("\r\n")
+        headers = [tuple(line.split(": ", 1)) for line in lines if ": " in line]
+        if any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in headers):
+            body = _unchunk(body)
+            headers = [(k, v) for k, v in headers if k.lower() != "transfer-encoding"]
+        return httpx2.Response(int(status_line.split(" ")[1]), headers=headers, content=body)
+
+
+def _unchunk(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out, data = out + data[:size], data[size + 2 :]
+    return out
+
+
+class _BrowserRequests(logging.Filter):
+    """Drops httpx2's INFO line for the simulated browser's own requests, which only ever go to
+    browser-facing pages (never called by the server's clients, so nothing audited is hidden)."""
+
+    PAGES = re.compile(
+        r"https?://[^/\s]+(/connect/|/integration-callback|/callback\?|/accounts/\?|/accounts/ooops)"
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.PAGES.search(record.getMessage())
+
+
+_BROWSER_FILTER = _BrowserRequests()
+logging.getLogger("httpx2").addFilter(_BROWSER_FILTER)
+
+
 class Browser:
     """Follows redirects and keeps cookies, like a person's browser."""
 
     def __init__(self) -> None:
-        self.http = httpx2.AsyncClient(follow_redirects=True, timeout=10.0)
+        self.http = httpx2.AsyncClient(follow_redirects=True, timeout=10.0, transport=_QuietTransport())
 
     async def open(self, url: str) -> httpx2.Response:
         return await self.http.get(url)

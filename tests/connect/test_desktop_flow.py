@@ -28,24 +28,35 @@ async def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int
 
 async def test_login_status_stdio_logout(tmp_path: Path) -> None:
     async with sandbox_on_port() as (sb, base, _, login_port):
-        env = oauth_env(base, tmp_path, LIVECHAT_REDIRECT_URI=f"http://127.0.0.1:{login_port}/callback")
+        env = oauth_env(
+            base,
+            tmp_path,
+            LIVECHAT_REDIRECT_URI=f"http://127.0.0.1:{login_port}/callback",
+            LIVECHAT_LOG_LEVEL="DEBUG",
+        )
+        stderr: list[str] = []
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "mcp_livechat", "login", "--no-browser", "--timeout", "30", env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert proc.stderr is not None
-        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
-        assert line.startswith("Sign in to LiveChat: ")
+        line = ""
+        while not line.startswith("Sign in to LiveChat: "):  # DEBUG log lines come first
+            line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+            assert line, "login exited without printing the link"
+            stderr.append(line)
         url = line.split(": ", 1)[1].strip()
         assert url.startswith(f"{base}/accounts/?") and "code_challenge_method=S256" in url
         browser = Browser()
         page = await browser.open(url)  # consent (the sandbox) -> the loopback listener of `login`
         await browser.aclose()
         out, err = await asyncio.wait_for(proc.communicate(), 30)
+        stderr.append(err.decode())
         assert proc.returncode == 0, err.decode()
         assert "LiveChat is connected" in page.text and "LiveChat is connected" in out.decode()
 
-        code, out_s, _ = await run("status", env=env)
+        code, out_s, err_s = await run("status", env=env)
+        stderr.append(err_s)
         assert code == 0 and "connected: True" in out_s and f"email: {constants.AGENT_EMAIL}" in out_s
         assert "mode: oauth" in out_s and "scopes: " in out_s
 
@@ -63,6 +74,11 @@ async def test_login_status_stdio_logout(tmp_path: Path) -> None:
         assert sb.stats.counter("token_revoked") == 1
         code, out_s, _ = await run("status", env=env)
         assert "connected: False" in out_s
+        stderr.append(err_l)
+        tokens = sb.state.tokens
+        secrets = {*tokens.access, *tokens.refresh, *tokens.codes, constants.CLIENT_SECRET}
+        assert len(secrets) >= 3 and "DEBUG" in "".join(stderr)  # the processes did log, at DEBUG
+        assert not [s for s in secrets if any(s in e or s.replace(":", "%3A") in e for e in stderr)]
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 
 import httpx2
 import pytest
@@ -19,3 +20,14 @@ def sb() -> Sandbox:
 async def client(sb: Sandbox) -> AsyncIterator[httpx2.AsyncClient]:
     async with httpx2.AsyncClient(transport=sb.transport(), base_url="http://sandbox") as http:
         yield http
+
+
+@pytest.fixture(autouse=True)
+def _no_url_logging() -> Iterator[None]:
+    """Some tests here send tokens in query strings on purpose (LiveChat's documented `?code=` forms),
+    and httpx2 logs request URLs at INFO; keep those out of the suite-wide secret audit."""
+    logger = logging.getLogger("httpx2")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)

@@ -92,8 +92,8 @@ async def test_update_agent_is_visible_immediately(client: httpx2.AsyncClient) -
     assert got["login_status"] == "not accepting chats"
     listed = await config(client, "list_agents", {"fields": ["job_title"]})
     assert next(a for a in listed if a["id"] == constants.AGENT_EMAIL)["job_title"] == "Support Hero"
-    statuses = await ok(client, "list_routing_statuses")
-    assert {"agent_id": constants.AGENT_EMAIL, "status": "not_accepting_chats"} in statuses
+    statuses = await ok(client, "list_routing_statuses")  # login_status is the status at login only
+    assert {"agent_id": constants.AGENT_EMAIL, "status": "accepting_chats"} in statuses
     for value in (0, 20):
         assert (
             await config(client, "update_agent", {"id": constants.AGENT_EMAIL, "max_chats_count": value})

@@ -160,7 +160,9 @@ async def test_authorize_errors_go_to_ooops(client: httpx2.AsyncClient) -> None:
         ("http://livechat.com/cb", "http://livechat.com/cb/%2e%2e/admin", False),
         ("http://127.0.0.1:8000/integration-callback", "http://127.0.0.1:8000/integration-callback", True),
         ("http://127.0.0.1:8000/integration-callback", "http://127.0.0.1:8001/integration-callback", False),
-        ("http://127.0.0.1", "http://127.0.0.1:53123/callback", True),
+        ("http://127.0.0.1", "http://127.0.0.1:53123/callback", False),  # the port must match too
+        ("http://127.0.0.1", "http://127.0.0.1/callback", True),
+        ("http://localhost:3000", "http://localhost:3000/cb", True),
         ("http://livechat.com", "http://evil.com@livechat.com/", False),
     ],
 )
@@ -265,7 +267,7 @@ async def test_public_client_rotates_refresh_tokens(client: httpx2.AsyncClient) 
         client_id=constants.PUBLIC_CLIENT_ID,
         code_challenge=challenge,
         code_challenge_method="S256",
-        redirect_uri="http://localhost:51234/cb",
+        redirect_uri="http://localhost/cb",
     )
     token = await exchange(
         client,
@@ -273,7 +275,7 @@ async def test_public_client_rotates_refresh_tokens(client: httpx2.AsyncClient) 
         client_id=constants.PUBLIC_CLIENT_ID,
         client_secret=None,
         code_verifier=verifier,
-        redirect_uri="http://localhost:51234/cb",
+        redirect_uri="http://localhost/cb",
     )
     assert token.status_code == 200, token.text
     old = token.json()["refresh_token"]

@@ -180,8 +180,8 @@ async def test_list_archives_filters(sb: Sandbox, client: httpx2.AsyncClient) ->
     one_chat = await ok(client, "list_archives", {"filters": {"chat_ids": [chat.id]}})
     assert [c["thread"]["id"] for c in one_chat["chats"]] == [t.id for t in reversed(chat.threads)]
     middle = one_chat["chats"][1]
-    assert middle["previous_accessible_thread_id"] == chat.threads[0].id
-    assert middle["next_accessible_thread_id"] == chat.threads[2].id
+    assert middle["thread"]["previous_accessible_thread_id"] == chat.threads[0].id
+    assert middle["thread"]["next_accessible_thread_id"] == chat.threads[2].id
     by_thread = await ok(client, "list_archives", {"filters": {"thread_ids": [chat.threads[1].id]}})
     assert [c["thread"]["id"] for c in by_thread["chats"]] == [chat.threads[1].id]
 
