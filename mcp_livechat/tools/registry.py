@@ -124,7 +124,9 @@ class ToolSpec:
 
     @property
     def description(self) -> str:
-        return inspect.cleandoc(self.fn.__doc__ or "")
+        """The docstring, each paragraph on one line (line breaks inside a paragraph are layout)."""
+        paragraphs = inspect.cleandoc(self.fn.__doc__ or "").split("\n\n")
+        return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -356,7 +358,8 @@ def _offer_connection(ctx: Context[Services], exc: NotConnected) -> CallToolResu
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Smaller schemas for the model's context: no auto titles, `T | None = None` shown as `T`.
+    """Smaller schemas for the model's context: no auto titles, `T | None = None` shown as `T`,
+    no `additionalProperties: false` (the output models forbid extras; readers need not be told).
 
     Validation is unchanged (the argument model still accepts null); only the advertised JSON
     schema loses pydantic's redundancy.
@@ -373,7 +376,7 @@ def _compact(node: Any, *, in_properties: bool) -> Any:
         return {k: _compact(v, in_properties=False) for k, v in node.items()}
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key == "title":
+        if key == "title" or (key == "additionalProperties" and value is False):
             continue
         out[key] = _compact(value, in_properties=key in ("properties", "$defs", "definitions"))
     options = out.get("anyOf")

@@ -123,8 +123,9 @@ async def test_forged_replayed_and_foreign_states_store_nothing(tmp_path: Path) 
         browser = Browser()
         consent = (await browser.step(bob_link)).headers["location"]
         to_callback = (await browser.step(consent)).headers["location"]
+        assert "code=dal%3A" in to_callback  # LiveChat percent-encodes the region colon...
         query = parse_qs(urlsplit(to_callback).query)
-        code = query["code"][0]
+        code = query["code"][0]  # ...and it is decoded exactly once before the exchange
         foreign = await browser.open(f"{base}/integration-callback?code={code}&state={alice_state}")
         assert foreign.status_code == 400 and "Nothing was stored" in foreign.text
         forged = await browser.open(f"{base}/integration-callback?code={code}&state=forged-state")
@@ -206,3 +207,16 @@ async def test_a_missing_verifier_is_refused(tmp_path: Path) -> None:
         assert err.value.reason == "invalid_request"
         assert await runtime.store.get(Principal("local", "local")) is None
         await browser.aclose()
+
+
+async def test_healthz_reports_the_store(tmp_path: Path) -> None:
+    async with stack(tmp_path) as (_, base, runtime), httpx2.AsyncClient() as web:
+        ok = await web.get(f"{base}/healthz")
+        assert ok.status_code == 200 and ok.json()["store"] == "ok"
+        await runtime.store.close()  # the store goes away under a running server
+        down = await web.get(f"{base}/healthz")
+    assert down.status_code == 503 and down.json() == {
+        **down.json(),
+        "status": "degraded",
+        "store": "unreachable",
+    }

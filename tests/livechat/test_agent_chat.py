@@ -246,3 +246,10 @@ async def test_routing_status_set_list_and_forbidden(
     with pytest.raises(PermissionDenied) as err:
         await normal.agent.set_routing_status("accepting_chats", constants.AGENT_EMAIL)
     assert "agents--all:rw" in err.value.missing_scopes
+
+
+async def test_list_routing_statuses_needs_agents_all_ro(as_token: Callable[..., LiveChat]) -> None:
+    limited = as_token(scopes=["chats--all:ro", "agents--my:ro"])
+    with pytest.raises(PermissionDenied) as err:
+        await limited.agent.list_routing_statuses()
+    assert err.value.missing_scopes == ("agents--all:ro",)

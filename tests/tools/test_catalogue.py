@@ -130,3 +130,19 @@ def test_exclude_and_read_only_win_over_tools() -> None:
     chosen = select(all_specs(), tools=["send_message", "get_chat"], exclude=["get_chat"], read_only=True)
     assert [s.name for s in chosen.enabled] == []
     assert "read-only" in chosen.hidden["send_message"] and "EXCLUDE" in chosen.hidden["get_chat"]
+
+
+def test_the_bundle_manifest_matches_the_catalogue() -> None:
+    from mcp_livechat.version import __version__
+
+    manifest = json.loads((Path(__file__).parents[2] / "manifest.json").read_text())
+    assert manifest["manifest_version"] == "0.4" and manifest["version"] == __version__
+    assert {"name", "version", "description", "author", "server"} <= set(manifest)
+    assert {t["name"] for t in manifest["tools"]} == SPEC_TOOLS
+    server = manifest["server"]
+    assert server["type"] == "uv" and (Path(__file__).parents[2] / server["entry_point"]).exists()
+    referenced = {v.split(".", 1)[1].rstrip("}") for v in server["mcp_config"]["env"].values()}
+    assert referenced == set(manifest["user_config"])
+    assert manifest["user_config"]["pat"]["sensitive"] is True
+    for name in server["mcp_config"]["env"]:
+        assert name.startswith("LIVECHAT_")

@@ -173,3 +173,20 @@ async def test_tag_and_untag_thread(connect: Callable[..., Any]) -> None:
         assert "complaint" not in (await call(client, "get_chat", {"chat_id": chat["id"]})).get("tags", [])
         unknown = await fail(client, "tag_thread", {**args, "tag": "Complaint"})  # case-sensitive
         assert "validation" in unknown
+
+
+async def test_wrong_argument_types_are_named_and_the_server_keeps_serving(
+    connect: Callable[..., Any],
+) -> None:
+    async with connect() as client:
+        many = await fail(client, "list_chats", {"limit": "many"})
+        assert "limit" in many
+        big = await fail(client, "list_chats", {"limit": 1000})
+        assert "limit" in big and "100" in big
+        status = await fail(client, "list_chats", {"status": "open"})
+        assert "status" in status and "active" in status
+        chat_id = await fail(client, "get_chat", {"chat_id": 12345})
+        assert "chat_id" in chat_id
+        missing = await fail(client, "get_chat", {})
+        assert "chat_id" in missing
+        assert (await call(client, "list_chats", {"limit": 1}))["chats"]  # still serving

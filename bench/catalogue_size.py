@@ -1,0 +1,71 @@
+"""How much of a model's context the tool catalogue and a typical result cost.
+
+    .venv/bin/python bench/catalogue_size.py
+
+Measures (1) the compact `tools/list` JSON (no nulls, no whitespace) of the full catalogue, in
+total and per tool, with and without `outputSchema`; (2) for one 25-chat `list_chats` page, the
+bytes of our result's text against the raw LiveChat JSON of the same page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx2
+from mcp import Client
+
+from mcp_livechat.cli import sandbox_settings
+from mcp_livechat.config import load_settings
+from mcp_livechat.sandbox import Sandbox, constants
+from mcp_livechat.server import create_server
+
+BASE = "http://sandbox.invalid"
+
+
+def compact(obj: object) -> int:
+    return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+async def main() -> None:
+    sb = Sandbox()
+    server = create_server(sandbox_settings(load_settings(), BASE), transport=sb.transport())
+    async with Client(server) as client:
+        tools = [
+            t.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for t in (await client.list_tools()).tools
+        ]
+        with_schema = compact(tools)
+        without = compact([{k: v for k, v in t.items() if k != "outputSchema"} for t in tools])
+        n = len(tools)
+        print(
+            f"tools/list, {n} tools: {without} B without outputSchema ({without / n:.0f} B/tool), "
+            f"{with_schema} B with it ({with_schema / n:.0f} B/tool)"
+        )
+        biggest = sorted(tools, key=lambda t: -compact({k: v for k, v in t.items() if k != "outputSchema"}))[
+            :3
+        ]
+        print(
+            "largest without outputSchema:",
+            ", ".join(
+                f"{t['name']} {compact({k: v for k, v in t.items() if k != 'outputSchema'})} B"
+                for t in biggest
+            ),
+        )
+
+        result = await client.call_tool("list_chats", {"status": "any", "limit": 25})
+        ours = len(result.content[0].text.encode())  # type: ignore[union-attr]
+    async with httpx2.AsyncClient(transport=sb.transport(), base_url=BASE) as http:
+        raw = await http.post(
+            "/v3.6/agent/action/list_chats",
+            json={"limit": 25},
+            auth=(constants.ACCOUNT_ID, constants.PAT),
+        )
+    raw_bytes = len(raw.content)
+    print(
+        f"list_chats, 25 chats: ours {ours} B, raw LiveChat JSON {raw_bytes} B, ratio 1/{raw_bytes / ours:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
