@@ -17,6 +17,7 @@ _PATTERNS = (
         ),
         r"\1<redacted>",
     ),
+    (re.compile(r"(/connect/)[A-Za-z0-9_-]{16,}"), r"\1<redacted>"),  # a connect link's state
     (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=:-]+"), r"\1 <redacted>"),
     (re.compile(r"\b((?:dal|fra)(?:-[a-z])?)(?::|%3A)[A-Za-z0-9_-]{6,}"), r"\1:<redacted>"),
 )

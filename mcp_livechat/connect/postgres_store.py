@@ -195,22 +195,14 @@ class PostgresTokenStore:
         async with pool.connection() as conn:
             cur = await conn.execute(self._q.take_pending, (state_hash(state),))
             row = await cur.fetchone()
-        now = time.time() if now is None else now
-        if row is None or row[3] <= now:
-            return None
-        pending = self._codec.open_pending(state, Principal(row[0], row[1]), row[2])
-        return None if pending.expires_at <= now else pending
+        return self._codec.pending_from_row(state, row, now)
 
     async def peek_pending(self, state: str, now: float | None = None) -> PendingAuthorization | None:
         pool = await self._ensure()
         async with pool.connection() as conn:
             cur = await conn.execute(self._q.peek_pending, (state_hash(state),))
             row = await cur.fetchone()
-        now = time.time() if now is None else now
-        if row is None or row[3] <= now:
-            return None
-        pending = self._codec.open_pending(state, Principal(row[0], row[1]), row[2])
-        return None if pending.expires_at <= now else pending
+        return self._codec.pending_from_row(state, row, now)
 
     async def purge_expired(self, now: float | None = None) -> int:
         pool = await self._ensure()

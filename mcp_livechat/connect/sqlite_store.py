@@ -222,11 +222,7 @@ class SqliteTokenStore:
                 return row
 
         row = await self._run(take)
-        now = time.time() if now is None else now
-        if row is None or row[3] <= now:
-            return None
-        pending = self._codec.open_pending(state, Principal(row[0], row[1]), row[2])
-        return None if pending.expires_at <= now else pending
+        return self._codec.pending_from_row(state, row, now)
 
     async def peek_pending(self, state: str, now: float | None = None) -> PendingAuthorization | None:
         digest = state_hash(state)
@@ -235,11 +231,7 @@ class SqliteTokenStore:
                 "SELECT tenant, user_id, sealed, expires_at FROM pending WHERE state_hash = ?", (digest,)
             ).fetchone()
         )
-        now = time.time() if now is None else now
-        if row is None or row[3] <= now:
-            return None
-        pending = self._codec.open_pending(state, Principal(row[0], row[1]), row[2])
-        return None if pending.expires_at <= now else pending
+        return self._codec.pending_from_row(state, row, now)
 
     async def purge_expired(self, now: float | None = None) -> int:
         cutoff = time.time() if now is None else now

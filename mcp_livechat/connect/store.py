@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -209,6 +210,16 @@ class TokenCodec:
             )
         except ValueError:
             raise SealError() from None
+
+    def pending_from_row(
+        self, state: str, row: Sequence[Any] | None, now: float | None = None
+    ) -> PendingAuthorization | None:
+        """A pending row `(tenant, user, sealed, expires_at)` opened, or None if absent or expired."""
+        now = time.time() if now is None else now
+        if row is None or row[3] <= now:
+            return None
+        pending = self.open_pending(state, Principal(row[0], row[1]), row[2])
+        return None if pending.expires_at <= now else pending
 
     def reseal(self, principal: Principal, blob: bytes) -> bytes | None:
         """`blob` sealed under the primary key, or None if it already is. `SealError` if it does not open."""

@@ -241,6 +241,8 @@ class Transport:
                 if redirected or not exc.region or exc.region == region:
                     raise
                 redirected = True
+                if len(self.shared.learned_regions) > 10_000:  # keyed by credential; tokens rotate
+                    self.shared.learned_regions.clear()
                 self.shared.learned_regions[_key(cred)] = exc.region
             except (RateLimited, ServerError) as exc:
                 failures += 1
