@@ -227,6 +227,7 @@ class Tag(Out):
 
 class TagList(Out):
     tags: list[Tag]
+    note: str | None = None
 
 
 class ConnectionStatus(Out):

@@ -10,6 +10,8 @@ from mcp_livechat import models as m
 from mcp_livechat.tools import project
 from mcp_livechat.tools.registry import ToolContext, tool
 
+MAX_TAGS = 500  # keeps a result well under 25,000 tokens
+
 
 @tool(toolset="account", title="List groups", read_only=True)
 async def list_groups(tc: ToolContext) -> m.GroupList:
@@ -31,7 +33,8 @@ async def list_tags(
 ) -> m.TagList:
     """List the tags that can be put on chat threads, with the groups each belongs to."""
     tags = await tc.livechat.configuration.list_tags([group_id] if group_id is not None else None)
-    return m.TagList(tags=project.tag_list(tags))
+    note = f"Showing {MAX_TAGS} of {len(tags)} tags; filter by group_id." if len(tags) > MAX_TAGS else None
+    return m.TagList(tags=project.tag_list(tags[:MAX_TAGS]), note=note)
 
 
 @tool(toolset="account", title="Connection status", read_only=True, open_world=False, needs_livechat=False)

@@ -12,6 +12,9 @@ from mcp_livechat.livechat import AGENT_FIELDS
 from mcp_livechat.tools import project
 from mcp_livechat.tools.registry import ToolContext, tool
 
+MAX_AGENTS = 200  # keeps a result well under 25,000 tokens
+MAX_STATUSES = 1000
+
 AgentId = Annotated[str, Field(min_length=3, max_length=128, description="Agent id (their email)")]
 
 NOTIFICATIONS = frozenset(
@@ -104,8 +107,11 @@ async def list_agents(
         suspended=None if include_suspended else False,
         fields=("job_title", "max_chats_count", "suspended"),
     )
-    out = [project.agent(a) for a in agents]
-    return m.AgentList(agents=out, count=len(out))
+    out = [project.agent(a) for a in agents[:MAX_AGENTS]]
+    note = None
+    if len(agents) > MAX_AGENTS:
+        note = f"Showing {MAX_AGENTS} of {len(agents)} agents; filter by group_id to see the others."
+    return m.AgentList(agents=out, count=len(agents), note=note)
 
 
 @tool(toolset="agents", title="Get an agent", read_only=True)
@@ -186,5 +192,5 @@ async def list_routing_statuses(
 ) -> m.RoutingStatusList:
     """Who is accepting chats right now: each agent's routing status, optionally for one group."""
     statuses = await tc.livechat.agent.list_routing_statuses([group_id] if group_id is not None else None)
-    out = [m.RoutingStatus(agent_id=s.agent_id, status=s.status) for s in statuses]
-    return m.RoutingStatusList(statuses=out, count=len(out))
+    out = [m.RoutingStatus(agent_id=s.agent_id, status=s.status) for s in statuses[:MAX_STATUSES]]
+    return m.RoutingStatusList(statuses=out, count=len(statuses))

@@ -190,3 +190,18 @@ async def test_wrong_argument_types_are_named_and_the_server_keeps_serving(
         missing = await fail(client, "get_chat", {})
         assert "chat_id" in missing
         assert (await call(client, "list_chats", {"limit": 1}))["chats"]  # still serving
+
+
+async def test_a_huge_thread_stays_within_the_result_budget(connect: Callable[..., Any], lc: Any) -> None:
+    chat = next(c for c in (await lc.agent.list_chats(active=True, limit=100)).chats_summary
+                if constants.AGENT_EMAIL in {u.id for u in c.users})  # fmt: skip
+    for i in range(60):
+        await lc.agent.send_event(chat.id, {"type": "message", "text": f"part {i} " + "lorem ipsum " * 1300})
+    async with connect() as client:
+        result = await client.call_tool("get_chat", {"chat_id": chat.id, "max_events": 500})
+    text = result.content[0].text  # type: ignore[union-attr]
+    data = result.structured_content or {}
+    assert len(text) < 100_000  # ~25,000 tokens
+    assert data["lines"][-1].split(": ", 1)[1].startswith("part 59 ")  # the latest events are kept
+    assert all(len(line) <= 2000 for line in data["lines"])
+    assert "size limit" in data["note"] and "not shown" in data["note"]
