@@ -181,9 +181,11 @@ async def send_message(
             raise
         me = await tc.my_agent_id()
         chat = await agent.get_chat(chat_id)
-        if any(u.id == me for u in chat.users):
+        mine = next((u for u in chat.users if u.id == me), None)
+        if mine is not None and not (visibility == "all" and mine.visibility == "agents"):
             raise  # refused for another reason; nothing was sent
-    # LiveChat refused because we are not in the chat (so nothing was sent): join, then send once.
+    # Refused because we are not in the chat, or are in it invisibly and now speak to the customer
+    # (so nothing was sent): join with the needed visibility, then send once.
     await agent.add_user_to_chat(
         chat_id, me, user_type="agent", visibility=visibility, ignore_requester_presence=True
     )

@@ -205,3 +205,21 @@ async def test_a_huge_thread_stays_within_the_result_budget(connect: Callable[..
     assert data["lines"][-1].split(": ", 1)[1].startswith("part 59 ")  # the latest events are kept
     assert all(len(line) <= 2000 for line in data["lines"])
     assert "size limit" in data["note"] and "not shown" in data["note"]
+
+
+async def test_a_reply_after_a_silent_note_joins_visibly(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    async with connect() as client:
+        active = await call(client, "list_chats", {"status": "active", "limit": 100})
+        chat = next(c for c in active["chats"] if not any(constants.AGENT_EMAIL in a for a in c["agents"]))
+        note = await call(
+            client, "send_message", {"chat_id": chat["id"], "text": "watching", "visibility": "agents"}
+        )
+        assert note["joined_chat"] is True
+        me = next(u for u in sandbox.state.chats[chat["id"]].users if u.id == constants.AGENT_EMAIL)
+        assert me.visibility == "agents"  # invisible to the customer so far
+        reply = await call(client, "send_message", {"chat_id": chat["id"], "text": "Hello, I am here."})
+        assert reply["joined_chat"] is True and me.visibility == "all"
+        t = await call(client, "get_chat", {"chat_id": chat["id"], "max_events": 2})
+        assert t["lines"][-1].endswith("(agent): Hello, I am here.")
