@@ -19,7 +19,7 @@ import inspect
 import json
 import logging
 import typing
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
@@ -387,7 +387,3 @@ def _compact(node: Any, *, in_properties: bool) -> Any:
         del out["anyOf"]
         out = {**other, **out}
     return out
-
-
-def names(specs: Iterable[ToolSpec]) -> list[str]:
-    return [s.name for s in specs]
