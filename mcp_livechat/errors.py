@@ -6,7 +6,7 @@ LiveChatError                       base; every message is safe to show (no toke
 ├── UserInputError(argument)        a tool argument the model must fix
 ├── NotConnected(connect_url)       this person has not connected LiveChat yet
 ├── ReconnectRequired(connect_url)  the stored grant was rejected or revoked: connect again
-├── TransportError                  network failure or timeout (chained with `from`)
+├── TransportError(maybe_applied)    network failure or timeout (chained with `from`)
 └── ApiError(status, type, message, data)     LiveChat answered with an error
     ├── AuthenticationFailed        `authentication`: the credential was refused
     ├── PermissionDenied(missing_scopes)      `authorization`, `missing_access`
@@ -14,8 +14,12 @@ LiveChatError                       base; every message is safe to show (no toke
     ├── ValidationFailed            `validation`
     ├── RateLimited(retry_after)    `too_many_requests`
     ├── Misdirected(region)         `misdirected_request`
-    └── ServerError                 `internal`, `service_unavailable`, `request_timeout`, bad bodies
+    └── ServerError(maybe_applied)  `internal`, `service_unavailable`, `request_timeout`, bad bodies
 ```
+
+`maybe_applied` marks an *ambiguous* answer to a write that is not safe to repeat (a timeout, a
+dropped connection, a 5xx, a 2xx whose body is not JSON): LiveChat may have done it. Such an
+error never says "retry"; it says to check the current state first (`ambiguous(exc)`).
 
 Who raises what: only `livechat._transport` (and `livechat.accounts` for the accounts-server
 dialect) create `ApiError`s; only `connect` creates the connection errors; tools raise
@@ -70,6 +74,14 @@ class ReconnectRequired(NotConnected):
 
 class TransportError(LiveChatError):
     """LiveChat could not be reached, or did not answer in time."""
+
+    def __init__(self, message: str, *, maybe_applied: bool = False, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_applied = maybe_applied
+        self.timed_out = timed_out
+
+
+MAYBE_APPLIED = "The change may or may not have been applied: check the current state before retrying."
 
 
 class ApiError(LiveChatError):
@@ -137,7 +149,8 @@ class RateLimited(ApiError):
 
     def advice(self) -> str:
         if self.retry_after is not None:
-            return f" Retry after {self.retry_after:g} seconds."
+            unit = "second" if self.retry_after == 1 else "seconds"
+            return f" Retry after {self.retry_after:g} {unit}."
         return " Wait a little (about 10 seconds) and retry."
 
 
@@ -148,5 +161,16 @@ class Misdirected(ApiError):
 
 
 class ServerError(ApiError):
+    def __init__(self, message: str, *, maybe_applied: bool = False, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.maybe_applied = maybe_applied
+
     def advice(self) -> str:
+        if self.maybe_applied:
+            return " " + MAYBE_APPLIED
         return " This is on LiveChat's side; retry in a moment."
+
+
+def ambiguous(exc: BaseException) -> bool:
+    """An answer that leaves open whether a non-idempotent write happened."""
+    return isinstance(exc, TransportError | ServerError) and exc.maybe_applied

@@ -69,6 +69,8 @@ class Transcript(Out):
     queue: QueueInfo | None = None
     previous_thread_id: str | None = None
     next_thread_id: str | None = None
+    summary: str | None = None
+    restricted_access: str | None = None
     events_total: int = 0
     lines: list[str] = []
     note: str | None = None
@@ -98,6 +100,9 @@ class MessageSent(Out):
     event_id: str
     visibility: Literal["all", "agents"]
     joined_chat: bool = False
+    joined_as: Literal["all", "agents"] | None = None
+    custom_id: str | None = None
+    note: str | None = None
 
 
 class ChatUpdated(Out):
@@ -128,7 +133,7 @@ class Customer(Out):
     threads_count: int | None = None
     visits_count: int | None = None
     last_visit: Visit | None = None
-    session_fields: dict[str, str] = {}
+    session_fields: dict[str, str | int | float | bool | None] = {}
     chat_ids: list[str] = []
     note: str | None = None
 
@@ -193,6 +198,7 @@ class MyProfile(Out):
 class ProfileUpdated(Out):
     agent: Agent
     changed: list[str]
+    not_applied: dict[str, str] | None = None
     note: str | None = None
 
 

@@ -18,9 +18,16 @@ from datetime import UTC, datetime
 
 from mcp_livechat.connect.crypto import SealError
 from mcp_livechat.connect.identity import Principal
-from mcp_livechat.connect.oauth import LiveChatOAuth, OAuthFailure, grant_is_dead, new_state, new_verifier
+from mcp_livechat.connect.oauth import (
+    DEAD_GRANT,
+    DEAD_OR_APP,
+    LiveChatOAuth,
+    OAuthFailure,
+    new_state,
+    new_verifier,
+)
 from mcp_livechat.connect.store import PendingAuthorization, StoredToken, TokenStore
-from mcp_livechat.errors import LiveChatError, NotConnected, ReconnectRequired
+from mcp_livechat.errors import AuthenticationFailed, LiveChatError, NotConnected, ReconnectRequired
 from mcp_livechat.livechat import Credential, LiveChat, LiveChatHttp, StaticCredentials, bearer
 from mcp_livechat.models import ConnectionStatus
 
@@ -54,6 +61,8 @@ class OAuthConnections:
         self._cache: dict[Principal, StoredToken] = {}
         self._emails: dict[Principal, str] = {}
         self._locks: weakref.WeakValueDictionary[Principal, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._app_proven = False  # a token-endpoint success since start: the app's credentials are right
+        self._app_refusal_logged: str | None = None
 
     # ------------------------------------------------------------------ links and completion
 
@@ -83,6 +92,7 @@ class OAuthConnections:
         token = await self.oauth.exchange(
             code=code, verifier=pending.code_verifier, redirect_uri=pending.redirect_uri
         )
+        self._app_works()
         principal = pending.principal
         try:
             previous = await self.store.get(principal)
@@ -163,15 +173,68 @@ class OAuthConnections:
         try:
             fresh = await self.oauth.refresh(token.refresh_token)
         except OAuthFailure as exc:
-            if not grant_is_dead(exc):
-                raise
-            await self._forget(principal)
-            raise ReconnectRequired(await self.connect_url(principal)) from None
+            if await self._grant_is_dead(token, exc):
+                await self._forget(principal)
+                raise ReconnectRequired(await self.connect_url(principal)) from None
+            raise await self._app_refused(principal, exc) from None
+        self._app_works()
         fresh = _keep_identity(fresh, token)
         await self.store.put(principal, fresh)
         self._cache[principal] = fresh
         logger.debug("refreshed the LiveChat token of %s", principal)
         return fresh
+
+    async def _grant_is_dead(self, token: StoredToken, exc: OAuthFailure) -> bool:
+        """Whether LiveChat's refusal of a refresh says the person's grant is gone.
+
+        `invalid_grant` and `missing_grant` say so; `invalid_client` says our app is wrong.
+        `unauthorized_client` means "refresh token not found" *or* "invalid client secret"
+        (https://platform.text.com/docs/authorization/troubleshooting#unauthorized_client), so the
+        token decides: an access token LiveChat still accepts proves the grant alive (the app is
+        wrong); one it refuses before its own expiry proves it revoked; otherwise a token-endpoint
+        success of this app since start proves the app right. Without proof the grant is kept: an
+        operator's mistake must never cost people their sign-in.
+        """
+        if exc.reason in DEAD_GRANT:
+            return True
+        if exc.reason not in DEAD_OR_APP:
+            return False
+        accounts = LiveChat(self.http.bind(StaticCredentials(bearer(token.access_token)))).accounts
+        try:
+            await accounts.token_info(token.access_token)
+            return False  # the grant is alive: LiveChat refused the app
+        except AuthenticationFailed:
+            if token.expires_at > self._clock():
+                return True  # refused before its expiry: revoked
+        except LiveChatError:
+            pass
+        return self._app_proven
+
+    def _app_works(self) -> None:
+        self._app_proven = True
+        self._app_refusal_logged = None
+
+    async def _app_refused(self, principal: Principal, exc: OAuthFailure) -> LiveChatError:
+        """The error for a refresh LiveChat refused because of the app: the grant is kept."""
+        if self._app_refusal_logged != exc.reason:  # logged once per kind, until a refresh works again
+            self._app_refusal_logged = exc.reason
+            logger.error(
+                "LiveChat refused this server's OAuth app while renewing a sign-in (%s): check "
+                "LIVECHAT_CLIENT_ID and LIVECHAT_CLIENT_SECRET; stored sign-ins are kept and work again "
+                "once the app configuration is right",
+                exc.reason,
+            )
+        message = (
+            f"LiveChat refused to renew your sign-in ({exc.reason}). This usually means the server's "
+            "LiveChat app is misconfigured (an operator must check its client id and secret); your "
+            "sign-in is kept and works again once that is fixed, so tell the operator."
+        )
+        if exc.reason in DEAD_OR_APP:
+            url = await self.connect_url(principal)
+            message += (
+                f" If the operator confirms the app is right, your sign-in was revoked: reconnect at {url}"
+            )
+        return LiveChatError(message)
 
     async def _forget(self, principal: Principal) -> None:
         self._cache.pop(principal, None)
@@ -232,16 +295,19 @@ class OAuthConnections:
         return ConnectionStatus(connected=False, mode="oauth", message=message)
 
     async def _revoke(self, token: StoredToken) -> bool:
-        """Revoke at LiveChat (the access token takes its refresh token with it); best effort."""
+        """Revoke at LiveChat, best effort. The access token takes its refresh token with it
+        (https://platform.text.com/docs/authorization/oauth-authorization#revoking-tokens); when
+        that fails (unknown, expired, or LiveChat unreachable) the refresh token is revoked itself."""
         accounts = LiveChat(self.http.bind(StaticCredentials(bearer(token.access_token)))).accounts
-        try:
-            revoked = await accounts.revoke_token(token.access_token)
-            if not revoked and token.refresh_token:
-                revoked = await accounts.revoke_token(token.refresh_token)
-            return revoked
-        except LiveChatError as exc:
-            logger.warning("could not revoke a LiveChat token: %s", type(exc).__name__)
-            return False
+        for secret in (token.access_token, token.refresh_token):
+            if not secret:
+                continue
+            try:
+                if await accounts.revoke_token(secret):
+                    return True
+            except LiveChatError as exc:
+                logger.warning("could not revoke a LiveChat token: %s", type(exc).__name__)
+        return False
 
 
 def _keep_identity(fresh: StoredToken, old: StoredToken) -> StoredToken:

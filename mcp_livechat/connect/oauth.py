@@ -10,7 +10,9 @@ between people.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import secrets
 import time
 from dataclasses import dataclass
@@ -19,12 +21,21 @@ from typing import Any
 import httpx2
 
 from mcp_livechat.connect.store import StoredToken
-from mcp_livechat.errors import LiveChatError, ServerError, TransportError
+from mcp_livechat.errors import LiveChatError, RateLimited, ServerError, TransportError
+from mcp_livechat.livechat import retry_after_seconds
 
 logger = logging.getLogger("mcp_livechat.connect")
 
-# Token-endpoint answers that mean "this grant is dead, sign in again" (fact sheet §1.4).
-_DEAD_GRANT = {"unauthorized_client", "invalid_grant", "invalid_client", "unauthorized", "access_denied"}
+# Token-endpoint answers to a refresh, by what they say
+# (https://platform.text.com/docs/authorization/troubleshooting):
+# - the grant is gone: `invalid_grant` ("refresh token expired"), `missing_grant` ("grants were
+#   rejected / never given / client changed required grants");
+# - our app is misconfigured: `invalid_client` ("using refresh token with wrong client id");
+# - either: `unauthorized_client` ("refresh token not found" or "invalid client secret"); the
+#   connection layer decides from the token itself (see `connections`).
+DEAD_GRANT = frozenset({"invalid_grant", "missing_grant"})
+APP_REFUSED = frozenset({"invalid_client"})
+DEAD_OR_APP = frozenset({"unauthorized_client"})
 
 
 class OAuthFailure(LiveChatError):
@@ -65,12 +76,20 @@ def new_verifier() -> str:
 
 
 class LiveChatOAuth:
-    def __init__(self, app: OAuthApp, transport: httpx2.AsyncBaseTransport, *, timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        app: OAuthApp,
+        transport: httpx2.AsyncBaseTransport,
+        *,
+        timeout: float = 20.0,
+        retry: RefreshRetry | None = None,
+    ) -> None:
         self.app = app
         self._transport = transport
         self._timeout = timeout
+        self.retry = retry or RefreshRetry()
 
-    def _client(self, redirect_uri: str | None = None) -> Any:
+    def _client(self, redirect_uri: str | None = None, *, scope: str | None = None, hook: Any = None) -> Any:
         from authlib.integrations.httpx_client import AsyncOAuth2Client
 
         return AsyncOAuth2Client(
@@ -78,16 +97,22 @@ class LiveChatOAuth:
             client_secret=self.app.client_secret,
             token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name, not a secret
             redirect_uri=redirect_uri,
-            scope=" ".join(self.app.scopes) or None,
+            scope=scope,
             code_challenge_method="S256",
             token_endpoint=self.app.token_endpoint,
             transport=self._transport,
             timeout=self._timeout,
+            event_hooks={"response": [hook]} if hook else {},
         )
 
     def authorize_url(self, *, state: str, verifier: str, redirect_uri: str) -> str:
-        """LiveChat's consent page for this state and verifier (the challenge is S256 of it)."""
-        url, _ = self._client(redirect_uri).create_authorization_url(
+        """LiveChat's consent page for this state and verifier (the challenge is S256 of it).
+
+        `scope` is "a comma-separated string"; without it "all application scopes will be
+        requested" (https://platform.text.com/docs/authorization/oauth-authorization).
+        """
+        scope = ",".join(self.app.scopes) or None
+        url, _ = self._client(redirect_uri, scope=scope).create_authorization_url(
             self.app.authorize_endpoint, state=state, code_verifier=verifier
         )
         return str(url)
@@ -95,24 +120,46 @@ class LiveChatOAuth:
     async def exchange(self, *, code: str, verifier: str | None, redirect_uri: str) -> StoredToken:
         """Trade an authorization code for tokens. Never retried: a code is single-use."""
         extra = {"code_verifier": verifier} if verifier else {}
+        seen = _LastResponse()
         token = await self._call(
             "exchange",
-            self._client(redirect_uri).fetch_token(
+            self._client(redirect_uri, hook=seen).fetch_token(
                 self.app.token_endpoint, grant_type="authorization_code", code=code, **extra
             ),
+            seen,
         )
         return self._stored(token)
 
     async def refresh(self, refresh_token: str) -> StoredToken:
-        """A new access token (and, for rotating apps, a new refresh token)."""
-        token = await self._call(
-            "refresh", self._client().refresh_token(self.app.token_endpoint, refresh_token=refresh_token)
-        )
+        """A new access token (and, for rotating apps, a new refresh token).
+
+        The documented refresh request is `grant_type`, `refresh_token`, `client_id` and
+        `client_secret`, nothing else: no `scope`
+        (https://platform.text.com/docs/authorization/oauth-authorization#using-the-refresh-token).
+        A confidential client's refresh is safe to repeat, so a dropped answer, a 5xx or a
+        rate limit is retried within `retry`'s budget (honouring `Retry-After` up to its cap).
+        """
+        policy = self.retry
+        failures = 0
+        while True:
+            seen = _LastResponse()
+            try:
+                request = self._client(hook=seen).refresh_token(
+                    self.app.token_endpoint, refresh_token=refresh_token
+                )
+                token = await self._call("refresh", request, seen)
+                break
+            except (RateLimited, ServerError, TransportError) as exc:
+                failures += 1
+                wait = exc.retry_after if isinstance(exc, RateLimited) else None
+                if failures >= policy.attempts or (wait is not None and wait > policy.max_retry_after):
+                    raise
+                await asyncio.sleep(policy.delay(failures, wait))
         if not token.get("refresh_token"):
             token["refresh_token"] = refresh_token
         return self._stored(token)
 
-    async def _call(self, what: str, request: Any) -> dict[str, Any]:
+    async def _call(self, what: str, request: Any, seen: _LastResponse) -> dict[str, Any]:
         from authlib.integrations.base_client.errors import OAuthError
 
         started = time.perf_counter()
@@ -121,21 +168,30 @@ class LiveChatOAuth:
         except OAuthError as exc:
             reason = str(exc.error or "unknown")
             logger.info("token %s refused by LiveChat: %s", what, reason)
+            if reason == "temporarily_unavailable":
+                raise RateLimited(
+                    f"LiveChat's accounts server is rate limiting the token {what}",
+                    retry_after=seen.retry_after,
+                    status=seen.status or 429,
+                    type=reason,
+                    action=f"token {what}",
+                ) from None
             raise OAuthFailure(reason, f"LiveChat refused the token {what} ({reason}).") from None
         except httpx2.HTTPStatusError as exc:
             raise ServerError(
-                f"LiveChat's accounts server failed the token {what}; retry in a moment.",
+                f"LiveChat's accounts server failed the token {what} (HTTP {exc.response.status_code})",
                 status=exc.response.status_code,
                 type="server_error",
                 action=f"token {what}",
             ) from None
         except httpx2.TransportError as exc:
             raise TransportError(
-                f"LiveChat's accounts server could not be reached ({type(exc).__name__})."
+                f"LiveChat's accounts server could not be reached during the token {what} "
+                f"({type(exc).__name__}); retry in a moment."
             ) from exc
         except ValueError:
             raise ServerError(
-                f"LiveChat's accounts server sent an unreadable token {what} response.",
+                f"LiveChat's accounts server sent an unreadable token {what} response",
                 status=200,
                 type="malformed_response",
                 action=f"token {what}",
@@ -163,6 +219,28 @@ class LiveChatOAuth:
         )
 
 
-def grant_is_dead(exc: OAuthFailure) -> bool:
-    """Whether a refresh failure means the person must connect again."""
-    return exc.reason in _DEAD_GRANT
+@dataclass(frozen=True, slots=True)
+class RefreshRetry:
+    """Bounded retries of a refresh: full-jitter backoff, `Retry-After` honoured up to a cap."""
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 4.0
+    max_retry_after: float = 10.0
+
+    def delay(self, failure: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (failure - 1)))  # noqa: S311
+
+
+class _LastResponse:
+    """An httpx2 response hook that keeps the status and `Retry-After` of the last answer."""
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.retry_after: float | None = None
+
+    async def __call__(self, response: httpx2.Response) -> None:
+        self.status = response.status_code
+        self.retry_after = retry_after_seconds(response.headers.get("Retry-After"))

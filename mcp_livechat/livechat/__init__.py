@@ -16,6 +16,7 @@ from mcp_livechat.livechat._transport import (
     basic,
     bearer,
     default_http_client,
+    retry_after_seconds,
 )
 from mcp_livechat.livechat.accounts import Accounts
 from mcp_livechat.livechat.agent_chat import AgentChat
@@ -61,4 +62,5 @@ __all__ = [
     "basic",
     "bearer",
     "default_http_client",
+    "retry_after_seconds",
 ]

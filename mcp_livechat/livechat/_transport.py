@@ -22,6 +22,7 @@ from typing import Any, Literal, NoReturn, Protocol
 import httpx2
 
 from mcp_livechat.errors import (
+    MAYBE_APPLIED,
     ApiError,
     AuthenticationFailed,
     Misdirected,
@@ -57,6 +58,9 @@ REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
         ),
         ("chats--all:rw", "chats--access:rw"),
     ),
+    **dict.fromkeys(("follow_chat",), ("chats--all:ro", "chats--access:ro")),
+    "list_agents_for_transfer": (),  # "Required scopes: -"
+    "unfollow_chat": (),
     "get_customer": ("customers:ro",),
     "update_customer": ("customers:rw",),
     "set_routing_status": ("agents--my:rw", "agents--all:rw"),
@@ -68,7 +72,8 @@ REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
     "get_group": ("groups--my:ro", "groups--all:ro"),
     "list_tags": ("tags--all:ro", "tags--groups:ro"),
     "GET /v2/accounts/me": ("accounts--my:ro",),
-    "PATCH /v2/accounts/me": ("accounts--my:rw", "accounts--all:rw"),
+    # https://platform.text.com/docs/authorization/global-accounts-api lists accounts--all:rw
+    "PATCH /v2/accounts/me": ("accounts--all:rw",),
 }
 
 
@@ -259,13 +264,11 @@ def _key(cred: Credential) -> str:
 
 
 def _transport_error(exc: httpx2.TransportError, action: str, *, maybe_applied: bool) -> TransportError:
-    kind = "timed out" if isinstance(exc, httpx2.TimeoutException) else "could not be reached"
+    timed_out = isinstance(exc, httpx2.TimeoutException)
+    kind = "timed out" if timed_out else "could not be reached"
     message = f"LiveChat {kind} during {action} ({type(exc).__name__})."
-    if maybe_applied:
-        message += " The change may or may not have been applied: read the current state before retrying."
-    else:
-        message += " Retry in a moment."
-    return TransportError(message)
+    message += f" {MAYBE_APPLIED}" if maybe_applied else " Retry in a moment."
+    return TransportError(message, maybe_applied=maybe_applied, timed_out=timed_out)
 
 
 def _clean(text: object, cred: Credential | None, limit: int = 300) -> str:
@@ -275,15 +278,23 @@ def _clean(text: object, cred: Credential | None, limit: int = 300) -> str:
     return out[:limit].strip()
 
 
-def _retry_after(response: httpx2.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def retry_after_seconds(value: str | None) -> float | None:
+    """A `Retry-After` header (seconds or an HTTP date) in seconds; None if absent or unreadable."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, when.timestamp() - time.time()) if when else None
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    return retry_after_seconds(response.headers.get("Retry-After"))
 
 
 _NO_BODY = object()
@@ -305,6 +316,7 @@ def _raise_for(response: httpx2.Response, action: str, cred: Credential | None, 
                 {},
                 action,
                 response,
+                maybe_applied=not idempotent,
             )
         return payload
     err = payload.get("error") if isinstance(payload, dict) else None
@@ -318,14 +330,7 @@ def _raise_for(response: httpx2.Response, action: str, cred: Credential | None, 
     message = _clean(message or f"HTTP {status}", cred)
     if not isinstance(data, dict):
         data = {}
-    if not idempotent and kind in {
-        "internal",
-        "service_unavailable",
-        "request_timeout",
-        "malformed_response",
-    }:
-        message += " (the change may or may not have been applied: read the current state before retrying)"
-    _fail(status, kind, message, data, action, response)
+    _fail(status, kind, message, data, action, response, maybe_applied=not idempotent)
 
 
 _STATUS_TYPES = {401: "authentication", 403: "authorization", 404: "not_found", 429: "too_many_requests"}
@@ -352,11 +357,22 @@ _BY_TYPE: dict[str, type[ApiError]] = {
 
 
 def _fail(
-    status: int, kind: str, message: str, data: dict[str, Any], action: str, response: httpx2.Response
+    status: int,
+    kind: str,
+    message: str,
+    data: dict[str, Any],
+    action: str,
+    response: httpx2.Response,
+    *,
+    maybe_applied: bool,
 ) -> NoReturn:
     cls = _BY_TYPE.get(kind, ApiError)
+    if cls is ApiError and status >= 500:
+        cls = ServerError  # an error type we do not know, on a 5xx: still LiveChat's side
     kw: dict[str, Any] = {"status": status, "type": kind or "unknown", "data": data, "action": action}
-    if cls is PermissionDenied:
+    if cls is ServerError:
+        kw["maybe_applied"] = maybe_applied
+    elif cls is PermissionDenied:
         kw["missing_scopes"] = REQUIRED_SCOPES.get(action, ())
     elif cls is RateLimited:
         kw["retry_after"] = _retry_after(response)
@@ -380,4 +396,5 @@ __all__ = [
     "basic",
     "bearer",
     "default_http_client",
+    "retry_after_seconds",
 ]

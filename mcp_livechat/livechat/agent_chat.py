@@ -18,6 +18,7 @@ from mcp_livechat.livechat.types import (
     Customer,
     RoutingStatus,
     ThreadsPage,
+    TransferCandidate,
 )
 
 SortOrder = Literal["asc", "desc"]
@@ -138,6 +139,37 @@ class AgentChat:
         )
         await self._t.call("agent", "add_user_to_chat", body, idempotent=False)
 
+    async def remove_user_from_chat(
+        self,
+        chat_id: str,
+        user_id: str,
+        *,
+        user_type: Literal["agent"] = "agent",
+        ignore_requester_presence: bool | None = None,
+    ) -> None:
+        """https://platform.text.com/docs/messaging/agent-chat-api#remove-user-from-chat"""
+        body = _compact(
+            chat_id=chat_id,
+            user_id=user_id,
+            user_type=user_type,
+            ignore_requester_presence=ignore_requester_presence,
+        )
+        await self._t.call("agent", "remove_user_from_chat", body, idempotent=False)
+
+    async def follow_chat(self, chat_id: str) -> None:
+        """https://platform.text.com/docs/messaging/agent-chat-api#follow-chat"""
+        await self._t.call("agent", "follow_chat", {"id": chat_id}, idempotent=True)
+
+    async def unfollow_chat(self, chat_id: str) -> None:
+        """https://platform.text.com/docs/messaging/agent-chat-api#unfollow-chat"""
+        await self._t.call("agent", "unfollow_chat", {"id": chat_id}, idempotent=True)
+
+    async def list_agents_for_transfer(self, chat_id: str) -> list[TransferCandidate]:
+        """Agents who can take the chat, least busy first; needs no scope
+        (https://platform.text.com/docs/messaging/agent-chat-api#list-agents-for-transfer)."""
+        data = await self._read("list_agents_for_transfer", {"chat_id": chat_id})
+        return [TransferCandidate.model_validate(item) for item in _array(data)]
+
     async def transfer_chat(
         self,
         chat_id: str,
@@ -179,7 +211,7 @@ class AgentChat:
         email: str | None = None,
         avatar: str | None = None,
         phone_number: str | None = None,
-        session_fields: Sequence[Mapping[str, str]] | None = None,
+        session_fields: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         changes = _compact(
             name=name,

@@ -87,6 +87,7 @@ class Event(LCModel):
     type: str
     created_at: str | None = None
     author_id: str | None = None
+    custom_id: str | None = None
     visibility: str | None = None
     deleted: bool | None = None
     text: str | None = None  # message, system_message
@@ -121,8 +122,20 @@ class ThreadSummary(LCModel):
     tags: list[str] = Field(default_factory=list)
 
 
+class ThreadAISummary(LCModel):
+    """LiveChat's own AI summary of a thread (v3.6, optional):
+    https://platform.text.com/docs/messaging/agent-chat-api#get-chat"""
+
+    status: str | None = None
+    text: str | None = None
+    updated_at: str | None = None
+
+
 class Thread(ThreadSummary):
+    # Absent when `restricted_access` says why the requester may not read the thread:
+    # https://platform.text.com/docs/messaging/agent-chat-api/data-structures#threads
     events: list[Event] = Field(default_factory=list)
+    summary: ThreadAISummary | None = None
     previous_thread_id: str | None = None
     next_thread_id: str | None = None
     # list_archives: the neighbouring threads the requester may read (on the thread, per the docs)
@@ -184,7 +197,7 @@ class Customer(LCModel):
     email_verified: bool | None = None
     avatar: str | None = None
     phone_number: str | None = None
-    session_fields: list[dict[str, str]] = Field(default_factory=list)
+    session_fields: list[dict[str, Any]] = Field(default_factory=list)
     visit: Visit | None = None
     statistics: Statistics | None = None
     chat_ids: list[str] = Field(default_factory=list)
@@ -242,6 +255,11 @@ class Tag(LCModel):
     group_ids: list[int] = Field(default_factory=list)
     author_id: str | None = None
     created_at: str | None = None
+
+
+class TransferCandidate(LCModel):
+    agent_id: str
+    total_active_chats: int | None = None
 
 
 class RoutingStatus(LCModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from mcp_livechat import models as m
-from mcp_livechat.errors import ApiError, PermissionDenied, UserInputError
+from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError
 from mcp_livechat.livechat import AGENT_FIELDS
 from mcp_livechat.tools import project
 from mcp_livechat.tools.registry import ToolContext, tool
@@ -46,11 +46,28 @@ class GroupMembership(BaseModel):
     priority: Literal["first", "normal", "last", "supervisor"] = "normal"
 
 
+# One set of limits for update_agent, checked before anything is written
+# (https://platform.text.com/docs/management/configuration-api#update-agent). LiveChat documents
+# max_chats_count (at most 20), the group priorities and the work_scheduler fields; it does not
+# document a job_title length or the time format [UNVERIFIED: 64 characters, HH:MM with 24:00 as
+# the end of a day].
+JOB_TITLE_MAX = 64
+MAX_CHATS = 20
+_START = r"^([01]\d|2[0-3]):[0-5]\d$"
+_END = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
+
+
 class ScheduleRange(BaseModel):
     day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
     enabled: bool = True
-    start: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-    end: Annotated[str, Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
+    start: Annotated[str, Field(pattern=_START, description="HH:MM")]
+    end: Annotated[str, Field(pattern=_END, description="HH:MM, up to 24:00")]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScheduleRange:
+        if self.start >= self.end:
+            raise ValueError(f"{self.day}: start {self.start} must be before end {self.end}")
+        return self
 
 
 class WorkSchedule(BaseModel):
@@ -126,8 +143,8 @@ async def update_agent_profile(
     tc: ToolContext,
     agent_id: Annotated[str | None, Field(description="Default: you. Others need admin rights")] = None,
     name: Annotated[str | None, Field(min_length=1, max_length=191, description="Only for yourself")] = None,
-    job_title: Annotated[str | None, Field(max_length=100)] = None,
-    max_chats_count: Annotated[int | None, Field(ge=0, le=20, description="Concurrent chats")] = None,
+    job_title: Annotated[str | None, Field(max_length=JOB_TITLE_MAX)] = None,
+    max_chats_count: Annotated[int | None, Field(ge=0, le=MAX_CHATS, description="Concurrent chats")] = None,
     login_status: Annotated[
         Literal["accepting chats", "not accepting chats"] | None, BeforeValidator(_spaces)
     ] = None,
@@ -166,11 +183,24 @@ async def update_agent_profile(
         raise UserInputError("nothing to change: give at least one setting")
     if changed:
         await tc.livechat.configuration.update_agent(target, **settings)  # type: ignore[arg-type]
+    not_applied: dict[str, str] = {}
     if name is not None:
-        await tc.livechat.accounts.update_me(name=name)
-        changed.append("name")
+        try:
+            await tc.livechat.accounts.update_me(name=name)
+            changed.append("name")
+        except LiveChatError as exc:
+            if not changed:
+                raise  # nothing was applied: a plain error
+            not_applied["name"] = str(exc)
     note = "Configuration changes can take up to 2 minutes to reach every LiveChat app."
-    return m.ProfileUpdated(agent=await _full_agent(tc, target), changed=changed, note=note)
+    if not_applied:
+        note = (
+            f"Applied: {', '.join(changed)}. NOT applied: the name change ({not_applied['name']}) "
+            "Changing one's name needs the scope accounts--all:rw. " + note
+        )
+    return m.ProfileUpdated(
+        agent=await _full_agent(tc, target), changed=changed, not_applied=not_applied or None, note=note
+    )
 
 
 @tool(toolset="agents", title="Set routing status", read_only=False, idempotent=True)

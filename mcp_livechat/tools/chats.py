@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from mcp_livechat import models as m
-from mcp_livechat.errors import ApiError, UserInputError, ValidationFailed
-from mcp_livechat.tools import project
+from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError, ambiguous
+from mcp_livechat.tools import delivery, project
 from mcp_livechat.tools.registry import ToolContext, tool
 
 MAX_MESSAGE_BYTES = 16 * 1024
@@ -158,9 +158,9 @@ async def send_message(
         Literal["all", "agents"], Field(description="all: the customer sees it; agents: internal note")
     ] = "all",
 ) -> m.MessageSent:
-    """Send a message to an active chat, or an internal note only agents see. If you are not in
-    the chat yet you join it first (invisibly to the customer for notes). Not retried
-    automatically: on a network error, read the chat before sending again."""
+    """Send a message to an active chat, or an internal note only agents see. You join the chat
+    first if needed (silently for notes); a chat another agent serves publicly takes notes only.
+    Sent at most once: an unclear answer is checked in the chat, never blindly resent."""
     size = len(text.encode())
     if size > MAX_MESSAGE_BYTES:
         raise UserInputError(
@@ -170,27 +170,59 @@ async def send_message(
         )
     if not text.strip():
         raise UserInputError("text is empty", argument="text")
-    event = {"type": "message", "text": text, "visibility": visibility}
     agent = tc.livechat.agent
-    try:
-        return m.MessageSent(
-            chat_id=chat_id, event_id=await agent.send_event(chat_id, event), visibility=visibility
-        )
-    except ApiError as exc:
-        if type(exc) not in (ApiError, ValidationFailed):
-            raise
-        me = await tc.my_agent_id()
-        chat = await agent.get_chat(chat_id)
-        mine = next((u for u in chat.users if u.id == me), None)
-        if mine is not None and not (visibility == "all" and mine.visibility == "agents"):
-            raise  # refused for another reason; nothing was sent
-    # Refused because we are not in the chat, or are in it invisibly and now speak to the customer
-    # (so nothing was sent): join with the needed visibility, then send once.
-    await agent.add_user_to_chat(
-        chat_id, me, user_type="agent", visibility=visibility, ignore_requester_presence=True
+    me = await tc.require_agent_id()
+    seat = await delivery.read_seat(agent, chat_id, me)
+    event: dict[str, object] = {
+        "type": "message",
+        "text": text,
+        "visibility": visibility,
+        "custom_id": delivery.new_custom_id(),
+    }
+    joined: delivery.Visibility | None = None
+    for attempt in (1, 2):
+        step = seat.join_needed(visibility)  # raises the refusal LiveChat's rules call for
+        if step is not None:
+            await delivery.join(agent, seat, step)
+            joined = step
+        try:
+            event_id, looked_up = await delivery.send_once(agent, chat_id, event)
+            break
+        except ApiError as exc:
+            if attempt == 2 or not delivery.refused_by_livechat(exc):
+                raise
+            seat = await delivery.read_seat(agent, chat_id, me)  # the chat changed: decide again, once
+            if seat.join_needed(visibility) is None:
+                raise
+    note = "LiveChat's answer was unclear; the message was found in the chat." if looked_up else None
+    return m.MessageSent(
+        chat_id=chat_id,
+        event_id=event_id,
+        visibility=visibility,
+        joined_chat=joined is not None,
+        joined_as=joined,
+        custom_id=str(event["custom_id"]),
+        note=note,
     )
-    event_id = await agent.send_event(chat_id, event)
-    return m.MessageSent(chat_id=chat_id, event_id=event_id, visibility=visibility, joined_chat=True)
+
+
+MAX_CANDIDATES = 5
+
+
+async def _who_can_take(tc: ToolContext, chat_id: str) -> str:
+    """A sentence naming the agents LiveChat says can take the chat (no scope needed)."""
+    try:
+        candidates = await tc.livechat.agent.list_agents_for_transfer(chat_id)
+    except LiveChatError:
+        return ""
+    if not candidates:
+        return " LiveChat lists no agent who can take this chat right now."
+    shown = ", ".join(
+        c.agent_id if c.total_active_chats is None else f"{c.agent_id} ({c.total_active_chats} active chats)"
+        for c in candidates[:MAX_CANDIDATES]
+    )
+    more = f" and {len(candidates) - MAX_CANDIDATES} more" if len(candidates) > MAX_CANDIDATES else ""
+    return f" Agents who can take it, least busy first: {shown}{more}."
 
 
 @tool(toolset="chats", title="Transfer a chat", read_only=False)
@@ -199,9 +231,12 @@ async def transfer_chat(
     chat_id: ChatId,
     agent_id: Annotated[str | None, Field(description="Target agent id (email)")] = None,
     group_id: Annotated[int | None, Field(ge=0, description="Target group id")] = None,
+    queue_if_unavailable: Annotated[
+        bool, Field(description="Queue the chat when no target agent can take it now, instead of failing")
+    ] = False,
 ) -> m.ChatUpdated:
-    """Transfer an active chat to one agent or to a group (give exactly one). The target must be
-    able to take it: an agent needs access to the chat, a group needs an available agent."""
+    """Transfer an active chat to one agent or to a group (give exactly one). The target needs
+    access to the chat; a refusal names who can take it."""
     if (agent_id is None) == (group_id is None):
         raise UserInputError("give exactly one of agent_id or group_id", argument="agent_id")
     if agent_id is not None:
@@ -209,9 +244,23 @@ async def transfer_chat(
         ids: list[str | int] = [agent_id]
     else:
         target_type, ids = "group", [group_id or 0]
-    await tc.livechat.agent.transfer_chat(
-        chat_id, target_type=target_type, target_ids=ids, ignore_requester_presence=True
-    )
+    try:
+        await tc.livechat.agent.transfer_chat(
+            chat_id,
+            target_type=target_type,
+            target_ids=ids,
+            ignore_agents_availability=queue_if_unavailable or None,
+            ignore_requester_presence=True,
+        )
+    except ApiError as exc:
+        if not delivery.refused_by_livechat(exc) or isinstance(exc, PermissionDenied):
+            raise
+        hint = "" if queue_if_unavailable else " Or set queue_if_unavailable=true to queue it for the target."
+        who = await _who_can_take(tc, chat_id)
+        raise UserInputError(
+            f"LiveChat refused the transfer: {exc.message} ({exc.type}).{who}{hint}",
+            argument="agent_id" if agent_id is not None else "group_id",
+        ) from exc
     return m.ChatUpdated(chat_id=chat_id, done=f"transferred to {target_type} {ids[0]}")
 
 
@@ -219,7 +268,19 @@ async def transfer_chat(
 async def close_chat(tc: ToolContext, chat_id: ChatId) -> m.ChatUpdated:
     """Close (deactivate) an active chat: the conversation ends for the customer and the thread
     is archived. The customer can start a new thread later; this cannot be undone."""
-    await tc.livechat.agent.deactivate_chat(chat_id, ignore_requester_presence=True)
+    agent = tc.livechat.agent
+    try:
+        await agent.deactivate_chat(chat_id, ignore_requester_presence=True)
+    except LiveChatError as exc:
+        if not ambiguous(exc):
+            raise
+        try:  # an unclear answer: the chat itself says whether it is closed now
+            chat = await agent.get_chat(chat_id)
+        except LiveChatError:
+            raise exc from None
+        if chat.thread is None or chat.thread.active:
+            raise
+        return m.ChatUpdated(chat_id=chat_id, done="closed (confirmed by reading the chat)")
     return m.ChatUpdated(chat_id=chat_id, done="closed")
 
 

@@ -76,7 +76,10 @@ def queue(q: lc.Queue | None) -> m.QueueInfo | None:
 def event_text(event: lc.Event) -> str:
     """What an event says, as one readable string (untrusted parts cleaned)."""
     if event.deleted:
-        return "[message deleted]"
+        # Normal agents get a deleted event without its content; administrators get the event with
+        # `deleted: true` (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#deleted-event).
+        label = "[message deleted]" if event.type == "message" else f"[{event.type or 'event'} deleted]"
+        return f"{label} {clean(event.text)}".strip() if event.text else label
     kind = event.type
     if kind in ("message", "system_message"):
         return clean(event.text)
@@ -147,6 +150,17 @@ def chat_summary(chat: lc.ChatSummary) -> m.ChatSummary:
     )
 
 
+SUMMARY_CHARS = 4_000
+
+
+def thread_summary(thread: lc.Thread | None) -> str | None:
+    """LiveChat's own AI summary of the thread, when it has one that is ready."""
+    summary = thread.summary if thread else None
+    if summary is None or not summary.text or (summary.status or "ok") != "ok":
+        return None
+    return clip(clean(summary.text), SUMMARY_CHARS)
+
+
 def transcript(chat: lc.Chat, max_events: int) -> m.Transcript:
     people = People(chat.users)
     thread = chat.thread
@@ -176,8 +190,9 @@ def transcript(chat: lc.Chat, max_events: int) -> m.Transcript:
         notes.append(UNTRUSTED_NOTE)
     if thread and thread.previous_thread_id:
         notes.append("Older threads exist: pass previous_thread_id as thread_id to read them.")
-    if thread and thread.restricted_access:
-        notes.append(clean(thread.restricted_access))
+    restricted = clean(thread.restricted_access) if thread and thread.restricted_access else None
+    if restricted:
+        notes.append("LiveChat does not show this thread's events to you (see restricted_access).")
     access = (thread.access if thread and thread.access else None) or chat.access
     return m.Transcript(
         chat_id=chat.id,
@@ -191,6 +206,8 @@ def transcript(chat: lc.Chat, max_events: int) -> m.Transcript:
         queue=queue(thread.queue) if thread and thread.active else None,
         previous_thread_id=thread.previous_thread_id if thread else None,
         next_thread_id=thread.next_thread_id if thread else None,
+        summary=thread_summary(thread),
+        restricted_access=restricted,
         events_total=len(events),
         lines=lines,
         note=" ".join(notes) or None,
@@ -248,10 +265,10 @@ def customer(c: lc.Customer, *, max_chat_ids: int = 20) -> m.Customer:
             if p.url or p.title
         ]
         visit = m.Visit(started_at=short_time(c.visit.started_at), referrer=c.visit.referrer, pages=pages)
-    fields: dict[str, str] = {}
+    fields: dict[str, str | int | float | bool | None] = {}
     for item in c.session_fields:
         for key, value in item.items():
-            fields[clip(clean(key), 100)] = clip(clean(value), 500)
+            fields[clip(clean(key), 100)] = _field_value(value)
     stats = c.statistics
     note = CUSTOMER_NOTE
     if len(c.chat_ids) > max_chat_ids:
@@ -275,6 +292,15 @@ def customer(c: lc.Customer, *, max_chat_ids: int = 20) -> m.Customer:
         chat_ids=c.chat_ids[-max_chat_ids:],
         note=note,
     )
+
+
+def _field_value(value: object) -> str | int | float | bool | None:
+    """A session field value as LiveChat sent it (strings cleaned, objects as compact JSON)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return clip(clean(value), 500)
+    return clip(clean(json.dumps(value, ensure_ascii=False, separators=(",", ":"))), 500)
 
 
 def agent(a: lc.Agent, routing_status: str | None = None) -> m.Agent:

@@ -106,6 +106,16 @@ class ToolContext:
             self.services.me_cache[key] = agent_id
         return agent_id
 
+    async def require_agent_id(self) -> str:
+        """`my_agent_id`, or an error saying why it cannot be known."""
+        agent_id = await self.my_agent_id()
+        if not agent_id:
+            raise LiveChatError(
+                "Could not tell which LiveChat agent you are: /v2/accounts/me gave no email and no agent "
+                "has your account id. The credential needs the scope accounts--my:ro."
+            )
+        return agent_id
+
 
 ToolFn = Callable[..., Awaitable[BaseModel]]
 

@@ -1,0 +1,194 @@
+"""Writes into a chat the way LiveChat's rules allow them, each applied at most once.
+
+Membership is decided from the chat itself (`get_chat`: `users[]`, each agent with its
+`visibility`), never from an error type or status, which LiveChat does not document:
+
+- the sender of an event must be a user of the chat, and a user added with `visibility: agents`
+  cannot send events visible to all
+  (https://platform.text.com/docs/messaging/agent-chat-api#send-event);
+- a chat has one public agent by default ("To learn how to add more than one agent to the chat,
+  reach out to us", https://platform.text.com/docs/messaging/agent-chat-api#add-user-to-chat);
+  silent agents (`visibility: agents`) are not limited that way.
+
+Every message carries a fresh `custom_id` (an event field LiveChat keeps and returns,
+https://platform.text.com/docs/messaging/agent-chat-api/data-structures#events). When LiveChat's
+answer leaves open whether it was applied (timeout, dropped connection, 5xx, a 2xx body that is
+not JSON), the chat's latest events are searched for that `custom_id`: found means sent; not
+found means not sent, and only then is it sent once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from mcp_livechat.errors import (
+    MAYBE_APPLIED,
+    ApiError,
+    AuthenticationFailed,
+    LiveChatError,
+    Misdirected,
+    RateLimited,
+    TransportError,
+    UserInputError,
+    ambiguous,
+)
+from mcp_livechat.livechat import AgentChat
+from mcp_livechat.livechat import types as lc
+
+Visibility = Literal["all", "agents"]
+LOOKUP_PAUSE = 1.0  # after a timeout LiveChat may still be processing: look again once, this much later
+
+
+def new_custom_id() -> str:
+    return "mcp-" + secrets.token_hex(10)
+
+
+def refused_by_livechat(exc: ApiError) -> bool:
+    """A 4xx that a change of seat might cure (not the credential, rate or region: the transport
+    handles those)."""
+    return 400 <= exc.status < 500 and not isinstance(exc, AuthenticationFailed | RateLimited | Misdirected)
+
+
+@dataclass(frozen=True)
+class Seat:
+    """Where the requester stands in one chat, read from the chat."""
+
+    chat: lc.Chat
+    me: str
+
+    @property
+    def active(self) -> bool:
+        return bool(self.chat.thread and self.chat.thread.active)
+
+    @property
+    def mine(self) -> lc.User | None:
+        return next((u for u in self.chat.users if u.id == self.me and u.type != "customer"), None)
+
+    @property
+    def public_agents(self) -> list[lc.User]:
+        """Other agents who serve the chat visibly to the customer."""
+        return [
+            u
+            for u in self.chat.users
+            if u.type != "customer" and u.id != self.me and (u.visibility or "all") == "all"
+        ]
+
+    def join_needed(self, visibility: Visibility) -> Visibility | None:
+        """The visibility to join with before sending, None when already seated for it; raises
+        `UserInputError` when LiveChat's rules do not allow it."""
+        if not self.active:
+            raise UserInputError(
+                f"Chat {self.chat.id} is not active (it was closed); LiveChat accepts messages only in "
+                "active chats. Nothing was sent.",
+                argument="chat_id",
+            )
+        mine = self.mine
+        if visibility == "agents":
+            return None if mine is not None else "agents"
+        if mine is not None and (mine.visibility or "all") == "all":
+            return None
+        serving = self.public_agents
+        if serving:
+            names = ", ".join(_who(u) for u in serving)
+            raise UserInputError(
+                f"Chat {self.chat.id} is served publicly by {names}, and LiveChat allows one public agent "
+                "per chat, so your reply was not sent. Instead: send it as an internal note "
+                "(visibility='agents') for that agent, or transfer the chat to yourself first "
+                f"(transfer_chat with agent_id={self.me!r}) and then reply.",
+                argument="visibility",
+            )
+        return "all"
+
+
+def _who(user: lc.User) -> str:
+    return f"{user.name} <{user.id}>" if user.name and user.name != user.id else user.id
+
+
+async def read_seat(agent: AgentChat, chat_id: str, me: str) -> Seat:
+    return Seat(await agent.get_chat(chat_id), me)
+
+
+async def join(agent: AgentChat, seat: Seat, visibility: Visibility) -> None:
+    """Add the requester to the chat with `visibility`; verified by reading the chat when the
+    answer is unclear or a refusal."""
+    try:
+        await agent.add_user_to_chat(
+            seat.chat.id,
+            seat.me,
+            user_type="agent",
+            visibility=visibility,
+            ignore_requester_presence=True,
+        )
+    except ApiError as exc:
+        if not (ambiguous(exc) or refused_by_livechat(exc)):
+            raise
+        await _check_joined(agent, seat, visibility, exc)
+    except TransportError as exc:
+        if not exc.maybe_applied:
+            raise
+        await _check_joined(agent, seat, visibility, exc)
+
+
+async def _check_joined(agent: AgentChat, seat: Seat, visibility: Visibility, exc: LiveChatError) -> None:
+    try:
+        now = await read_seat(agent, seat.chat.id, seat.me)
+    except LiveChatError:
+        raise _unconfirmed(f"joining chat {seat.chat.id}", None) from exc
+    if now.join_needed(visibility) is None:  # raises the rule's refusal if someone took the chat meanwhile
+        return
+    if ambiguous(exc):
+        raise _unconfirmed(f"joining chat {seat.chat.id}", None) from exc
+    raise exc
+
+
+def _unconfirmed(what: str, custom_id: str | None) -> LiveChatError:
+    hint = f" Look for custom_id {custom_id!r} in get_chat before sending again." if custom_id else ""
+    return TransportError(
+        f"LiveChat did not confirm {what}, and the chat could not be read to check. {MAYBE_APPLIED}{hint}",
+        maybe_applied=True,
+    )
+
+
+async def find_event(agent: AgentChat, chat_id: str, custom_id: str) -> str | None:
+    """The id of the event carrying `custom_id` in the chat's latest thread, if there is one."""
+    chat = await agent.get_chat(chat_id)
+    events = chat.thread.events if chat.thread else []
+    return next((e.id for e in reversed(events) if e.custom_id == custom_id), None)
+
+
+async def send_once(agent: AgentChat, chat_id: str, event: dict[str, object]) -> tuple[str, bool]:
+    """Send `event` (which has a `custom_id`) so that it lands at most once.
+
+    Returns (event id, whether it was confirmed by looking it up after an unclear answer).
+    """
+    custom_id = str(event["custom_id"])
+    for attempt in (1, 2):
+        try:
+            return await agent.send_event(chat_id, event), False
+        except LiveChatError as exc:
+            if not ambiguous(exc):
+                raise
+            timed_out = isinstance(exc, TransportError) and exc.timed_out
+            found = await _look_up(agent, chat_id, custom_id, after_timeout=timed_out)
+            if found:
+                return found, True
+            if attempt == 2:
+                raise TransportError(
+                    "LiveChat did not confirm the message twice, and it is not in the chat: it was not "
+                    "sent. LiveChat seems unwell; try again in a few minutes.",
+                ) from exc
+    raise AssertionError("unreachable")
+
+
+async def _look_up(agent: AgentChat, chat_id: str, custom_id: str, *, after_timeout: bool) -> str | None:
+    try:
+        found = await find_event(agent, chat_id, custom_id)
+        if found is None and after_timeout:
+            await asyncio.sleep(LOOKUP_PAUSE)
+            found = await find_event(agent, chat_id, custom_id)
+    except LiveChatError as exc:
+        raise _unconfirmed("the message", custom_id) from exc
+    return found
