@@ -29,7 +29,7 @@ def compact(obj: object) -> int:
 
 async def main() -> None:
     sb = Sandbox()
-    server = create_server(sandbox_settings(load_settings(), BASE), transport=sb.transport())
+    server, _ = create_server(sandbox_settings(load_settings(), BASE), transport=sb.transport())
     async with Client(server) as client:
         tools = [
             t.model_dump(mode="json", by_alias=True, exclude_none=True)

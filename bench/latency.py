@@ -54,7 +54,7 @@ async def stdio_startup() -> None:
 
 
 async def in_process(mode: str) -> None:
-    server = create_server(sandbox_settings(load_settings(), BASE), transport=Sandbox().transport())
+    server, _ = create_server(sandbox_settings(load_settings(), BASE), transport=Sandbox().transport())
     async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
         for _ in range(20):
             await client.call_tool("list_groups", {})
@@ -138,7 +138,7 @@ async def refresh_storm() -> None:
             accounts_url=f"{BASE}/accounts",
             encryption_key=base64.b64encode(key).decode(),
         )
-        server = create_server(settings, store=store, transport=sb.transport())
+        server, _ = create_server(settings, store=store, transport=sb.transport())
         async with Client(server) as client:
             started = time.perf_counter()
             results = await asyncio.gather(*(client.call_tool("list_groups", {}) for _ in range(100)))

@@ -130,15 +130,15 @@ def _serve(args: argparse.Namespace) -> None:
     public_url = None
     if args.transport != "stdio":
         public_url = settings.public_url or f"http://{args.host}:{args.port}"
-    server = create_server(settings, transport=transport, public_url=public_url)
+    built = create_server(settings, transport=transport, public_url=public_url)
     if args.transport == "stdio":
-        server.run("stdio")
+        built.server.run("stdio")
         return
     import uvicorn
 
     from mcp_livechat.http_app import create_app
 
-    app = create_app(server, settings, transport=args.transport, host=args.host)
+    app = create_app(built, settings, transport=args.transport, host=args.host)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, log_level=settings.log_level.lower())
 
 
@@ -167,7 +167,7 @@ async def _demo() -> None:
     from mcp_livechat.sandbox import Sandbox
     from mcp_livechat.server import create_server
 
-    server = create_server(sandbox_settings(load_settings()), transport=Sandbox().transport())
+    server, _ = create_server(sandbox_settings(load_settings()), transport=Sandbox().transport())
     async with Client(server) as client:
 
         async def call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:

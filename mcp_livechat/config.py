@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     accounts_url: str = "https://accounts.livechat.com"
     api_version: str = "3.6"
     http_timeout: float = Field(20.0, gt=0, le=120)
+    app_url: str = "https://my.livechatinc.com"  # LiveChat's agent app, for links in results
 
     # Tool selection
     toolsets: CommaList = Field(default_factory=list)
@@ -88,7 +89,7 @@ class Settings(BaseSettings):
             )
         return value.strip() if value else value
 
-    @field_validator("api_url", "accounts_url", "redirect_uri", "public_url", "mcp_jwks_url")
+    @field_validator("api_url", "accounts_url", "app_url", "redirect_uri", "public_url", "mcp_jwks_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None:

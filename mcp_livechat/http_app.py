@@ -13,16 +13,16 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
 
 from mcp_livechat.config import Settings
 from mcp_livechat.connect.routes import connect_routes
 from mcp_livechat.errors import ConfigurationError
-from mcp_livechat.server import runtime_of
+from mcp_livechat.server import LiveChatServer
 
 HttpTransport = Literal["http", "sse"]
 
@@ -67,39 +67,44 @@ def check_bind(settings: Settings, host: str) -> None:
 
 
 def create_app(
-    server: MCPServer[Any], settings: Settings, *, transport: HttpTransport, host: str
+    built: LiveChatServer, settings: Settings, *, transport: HttpTransport, host: str
 ) -> Starlette:
-    """The ASGI app for `server`. Build it once per server (the SDK replaces its session manager)."""
+    """The ASGI app: our routes beside the SDK's MCP app, and one lifespan that owns both.
+
+    Build it once per server (the SDK replaces its session manager each time it builds an app).
+    """
     check_bind(settings, host)
     security = transport_security(settings, host)
-    runtime = runtime_of(server)
+    server, runtime = built
 
     async def healthz(request: Request) -> JSONResponse:
         report = await runtime.healthy()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
-    server.custom_route("/healthz", methods=["GET"])(healthz)
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     if settings.credential_mode == "oauth":
         secure = (runtime.public_url or "").startswith("https://")
-        for route in connect_routes(lambda: runtime.oauth_connections, secure=secure):
-            server.custom_route(route.path, methods=["GET"])(route.endpoint)
+        routes += connect_routes(lambda: runtime.oauth_connections, secure=secure)
 
     if transport == "sse":
-        app = server.sse_app(host=host, transport_security=security)
+        mcp_app = server.sse_app(host=host, transport_security=security)
+        run_sessions: Any = None
     else:
         # Stateful by default: a 2025-11-25 client declares its capabilities (URL elicitation) once,
         # at initialize. Stateless lets any replica serve any request without session affinity;
         # such clients then get the connect link as text. 2026-07-28 clients work either way.
-        app = server.streamable_http_app(
+        mcp_app = server.streamable_http_app(
             host=host, transport_security=security, stateless_http=settings.http_stateless
         )
-
-    inner = app.router.lifespan_context
+        run_sessions = server.session_manager.run
 
     @asynccontextmanager
-    async def lifespan(application: Starlette) -> AsyncIterator[Any]:
-        async with runtime, inner(application) as state:  # the store and pool outlive every session
-            yield state
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with runtime:  # the store and the pool outlive every session
+            if run_sessions is None:
+                yield
+            else:
+                async with run_sessions():
+                    yield
 
-    app.router.lifespan_context = lifespan
-    return app
+    return Starlette(routes=[*routes, Mount("/", app=mcp_app)], lifespan=lifespan)

@@ -2,33 +2,39 @@
 
 No module-level clients and no environment reads below `config`: tests swap in the sandbox
 through `transport=` and a store through `store=`, and HTTP mode serves many people from one
-process. Process-wide resources live in a `Runtime`, entered by the MCP lifespan and (over HTTP)
-by the web app, whichever comes first; they are shared, opened once and closed last.
+process. Process-wide resources live in a `Runtime`, returned beside the server: the MCP lifespan
+enters it (stdio, in-memory), and over HTTP the outer web app does (`http_app`); it is shared,
+opened once and closed last.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx2
 from mcp.server import MCPServer
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.types import CallToolResult, TextContent
 
 from mcp_livechat.config import Settings, data_dir
 from mcp_livechat.connect.identity import LOCAL, ApiKeys, Caller, JwtVerifier, Principal
 from mcp_livechat.connect.pat import NoConnections, PatConnections
 from mcp_livechat.errors import ConfigurationError, LiveChatError
 from mcp_livechat.livechat import LiveChatHttp, default_http_client
+from mcp_livechat.tools.adapter import HiddenToolGuard, sdk_tools
+from mcp_livechat.tools.catalogue import ALL_TOOLS
+from mcp_livechat.tools.context import ConnectionPort, Services
 from mcp_livechat.tools.prompts import register_prompts
-from mcp_livechat.tools.registry import ConnectionPort, Selection, Services, all_specs, register, select
+from mcp_livechat.tools.spec import Selection, select
 from mcp_livechat.version import __version__
+
+if TYPE_CHECKING:  # costs nothing at start-up: these load only with an OAuth app
+    from mcp_livechat.connect.connections import OAuthConnections
+    from mcp_livechat.connect.routes import LoopbackReceiver, Outcome
+    from mcp_livechat.connect.store import TokenStore
 
 logger = logging.getLogger("mcp_livechat")
 
@@ -43,7 +49,7 @@ DESKTOP_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 def selection_for(settings: Settings) -> Selection:
     """Which tools this configuration offers (raises `ConfigurationError` for unknown names)."""
     return select(
-        all_specs(),
+        ALL_TOOLS,
         toolsets=settings.toolsets,
         tools=settings.tools,
         exclude=settings.exclude_tools,
@@ -58,7 +64,7 @@ class Runtime:
         self,
         settings: Settings,
         *,
-        store: Any = None,
+        store: TokenStore | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         public_url: str | None = None,
     ) -> None:
@@ -67,11 +73,11 @@ class Runtime:
         self._given_store = store
         self._given_transport = transport
         self._users = 0
-        self.store: Any = None
+        self.store: TokenStore | None = None
         self.connections: ConnectionPort = NoConnections()
         self.http: LiveChatHttp | None = None
         self._client: httpx2.AsyncClient | None = None
-        self._receiver: Any = None
+        self._receiver: LoopbackReceiver | None = None
 
     @property
     def redirect_uri(self) -> str:
@@ -101,7 +107,7 @@ class Runtime:
         elif mode == "oauth":
             self.connections = self._oauth(transport)
 
-    def _oauth(self, transport: httpx2.AsyncBaseTransport) -> ConnectionPort:
+    def _oauth(self, transport: httpx2.AsyncBaseTransport) -> OAuthConnections:
         from mcp_livechat.connect.connections import OAuthConnections
         from mcp_livechat.connect.oauth import LiveChatOAuth, OAuthApp
         from mcp_livechat.connect.store import open_store
@@ -125,28 +131,27 @@ class Runtime:
         """Desktop (stdio) sign-in: the consent page sends the person back to this process."""
         from mcp_livechat.connect.routes import LoopbackReceiver
 
-        if self._receiver is not None and self._receiver.done.done():
+        if self._receiver is not None and self._receiver.finished:
             await self._receiver.close()  # one-shot: a new link gets a new receiver
             self._receiver = None
         if self._receiver is None:
             self._receiver = LoopbackReceiver(self.redirect_uri, self.oauth_connections)
-        if not self._receiver.listening:
-            try:
-                await self._receiver.start()
-            except OSError as exc:
-                raise LiveChatError(
-                    f"Cannot listen on {self.redirect_uri} for the sign-in ({exc.strerror}); "
-                    "is another mcp-livechat signing in? Try `mcp-livechat login`."
-                ) from None
+        try:
+            await self._receiver.start()
+        except OSError as exc:
+            raise LiveChatError(
+                f"Cannot listen on {self.redirect_uri} for the sign-in ({exc.strerror}); "
+                "is another mcp-livechat signing in? Try `mcp-livechat login`."
+            ) from None
 
-    async def wait_for_sign_in(self) -> Any:
+    async def wait_for_sign_in(self) -> Outcome:
         """The outcome of the desktop sign-in whose link `connect_url` handed out last."""
         if self._receiver is None:
             raise LiveChatError("No sign-in is in progress.")
         return await self._receiver.wait()
 
     @property
-    def oauth_connections(self) -> Any:
+    def oauth_connections(self) -> OAuthConnections:
         from mcp_livechat.connect.connections import OAuthConnections
 
         if not isinstance(self.connections, OAuthConnections):
@@ -176,7 +181,12 @@ class Runtime:
     def services(self) -> Services:
         assert self.http is not None, "the runtime is not started"
         mode = self.settings.mcp_auth
-        return Services(self.http, self.connections, _principal_from_token if mode != "none" else _local)
+        return Services(
+            self.http,
+            self.connections,
+            _principal_from_token if mode != "none" else _local,
+            app_url=self.settings.app_url,
+        )
 
 
 def _local(token: AccessToken | None) -> Principal:
@@ -239,21 +249,21 @@ def _caller_auth(settings: Settings, public_url: str | None) -> tuple[CallerVeri
     )
 
 
-_RUNTIMES: weakref.WeakKeyDictionary[MCPServer[Any], Runtime] = weakref.WeakKeyDictionary()
+class LiveChatServer(NamedTuple):
+    """The MCP server and the runtime it serves from (the HTTP app needs both)."""
 
-
-def runtime_of(server: MCPServer[Any]) -> Runtime:
-    return _RUNTIMES[server]
+    server: MCPServer[Services]
+    runtime: Runtime
 
 
 def create_server(
     settings: Settings,
     *,
-    store: Any = None,
+    store: TokenStore | None = None,
     transport: httpx2.AsyncBaseTransport | None = None,
     public_url: str | None = None,
-) -> MCPServer[Services]:
-    """An MCP server for `settings`.
+) -> LiveChatServer:
+    """An MCP server for `settings`, and its runtime.
 
     `transport` replaces the network (tests, `--sandbox`); `store` replaces the token store;
     `public_url` (HTTP serving) makes connect links point at this server's `/connect/...`
@@ -278,24 +288,8 @@ def create_server(
         log_level=settings.log_level,
         token_verifier=caller_auth[0] if caller_auth else None,
         auth=caller_auth[1] if caller_auth else None,
+        tools=sdk_tools(selection),
+        middleware=[HiddenToolGuard(selection.hidden)],
     )
-    register(server, selection)
     register_prompts(server)
-    server.middleware.append(HiddenToolGuard(selection.hidden))
-    _RUNTIMES[server] = runtime
-    return server
-
-
-class HiddenToolGuard:
-    """A tool this configuration hides is refused by name with the reason, not just "unknown"."""
-
-    def __init__(self, hidden: dict[str, str]) -> None:
-        self.hidden = hidden
-
-    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method == "tools/call" and ctx.params:
-            name = ctx.params.get("name")
-            if isinstance(name, str) and name in self.hidden:
-                text = f"Tool {name!r} is not available on this server: {self.hidden[name]}."
-                return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
-        return await call_next(ctx)
+    return LiveChatServer(server, runtime)

@@ -27,6 +27,8 @@ from mcp_livechat.livechat import (
 )
 from mcp_livechat.sandbox import Sandbox, constants
 
+pytest.register_assert_rewrite("tests.helpers")
+
 SANDBOX_URL = "http://sandbox.test"
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01, max_retry_after=2.0)
 
@@ -205,7 +207,7 @@ def connect(sandbox: Sandbox, era: str) -> Callable[..., Any]:
     from mcp_livechat.server import create_server
 
     def make(**overrides: Any) -> Client:
-        server = create_server(sandbox_settings(**overrides), transport=sandbox.transport())
+        server, _ = create_server(sandbox_settings(**overrides), transport=sandbox.transport())
         return Client(server, mode=era)  # type: ignore[arg-type]
 
     return make

@@ -113,7 +113,7 @@ class OAuthConnections:
     # ------------------------------------------------------------------ credentials
 
     async def credentials(self, principal: Principal) -> _PersonCredentials:
-        await self._fresh(principal)  # raises NotConnected / ReconnectRequired
+        await self.fresh(principal)  # raises NotConnected / ReconnectRequired
         return _PersonCredentials(self, principal)
 
     async def _stored(self, principal: Principal, *, from_store: bool = False) -> StoredToken | None:
@@ -146,7 +146,7 @@ class OAuthConnections:
             lock = self._locks[principal] = asyncio.Lock()
         return lock
 
-    async def _fresh(self, principal: Principal, *, rejected: str | None = None) -> StoredToken:
+    async def fresh(self, principal: Principal, *, rejected: str | None = None) -> StoredToken:
         """A usable token: cached, or re-read, or refreshed once for everyone waiting."""
         token = await self._stored(principal)
         if token is None:
@@ -259,7 +259,7 @@ class OAuthConnections:
         email = self._emails.get(principal)
         if email is None:
             try:
-                fresh = await self._fresh(principal)
+                fresh = await self.fresh(principal)
                 me = await LiveChat(
                     self.http.bind(StaticCredentials(bearer(fresh.access_token)))
                 ).accounts.get_me()
@@ -330,8 +330,8 @@ class _PersonCredentials:
         self._principal = principal
 
     async def get(self) -> Credential:
-        return bearer((await self._connections._fresh(self._principal)).access_token)
+        return bearer((await self._connections.fresh(self._principal)).access_token)
 
     async def renew(self, rejected: Credential) -> Credential | None:
-        token = await self._connections._fresh(self._principal, rejected=rejected.secret)
+        token = await self._connections.fresh(self._principal, rejected=rejected.secret)
         return bearer(token.access_token)

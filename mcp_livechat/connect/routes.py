@@ -7,19 +7,23 @@ that exists, is unexpired and unused; it exchanges the code (PKCE verifier inclu
 token for the person who asked, and answers with a plain page. Every failure stores nothing.
 
 Desktop (`login`, stdio): a one-shot loopback receiver on the redirect URI's port does the same
-without the cookie (one local person).
+without the cookie (one local person), for an answer that carries a pending state only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import html
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
+import uvicorn
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -137,7 +141,12 @@ def connect_routes(connections: Callable[[], OAuthConnections], *, secure: bool)
 
 
 class LoopbackReceiver:
-    """A one-shot HTTP listener on the loopback redirect URI (desktop `login`, stdio servers)."""
+    """A one-shot listener on the loopback redirect URI (desktop `login`, stdio servers): a
+    one-route Starlette app under uvicorn, the stack the HTTP server ships with.
+
+    Only an answer that carries the state of a pending sign-in ends it; anything else (a stray
+    request, a forged or stale state) gets a plain 404 and the sign-in keeps waiting.
+    """
 
     def __init__(self, redirect_uri: str, connections: OAuthConnections) -> None:
         parts = urlsplit(redirect_uri)
@@ -152,51 +161,61 @@ class LoopbackReceiver:
             )
         self.host, self.port, self.path = parts.hostname, parts.port, parts.path or "/"
         self.connections = connections
-        self._server: asyncio.Server | None = None
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
         self.done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
 
     @property
     def listening(self) -> bool:
-        return self._server is not None
+        return self._task is not None and not self._task.done()
+
+    @property
+    def finished(self) -> bool:
+        return self.done.done()
 
     async def start(self) -> None:
-        if self._server is None:
-            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        """Listen (idempotent); `OSError` if the port is taken."""
+        if self.listening:
+            return
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(8)
+        except OSError:
+            sock.close()
+            raise
+        app = Starlette(routes=[Route(self.path, self._answer, methods=["GET"])])
+        config = uvicorn.Config(
+            app, log_config=None, access_log=False, lifespan="off", log_level="warning", http="h11"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        await asyncio.sleep(0)  # the socket already listens: connections queue until serve() accepts
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(Exception):
+                await self._task
+        self._server = self._task = None
 
     async def wait(self) -> Outcome:
-        """The first answer LiveChat sent back (wrap in `asyncio.timeout` to bound it)."""
+        """The first real answer LiveChat sent back (wrap in `asyncio.timeout` to bound it)."""
         return await asyncio.shield(self.done)
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
-            parts = urlsplit(target)
-            if method != "GET" or parts.path != self.path:
-                await _reply(writer, page("Not found", "Nothing here.", 404))
-                return
-            params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            outcome = await finish(self.connections, params)
-            await _reply(writer, outcome.response())
-            if not self.done.done():
-                self.done.set_result(outcome)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError):
-            await _reply(writer, page("Bad request", "Could not read the request.", 400))
-        finally:
-            writer.close()
-
-
-async def _reply(writer: asyncio.StreamWriter, response: Response) -> None:
-    reason = {200: "OK", 302: "Found", 400: "Bad Request", 404: "Not Found"}.get(response.status_code, "OK")
-    lines = [f"HTTP/1.1 {response.status_code} {reason}"]
-    lines += [f"{k}: {v}" for k, v in response.headers.items() if k.lower() != "content-length"]
-    body = bytes(response.body)
-    lines += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
-    writer.write("\r\n".join(lines).encode("latin-1") + body)
-    await writer.drain()
+    async def _answer(self, request: Request) -> Response:
+        params = {k: v for k, v in request.query_params.items()}  # decoded exactly once, here
+        state = params.get("state", "")
+        pending = await self.connections.store.peek_pending(state) if 0 < len(state) <= 200 else None
+        if pending is None:
+            return page(
+                "Not a sign-in answer",
+                "This does not answer the sign-in in progress; it was ignored.",
+                404,
+            )
+        outcome = await finish(self.connections, params)
+        if not self.done.done():
+            self.done.set_result(outcome)
+        return outcome.response()

@@ -1,7 +1,7 @@
 """The one HTTP seam to LiveChat: auth header, region, retries, and error mapping.
 
 Everything that talks to LiveChat goes through `Transport`. It is the only place an HTTP status
-or an error body becomes an exception (`_raise_for`), keyed on LiveChat's `error.type` because
+or an error body becomes an exception (`_outcome`), keyed on LiveChat's `error.type` because
 statuses are undocumented for the v3 APIs. It never logs a header or a body.
 """
 
@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import hashlib
 import json
 import logging
 import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NoReturn, Protocol
+from typing import Any, Literal, NoReturn, Protocol, TypeVar
 
 import httpx2
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mcp_livechat.errors import (
     MAYBE_APPLIED,
@@ -33,10 +35,13 @@ from mcp_livechat.errors import (
     TransportError,
     ValidationFailed,
 )
+from mcp_livechat.livechat.cache import BoundedCache, bounded_cache
 
 logger = logging.getLogger("mcp_livechat.livechat")
 
-Api = Literal["agent", "configuration"]
+Api = Literal["agent", "configuration", "reports"]
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 _REGION = re.compile(r"^[a-z]{2,4}(?:-[a-z0-9]{1,4})?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -141,7 +146,7 @@ class LiveChatHttp:
     accounts_url: str = "https://accounts.livechat.com"
     version: str = "3.6"
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    learned_regions: dict[str, str] = field(default_factory=dict)
+    learned_regions: BoundedCache[str, str] = field(default_factory=bounded_cache)
 
     def __post_init__(self) -> None:
         self.api_url = self.api_url.rstrip("/")
@@ -166,17 +171,90 @@ def default_http_client(
     )
 
 
+Decode = Callable[[bytes], T]
+
+
+def as_json(content: bytes) -> Any:
+    """Decode a success body as plain JSON (`{}` for an empty one); `_Malformed` if it is not JSON."""
+    if not content:
+        return {}
+    try:
+        return json.loads(content)
+    except ValueError:
+        raise _Malformed() from None
+
+
+def as_model(model: type[M]) -> Decode[M]:
+    """Validate a success body straight from its bytes (one pass, no intermediate dicts)."""
+
+    def decode(content: bytes) -> M:
+        try:
+            return model.model_validate_json(content or b"{}")
+        except ValidationError as exc:
+            if any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
+                raise _Malformed() from None
+            raise
+
+    return decode
+
+
+def as_list(item: type[M]) -> Decode[list[M]]:
+    """A bare-array body (`list_agents`, `list_tags`, ...) validated in one pass; an object that
+    wraps the array is tolerated, should LiveChat ever add one."""
+    adapter = _list_adapter(item)
+
+    def decode(content: bytes) -> list[M]:
+        stripped = content.lstrip()
+        if stripped[:1] == b"[":
+            try:
+                return adapter.validate_json(content)
+            except ValidationError as exc:
+                if any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
+                    raise _Malformed() from None
+                raise
+        data = as_json(content)
+        if isinstance(data, dict):
+            data = next((v for v in data.values() if isinstance(v, list)), [])
+        return adapter.validate_python(data if isinstance(data, list) else [])
+
+    return decode
+
+
+@functools.cache
+def _list_adapter(item: type[M]) -> TypeAdapter[list[M]]:
+    return TypeAdapter(list[item])  # type: ignore[valid-type]
+
+
+class _Malformed(Exception):
+    """A success status whose body is not JSON."""
+
+
 class Transport:
-    """Calls on behalf of one credential provider (one person), over the shared pool."""
+    """Calls on behalf of one credential provider (one person), over the shared pool.
+
+    One call is a loop of small steps: one attempt (`_attempt`); the answer mapped to a result
+    or an exception (`_outcome`, pure); then, by what went wrong, one credential renewal
+    (the provider's `renew`), one region correction (`_redirected`), or a bounded retry with backoff that
+    honours `Retry-After` (`_Retries`). A write that is not safe to repeat is retried only when
+    the connection provably never opened.
+    """
 
     def __init__(self, shared: LiveChatHttp, credentials: CredentialProvider) -> None:
         self.shared = shared
         self.credentials = credentials
 
-    async def call(self, api: Api, action: str, body: Mapping[str, Any], *, idempotent: bool) -> Any:
-        """POST an Agent Chat or Configuration action; the decoded JSON on success."""
-        url = f"{self.shared.api_url}/v{self.shared.version}/{api}/action/{action}"
-        return await self._send("POST", url, action, dict(body), idempotent=idempotent)
+    async def call(
+        self,
+        api: Api,
+        action: str,
+        body: Mapping[str, Any],
+        *,
+        idempotent: bool,
+        decode: Decode[Any] = as_json,
+    ) -> Any:
+        """POST an Agent Chat, Configuration or Reports action; the decoded body on success."""
+        url = f"{self.shared.api_url}/v{self.shared.version}/{_path(api, action)}"
+        return await self._send("POST", url, action, dict(body), idempotent=idempotent, decode=decode)
 
     async def accounts(
         self,
@@ -186,12 +264,15 @@ class Transport:
         body: Mapping[str, Any] | None = None,
         token: str | None = None,
         idempotent: bool,
+        decode: Decode[Any] = as_json,
     ) -> Any:
         """Call the accounts server; `token` overrides the provider (e.g. to revoke a given token)."""
         url = f"{self.shared.accounts_url}{path}"
-        label = f"{method} {path}"
         payload = dict(body) if body is not None else None
-        return await self._send(method, url, label, payload, idempotent=idempotent, token=token)
+        label = f"{method} {path}"
+        return await self._send(
+            method, url, label, payload, idempotent=idempotent, token=token, decode=decode
+        )
 
     async def _send(
         self,
@@ -201,62 +282,90 @@ class Transport:
         body: dict[str, Any] | None,
         *,
         idempotent: bool,
+        decode: Decode[Any],
         token: str | None = None,
     ) -> Any:
-        policy = self.shared.retry
         cred = bearer(token) if token is not None else await self.credentials.get()
         content = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        retries = _Retries(self.shared.retry)
         renewed = redirected = False
-        failures = 0
         while True:
             region = self.shared.learned_regions.get(_key(cred)) or cred.region
-            headers = {"Authorization": cred.authorization, "Accept": "application/json"}
-            if content is not None:
-                headers["Content-Type"] = "application/json"
-            if region:
-                headers["X-Region"] = region
-            started = time.perf_counter()
             try:
-                response = await self.shared.http.request(method, url, content=content, headers=headers)
+                response = await self._attempt(method, url, content, cred, region, action)
             except httpx2.TransportError as exc:
                 never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
-                failures += 1
-                logger.debug("livechat %s: %s on attempt %d", action, type(exc).__name__, failures)
-                if failures < policy.attempts and (idempotent or never_sent):
-                    await asyncio.sleep(policy.delay(failures, None))
+                if await retries.wait(safe=idempotent or never_sent, retry_after=None):
                     continue
                 raise _transport_error(exc, action, maybe_applied=not (idempotent or never_sent)) from exc
-            logger.debug(
-                "livechat %s -> %d in %.0f ms",
-                action,
-                response.status_code,
-                (time.perf_counter() - started) * 1e3,
-            )
             try:
-                return _raise_for(response, action, cred, idempotent=idempotent)
+                return _outcome(response, action, cred, idempotent=idempotent, decode=decode)
             except AuthenticationFailed:
                 if renewed or token is not None:
                     raise
                 renewed = True
-                fresh = await self.credentials.renew(cred)
+                fresh = await self.credentials.renew(cred)  # once: e.g. an OAuth refresh
                 if fresh is None:
                     raise
                 cred = fresh
             except Misdirected as exc:
-                if redirected or not exc.region or exc.region == region:
+                if redirected or not self._redirected(cred, exc, region):
                     raise
                 redirected = True
-                if len(self.shared.learned_regions) > 10_000:  # keyed by credential; tokens rotate
-                    self.shared.learned_regions.clear()
-                self.shared.learned_regions[_key(cred)] = exc.region
             except (RateLimited, ServerError) as exc:
-                failures += 1
                 retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-                if not idempotent or failures >= policy.attempts:
+                if not await retries.wait(safe=idempotent, retry_after=retry_after):
                     raise
-                if retry_after is not None and retry_after > policy.max_retry_after:
-                    raise
-                await asyncio.sleep(policy.delay(failures, retry_after))
+
+    async def _attempt(
+        self, method: str, url: str, content: str | None, cred: Credential, region: str | None, action: str
+    ) -> httpx2.Response:
+        """One request with the credential and region of this attempt."""
+        headers = {"Authorization": cred.authorization, "Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        if region:
+            headers["X-Region"] = region
+        started = time.perf_counter()
+        try:
+            response = await self.shared.http.request(method, url, content=content, headers=headers)
+        except httpx2.TransportError as exc:
+            logger.debug("livechat %s: %s", action, type(exc).__name__)
+            raise
+        elapsed = (time.perf_counter() - started) * 1e3
+        logger.debug("livechat %s -> %d in %.0f ms", action, response.status_code, elapsed)
+        return response
+
+    def _redirected(self, cred: Credential, exc: Misdirected, tried: str | None) -> bool:
+        """`misdirected_request` names the right region: remember it for this credential."""
+        if not exc.region or exc.region == tried:
+            return False
+        self.shared.learned_regions[_key(cred)] = exc.region
+        return True
+
+
+def _path(api: Api, action: str) -> str:
+    # Reports are addressed by resource and action (`reports/chats/total_chats`)
+    # https://platform.text.com/docs/data-reporting/reports-api
+    return f"reports/{action}" if api == "reports" else f"{api}/action/{action}"
+
+
+class _Retries:
+    """The retry budget of one call: full-jitter backoff, `Retry-After` honoured up to a cap."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.failures = 0
+
+    async def wait(self, *, safe: bool, retry_after: float | None) -> bool:
+        """After a failure: sleep and return True when another attempt is allowed."""
+        self.failures += 1
+        if not safe or self.failures >= self.policy.attempts:
+            return False
+        if retry_after is not None and retry_after > self.policy.max_retry_after:
+            return False  # a long wait is reported (RateLimited says how long), not waited out
+        await asyncio.sleep(self.policy.delay(self.failures, retry_after))
+        return True
 
 
 def _key(cred: Credential) -> str:
@@ -297,28 +406,26 @@ def _retry_after(response: httpx2.Response) -> float | None:
     return retry_after_seconds(response.headers.get("Retry-After"))
 
 
-_NO_BODY = object()
+def _outcome(
+    response: httpx2.Response, action: str, cred: Credential | None, *, idempotent: bool, decode: Decode[Any]
+) -> Any:
+    """The decoded body of a success; otherwise the matching exception (both API dialects).
 
-
-def _raise_for(response: httpx2.Response, action: str, cred: Credential | None, *, idempotent: bool) -> Any:
-    """The decoded body of a success; otherwise the matching exception (both API dialects)."""
+    Pure: the same response always maps to the same result or exception. It is the one place an
+    HTTP status or an error body becomes an exception, keyed on `error.type` (LiveChat does not
+    document statuses for the v3 APIs).
+    """
     status = response.status_code
+    if 200 <= status < 300:
+        try:
+            return decode(response.content)
+        except _Malformed:
+            _fail(status, "malformed_response", "LiveChat sent a response that is not valid JSON", {},
+                  action, response, maybe_applied=not idempotent)  # fmt: skip
     try:
         payload: Any = json.loads(response.content) if response.content else {}
     except ValueError:
-        payload = _NO_BODY
-    if 200 <= status < 300:
-        if payload is _NO_BODY:
-            _fail(
-                status,
-                "malformed_response",
-                "LiveChat sent a response that is not valid JSON",
-                {},
-                action,
-                response,
-                maybe_applied=not idempotent,
-            )
-        return payload
+        payload = None
     err = payload.get("error") if isinstance(payload, dict) else None
     if isinstance(err, dict):  # Agent Chat / Configuration: {"error": {"type", "message", "data"}}
         kind, message, data = str(err.get("type") or ""), err.get("message") or "", err.get("data") or {}
@@ -393,6 +500,9 @@ __all__ = [
     "LiveChatHttp",
     "RetryPolicy",
     "Transport",
+    "as_json",
+    "as_list",
+    "as_model",
     "basic",
     "bearer",
     "default_http_client",

@@ -6,7 +6,7 @@ The token endpoint itself belongs to the OAuth client in `connect.oauth`.
 from __future__ import annotations
 
 from mcp_livechat.errors import NotFound
-from mcp_livechat.livechat._transport import Transport
+from mcp_livechat.livechat._transport import Transport, as_model
 from mcp_livechat.livechat.types import Account, TokenInfo
 
 
@@ -16,8 +16,10 @@ class Accounts:
 
     async def token_info(self, access_token: str) -> TokenInfo:
         """`GET /v2/info` for the given access token (its remaining lifetime, scopes, account)."""
-        data = await self._t.accounts("GET", "/v2/info", token=access_token, idempotent=True)
-        return TokenInfo.model_validate(data)
+        info: TokenInfo = await self._t.accounts(
+            "GET", "/v2/info", token=access_token, idempotent=True, decode=as_model(TokenInfo)
+        )
+        return info
 
     async def revoke_token(self, token: str) -> bool:
         """`DELETE /v2/token`: revokes the token and its pair. False if LiveChat did not know it."""
@@ -29,7 +31,10 @@ class Accounts:
 
     async def get_me(self) -> Account:
         """`GET /v2/accounts/me`: who the current credential belongs to."""
-        return Account.model_validate(await self._t.accounts("GET", "/v2/accounts/me", idempotent=True))
+        me: Account = await self._t.accounts(
+            "GET", "/v2/accounts/me", idempotent=True, decode=as_model(Account)
+        )
+        return me
 
     async def update_me(self, *, name: str) -> Account | None:
         """`PATCH /v2/accounts/me`: since v3.6 the only way to change one's own name."""

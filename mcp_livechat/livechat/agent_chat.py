@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from mcp_livechat.errors import UserInputError
-from mcp_livechat.livechat._transport import Transport
+from mcp_livechat.livechat._transport import Decode, T, Transport, as_list, as_model
 from mcp_livechat.livechat.types import (
     ArchivesPage,
     Chat,
@@ -46,8 +46,9 @@ class AgentChat:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
-    async def _read(self, action: str, body: dict[str, Any]) -> Any:
-        return await self._t.call("agent", action, body, idempotent=True)
+    async def _read(self, action: str, body: dict[str, Any], decode: Decode[T]) -> T:
+        result: T = await self._t.call("agent", action, body, idempotent=True, decode=decode)
+        return result
 
     async def list_chats(
         self,
@@ -65,12 +66,10 @@ class AgentChat:
             include_chats_without_threads=include_chats_without_threads,
         )
         body = _page(page_id, _compact(filters=filters or None, limit=limit, sort_order=sort_order))
-        return ChatsPage.model_validate(await self._read("list_chats", body))
+        return await self._read("list_chats", body, as_model(ChatsPage))
 
     async def get_chat(self, chat_id: str, thread_id: str | None = None) -> Chat:
-        return Chat.model_validate(
-            await self._read("get_chat", _compact(chat_id=chat_id, thread_id=thread_id))
-        )
+        return await self._read("get_chat", _compact(chat_id=chat_id, thread_id=thread_id), as_model(Chat))
 
     async def list_threads(
         self,
@@ -83,7 +82,7 @@ class AgentChat:
     ) -> ThreadsPage:
         first = _compact(limit=limit, sort_order=sort_order, min_events_count=min_events_count)
         body = {"chat_id": chat_id, **_page(page_id, first)}
-        return ThreadsPage.model_validate(await self._read("list_threads", body))
+        return await self._read("list_threads", body, as_model(ThreadsPage))
 
     async def list_archives(
         self,
@@ -112,7 +111,7 @@ class AgentChat:
             customer_email=customer_email,
         )
         body = _page(page_id, _compact(filters=filters or None, limit=limit, sort_order=sort_order))
-        return ArchivesPage.model_validate(await self._read("list_archives", body))
+        return await self._read("list_archives", body, as_model(ArchivesPage))
 
     async def send_event(self, chat_id: str, event: Mapping[str, Any]) -> str:
         """Send one event (e.g. `{"type": "message", "text": ..., "visibility": "all"}`); its id."""
@@ -167,8 +166,9 @@ class AgentChat:
     async def list_agents_for_transfer(self, chat_id: str) -> list[TransferCandidate]:
         """Agents who can take the chat, least busy first; needs no scope
         (https://platform.text.com/docs/messaging/agent-chat-api#list-agents-for-transfer)."""
-        data = await self._read("list_agents_for_transfer", {"chat_id": chat_id})
-        return [TransferCandidate.model_validate(item) for item in _array(data)]
+        return await self._read(
+            "list_agents_for_transfer", {"chat_id": chat_id}, as_list(TransferCandidate)
+        )
 
     async def transfer_chat(
         self,
@@ -201,7 +201,7 @@ class AgentChat:
         await self._t.call("agent", "untag_thread", body, idempotent=True)
 
     async def get_customer(self, customer_id: str) -> Customer:
-        return Customer.model_validate(await self._read("get_customer", {"id": customer_id}))
+        return await self._read("get_customer", {"id": customer_id}, as_model(Customer))
 
     async def update_customer(
         self,
@@ -236,16 +236,4 @@ class AgentChat:
 
     async def list_routing_statuses(self, group_ids: Sequence[int] | None = None) -> list[RoutingStatus]:
         body = {"filters": {"group_ids": list(group_ids)}} if group_ids else {}
-        data = await self._read("list_routing_statuses", body)
-        return [RoutingStatus.model_validate(item) for item in _array(data)]
-
-
-def _array(data: Any) -> list[Any]:
-    """Bare-array responses; tolerate an object wrapper should LiveChat ever add one."""
-    if isinstance(data, list):
-        return data
-    if isinstance(data, dict):
-        for value in data.values():
-            if isinstance(value, list):
-                return value
-    return []
+        return await self._read("list_routing_statuses", body, as_list(RoutingStatus))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mcp_livechat.livechat._transport import Transport
-from mcp_livechat.livechat.agent_chat import _array, _compact
+from mcp_livechat.livechat._transport import Decode, T, Transport, as_list, as_model
+from mcp_livechat.livechat.agent_chat import _compact
 from mcp_livechat.livechat.types import Agent, Group, Tag
 
 # Optional agent fields LiveChat returns only when asked for (get_agent / list_agents `fields`).
@@ -28,12 +28,13 @@ class Configuration:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
-    async def _read(self, action: str, body: dict[str, Any]) -> Any:
-        return await self._t.call("configuration", action, body, idempotent=True)
+    async def _read(self, action: str, body: dict[str, Any], decode: Decode[T]) -> T:
+        result: T = await self._t.call("configuration", action, body, idempotent=True, decode=decode)
+        return result
 
     async def get_agent(self, agent_id: str, fields: Sequence[str] | None = None) -> Agent:
         body = _compact(id=agent_id, fields=list(fields) if fields else None)
-        return Agent.model_validate(await self._read("get_agent", body))
+        return await self._read("get_agent", body, as_model(Agent))
 
     async def list_agents(
         self,
@@ -44,7 +45,7 @@ class Configuration:
     ) -> list[Agent]:
         filters = _compact(group_ids=list(group_ids) if group_ids else None, suspended=suspended)
         body = _compact(filters=filters or None, fields=list(fields) if fields else None)
-        return [Agent.model_validate(a) for a in _array(await self._read("list_agents", body))]
+        return await self._read("list_agents", body, as_list(Agent))
 
     async def update_agent(
         self,
@@ -76,12 +77,12 @@ class Configuration:
 
     async def list_groups(self, fields: Sequence[str] | None = None) -> list[Group]:
         body = _compact(fields=list(fields) if fields else None)
-        return [Group.model_validate(g) for g in _array(await self._read("list_groups", body))]
+        return await self._read("list_groups", body, as_list(Group))
 
     async def get_group(self, group_id: int, fields: Sequence[str] | None = None) -> Group:
         body = _compact(id=group_id, fields=list(fields) if fields else None)
-        return Group.model_validate(await self._read("get_group", body))
+        return await self._read("get_group", body, as_model(Group))
 
     async def list_tags(self, group_ids: Sequence[int] | None = None) -> list[Tag]:
         body = {"filters": {"group_ids": list(group_ids)}} if group_ids else {}
-        return [Tag.model_validate(t) for t in _array(await self._read("list_tags", body))]
+        return await self._read("list_tags", body, as_list(Tag))

@@ -8,12 +8,20 @@ from pydantic import Field
 
 from mcp_livechat import models as m
 from mcp_livechat.tools import project
-from mcp_livechat.tools.registry import ToolContext, tool
+from mcp_livechat.tools.context import ToolContext
+from mcp_livechat.tools.spec import ToolSpec, tool
 
 MAX_TAGS = 500  # keeps a result well under 25,000 tokens
 
 
-@tool(toolset="account", title="List groups", read_only=True)
+@tool(
+    toolset="account",
+    title="List groups",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def list_groups(tc: ToolContext) -> m.GroupList:
     """List the account's groups (teams that chats are routed to): id, name, language and routing
     status. Group ids are used by list_chats, transfer_chat, list_agents and list_tags."""
@@ -26,7 +34,14 @@ async def list_groups(tc: ToolContext) -> m.GroupList:
     )
 
 
-@tool(toolset="account", title="List tags", read_only=True)
+@tool(
+    toolset="account",
+    title="List tags",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def list_tags(
     tc: ToolContext,
     group_id: Annotated[int | None, Field(ge=0, description="Only tags of this group")] = None,
@@ -37,14 +52,30 @@ async def list_tags(
     return m.TagList(tags=project.tag_list(tags[:MAX_TAGS]), note=note)
 
 
-@tool(toolset="account", title="Connection status", read_only=True, open_world=False, needs_livechat=False)
+@tool(
+    toolset="account",
+    title="Connection status",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=False,
+    needs_livechat=False,
+)
 async def get_connection_status(tc: ToolContext) -> m.ConnectionStatus:
     """Whether your LiveChat account is connected, how (personal access token or sign-in), as
     whom, with which scopes and until when. Never shows a token."""
     return await tc.connections.status(tc.principal)
 
 
-@tool(toolset="account", title="Connect LiveChat", read_only=True, open_world=False, needs_livechat=False)
+@tool(
+    toolset="account",
+    title="Connect LiveChat",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=False,
+    needs_livechat=False,
+)
 async def connect_livechat(tc: ToolContext) -> m.ConnectionStatus:
     """Get the link that connects your LiveChat account (sign in to LiveChat in the browser),
     or confirm you are connected. Open the link, then retry what you were doing."""
@@ -56,8 +87,25 @@ async def connect_livechat(tc: ToolContext) -> m.ConnectionStatus:
     return status.model_copy(update={"connect_url": url, "message": message})
 
 
-@tool(toolset="account", title="Disconnect LiveChat", read_only=False, destructive=True, needs_livechat=False)
+@tool(
+    toolset="account",
+    title="Disconnect LiveChat",
+    read_only=False,
+    destructive=True,
+    idempotent=False,
+    open_world=True,
+    needs_livechat=False,
+)
 async def disconnect_livechat(tc: ToolContext) -> m.ConnectionStatus:
     """Disconnect your LiveChat account: revokes the stored sign-in at LiveChat and deletes it
     here. Tools stop working for you until you connect again."""
     return await tc.connections.disconnect(tc.principal)
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    list_groups,
+    list_tags,
+    get_connection_status,
+    connect_livechat,
+    disconnect_livechat,
+)

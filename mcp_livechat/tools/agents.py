@@ -10,7 +10,8 @@ from mcp_livechat import models as m
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError
 from mcp_livechat.livechat import AGENT_FIELDS
 from mcp_livechat.tools import project
-from mcp_livechat.tools.registry import ToolContext, tool
+from mcp_livechat.tools.context import ToolContext
+from mcp_livechat.tools.spec import ToolSpec, tool
 
 MAX_AGENTS = 200  # keeps a result well under 25,000 tokens
 MAX_STATUSES = 1000
@@ -89,7 +90,14 @@ async def _full_agent(tc: ToolContext, agent_id: str) -> m.Agent:
     return project.agent(agent, await _routing_status(tc, agent_id))
 
 
-@tool(toolset="agents", title="My agent profile", read_only=True)
+@tool(
+    toolset="agents",
+    title="My agent profile",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def get_my_profile(tc: ToolContext) -> m.MyProfile:
     """Who you are in LiveChat: account, email (your agent id), role, status, job title, chat
     limit, groups, notifications and work schedule."""
@@ -111,7 +119,14 @@ async def get_my_profile(tc: ToolContext) -> m.MyProfile:
     )
 
 
-@tool(toolset="agents", title="List agents", read_only=True)
+@tool(
+    toolset="agents",
+    title="List agents",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def list_agents(
     tc: ToolContext,
     group_id: Annotated[int | None, Field(ge=0, description="Only members of this group")] = None,
@@ -131,14 +146,28 @@ async def list_agents(
     return m.AgentList(agents=out, count=len(agents), note=note)
 
 
-@tool(toolset="agents", title="Get an agent", read_only=True)
+@tool(
+    toolset="agents",
+    title="Get an agent",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def get_agent(tc: ToolContext, agent_id: AgentId) -> m.Agent:
     """One agent's full settings: role, login and routing status, job title, chat limit, groups
     with priorities, notifications, email subscriptions and work schedule."""
     return await _full_agent(tc, agent_id)
 
 
-@tool(toolset="agents", title="Update an agent profile", read_only=False, idempotent=True)
+@tool(
+    toolset="agents",
+    title="Update an agent profile",
+    read_only=False,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def update_agent_profile(
     tc: ToolContext,
     agent_id: Annotated[str | None, Field(description="Default: you. Others need admin rights")] = None,
@@ -203,7 +232,14 @@ async def update_agent_profile(
     )
 
 
-@tool(toolset="agents", title="Set routing status", read_only=False, idempotent=True)
+@tool(
+    toolset="agents",
+    title="Set routing status",
+    read_only=False,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def set_routing_status(
     tc: ToolContext,
     status: Literal["accepting_chats", "not_accepting_chats"],
@@ -216,7 +252,14 @@ async def set_routing_status(
     return m.RoutingStatus(agent_id=target, status=status)
 
 
-@tool(toolset="agents", title="List routing statuses", read_only=True)
+@tool(
+    toolset="agents",
+    title="List routing statuses",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def list_routing_statuses(
     tc: ToolContext, group_id: Annotated[int | None, Field(ge=0, description="Only this group")] = None
 ) -> m.RoutingStatusList:
@@ -224,3 +267,13 @@ async def list_routing_statuses(
     statuses = await tc.livechat.agent.list_routing_statuses([group_id] if group_id is not None else None)
     out = [m.RoutingStatus(agent_id=s.agent_id, status=s.status) for s in statuses[:MAX_STATUSES]]
     return m.RoutingStatusList(statuses=out, count=len(statuses))
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    get_my_profile,
+    list_agents,
+    get_agent,
+    update_agent_profile,
+    set_routing_status,
+    list_routing_statuses,
+)

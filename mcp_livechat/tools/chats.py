@@ -10,7 +10,8 @@ from pydantic import Field
 from mcp_livechat import models as m
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError, ambiguous
 from mcp_livechat.tools import delivery, project
-from mcp_livechat.tools.registry import ToolContext, tool
+from mcp_livechat.tools.context import ToolContext
+from mcp_livechat.tools.spec import ToolSpec, tool
 
 MAX_MESSAGE_BYTES = 16 * 1024
 
@@ -33,7 +34,14 @@ def _page_note(page_id: str | None, next_page_id: str | None, ignored: list[str]
     return " ".join(notes) or None
 
 
-@tool(toolset="chats", title="List chats", read_only=True)
+@tool(
+    toolset="chats",
+    title="List chats",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def list_chats(
     tc: ToolContext,
     status: Annotated[
@@ -59,7 +67,14 @@ async def list_chats(
     )
 
 
-@tool(toolset="chats", title="Read a chat", read_only=True)
+@tool(
+    toolset="chats",
+    title="Read a chat",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def get_chat(
     tc: ToolContext,
     chat_id: ChatId,
@@ -99,7 +114,14 @@ def _rfc3339(value: str | None, argument: str, *, end_of_day: bool) -> str | Non
     return head + zone
 
 
-@tool(toolset="chats", title="Search archived chats", read_only=True)
+@tool(
+    toolset="chats",
+    title="Search archived chats",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def search_archives(
     tc: ToolContext,
     query: Annotated[str | None, Field(max_length=500, description="Full-text search in messages")] = None,
@@ -149,7 +171,14 @@ async def search_archives(
     )
 
 
-@tool(toolset="chats", title="Send a message", read_only=False)
+@tool(
+    toolset="chats",
+    title="Send a message",
+    read_only=False,
+    destructive=False,
+    idempotent=False,
+    open_world=True,
+)
 async def send_message(
     tc: ToolContext,
     chat_id: ChatId,
@@ -225,7 +254,14 @@ async def _who_can_take(tc: ToolContext, chat_id: str) -> str:
     return f" Agents who can take it, least busy first: {shown}{more}."
 
 
-@tool(toolset="chats", title="Transfer a chat", read_only=False)
+@tool(
+    toolset="chats",
+    title="Transfer a chat",
+    read_only=False,
+    destructive=False,
+    idempotent=False,
+    open_world=True,
+)
 async def transfer_chat(
     tc: ToolContext,
     chat_id: ChatId,
@@ -264,7 +300,14 @@ async def transfer_chat(
     return m.ChatUpdated(chat_id=chat_id, done=f"transferred to {target_type} {ids[0]}")
 
 
-@tool(toolset="chats", title="Close a chat", read_only=False, destructive=True)
+@tool(
+    toolset="chats",
+    title="Close a chat",
+    read_only=False,
+    destructive=True,
+    idempotent=False,
+    open_world=True,
+)
 async def close_chat(tc: ToolContext, chat_id: ChatId) -> m.ChatUpdated:
     """Close (deactivate) an active chat: the conversation ends for the customer and the thread
     is archived. The customer can start a new thread later; this cannot be undone."""
@@ -289,7 +332,14 @@ Tag = Annotated[
 ]
 
 
-@tool(toolset="chats", title="Tag a thread", read_only=False, idempotent=True)
+@tool(
+    toolset="chats",
+    title="Tag a thread",
+    read_only=False,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def tag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag: Tag) -> m.ChatUpdated:
     """Add an existing tag to a chat thread. The tag must exist and share a group with the thread;
     tagging twice is harmless."""
@@ -297,8 +347,27 @@ async def tag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag:
     return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=f"tagged {tag!r}")
 
 
-@tool(toolset="chats", title="Untag a thread", read_only=False, idempotent=True)
+@tool(
+    toolset="chats",
+    title="Untag a thread",
+    read_only=False,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def untag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag: Tag) -> m.ChatUpdated:
     """Remove a tag from a chat thread; removing a tag that is not there is harmless."""
     await tc.livechat.agent.untag_thread(chat_id, thread_id, tag)
     return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=f"untagged {tag!r}")
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    list_chats,
+    get_chat,
+    search_archives,
+    send_message,
+    transfer_chat,
+    close_chat,
+    tag_thread,
+    untag_thread,
+)

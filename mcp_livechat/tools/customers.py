@@ -10,7 +10,8 @@ from pydantic import Field
 from mcp_livechat import models as m
 from mcp_livechat.errors import UserInputError
 from mcp_livechat.tools import project
-from mcp_livechat.tools.registry import ToolContext, tool
+from mcp_livechat.tools.context import ToolContext
+from mcp_livechat.tools.spec import ToolSpec, tool
 
 CustomerId = Annotated[str, Field(min_length=1, max_length=64, description="Customer id (a UUID)")]
 
@@ -18,7 +19,14 @@ _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@tool(toolset="customers", title="Look up a customer", read_only=True)
+@tool(
+    toolset="customers",
+    title="Look up a customer",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def get_customer(tc: ToolContext, customer_id: CustomerId) -> m.Customer:
     """A customer's profile: name, email, phone, location, visit statistics, last visit pages,
     session fields and chat ids. Customer ids appear in chats (customer.id); to find chats by
@@ -26,7 +34,14 @@ async def get_customer(tc: ToolContext, customer_id: CustomerId) -> m.Customer:
     return project.customer(await tc.livechat.agent.get_customer(customer_id))
 
 
-@tool(toolset="customers", title="Update a customer", read_only=False, idempotent=True)
+@tool(
+    toolset="customers",
+    title="Update a customer",
+    read_only=False,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
 async def update_customer(
     tc: ToolContext,
     customer_id: CustomerId,
@@ -60,3 +75,9 @@ async def update_customer(
     )
     customer = await tc.livechat.agent.get_customer(customer_id)
     return m.CustomerUpdated(customer=project.customer(customer), changed=changed)
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    get_customer,
+    update_customer,
+)

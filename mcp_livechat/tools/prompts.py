@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field
 
 from mcp_livechat.errors import LiveChatError, NotFound
 from mcp_livechat.tools import project
-from mcp_livechat.tools.registry import Services, tool_context
+from mcp_livechat.tools.adapter import tool_context
+from mcp_livechat.tools.context import Services
 from mcp_livechat.tools.text import UNTRUSTED_NOTE
 
 logger = logging.getLogger("mcp_livechat.tools")

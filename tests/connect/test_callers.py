@@ -23,7 +23,7 @@ from starlette.routing import Route
 from mcp_livechat.connect.identity import ApiKeys, JwtVerifier, Principal
 from mcp_livechat.errors import ConfigurationError
 from mcp_livechat.http_app import create_app
-from mcp_livechat.server import create_server, runtime_of
+from mcp_livechat.server import create_server
 from tests.connect.flow_kit import oauth_settings, sandbox_on_port, served
 
 ISSUER, AUDIENCE = "https://idp.example", "mcp-livechat"
@@ -72,10 +72,10 @@ async def test_jwt_callers_are_identified_and_bad_ones_refused(tmp_path: Path) -
             base, tmp_path, mcp_auth="jwt", mcp_jwks_url=f"{idp}/jwks", mcp_issuer=ISSUER,
             mcp_audience=AUDIENCE, mcp_tenant_claim="org",
         )  # fmt: skip
-        server = create_server(settings, public_url=f"http://127.0.0.1:{port}")
-        app = create_app(server, settings, transport="http", host="127.0.0.1")
+        built = create_server(settings, public_url=f"http://127.0.0.1:{port}")
+        app = create_app(built, settings, transport="http", host="127.0.0.1")
         async with served(app, port) as mcp, httpx2.AsyncClient(timeout=10) as web:
-            store = runtime_of(server).store
+            store = built.runtime.store
             link = await _link(f"{mcp}/mcp", token())
             pending = await store.peek_pending(link.rsplit("/", 1)[1])
             assert pending.principal == Principal("acme", "ann")
@@ -149,11 +149,11 @@ async def test_api_key_callers(tmp_path: Path) -> None:
     keys.write_text(f"# gateway keys\n{hashlib.sha256(b'ann-secret-key').hexdigest()} acme ann\n\n")
     async with sandbox_on_port() as (_, base, port, _l):
         settings = oauth_settings(base, tmp_path, mcp_auth="api-key", mcp_api_keys_file=str(keys))
-        server = create_server(settings, public_url=f"http://127.0.0.1:{port}")
-        app = create_app(server, settings, transport="http", host="127.0.0.1")
+        built = create_server(settings, public_url=f"http://127.0.0.1:{port}")
+        app = create_app(built, settings, transport="http", host="127.0.0.1")
         async with served(app, port) as mcp, httpx2.AsyncClient(timeout=10) as web:
             link = await _link(f"{mcp}/mcp", "ann-secret-key")
-            pending = await runtime_of(server).store.peek_pending(link.rsplit("/", 1)[1])
+            pending = await built.runtime.store.peek_pending(link.rsplit("/", 1)[1])
             assert pending.principal == Principal("acme", "ann")
             refused = await web.post(
                 f"{mcp}/mcp",

@@ -22,7 +22,7 @@ from mcp_livechat.connect.identity import Principal
 from mcp_livechat.connect.routes import COOKIE
 from mcp_livechat.http_app import create_app
 from mcp_livechat.sandbox import Sandbox, constants
-from mcp_livechat.server import create_server, runtime_of
+from mcp_livechat.server import create_server
 from tests.connect.flow_kit import Browser, oauth_settings, sandbox_on_port, served
 
 
@@ -32,10 +32,10 @@ async def stack(tmp: Path, **overrides: Any) -> AsyncIterator[tuple[Sandbox, str
     async with sandbox_on_port() as (sb, base, port, _):
         settings = oauth_settings(base, tmp, **overrides)
         public = f"http://127.0.0.1:{port}"
-        server = create_server(settings, public_url=public)
-        app = create_app(server, settings, transport="http", host="127.0.0.1")
+        built = create_server(settings, public_url=public)
+        app = create_app(built, settings, transport="http", host="127.0.0.1")
         async with served(app, port) as mcp_base:
-            yield sb, mcp_base, runtime_of(server)
+            yield sb, mcp_base, built.runtime
 
 
 def keyed_client(url: str, key: str, **kw: Any) -> Client:

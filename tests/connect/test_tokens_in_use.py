@@ -43,7 +43,7 @@ def _store(tmp: Path, *keys: str) -> SqliteTokenStore:
 
 def _server(sandbox: Sandbox, tmp: Path, store: SqliteTokenStore, **overrides: Any) -> Any:
     settings = oauth_settings(SANDBOX_URL, tmp, **overrides)
-    return create_server(settings, store=store, transport=sandbox.transport())
+    return create_server(settings, store=store, transport=sandbox.transport()).server
 
 
 async def test_one_refresh_for_a_hundred_waiting_calls(sandbox: Sandbox, tmp_path: Path, era: str) -> None:
@@ -101,7 +101,7 @@ async def test_a_revoked_refresh_token_yields_a_reconnect_link(
 
 async def test_two_people_on_two_accounts_never_see_each_other(sandbox: Sandbox, tmp_path: Path) -> None:
     from mcp_livechat.server import Runtime
-    from mcp_livechat.tools.registry import ToolContext
+    from mcp_livechat.tools.context import ToolContext
 
     store = _store(tmp_path)
     anna, bob = Principal("t1", "anna"), Principal("t2", "bob")

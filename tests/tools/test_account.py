@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mcp_livechat.sandbox import constants
-from tests.tools.test_chats import call
+from tests.helpers import call
 
 
 async def test_groups_and_tags(connect: Callable[..., Any]) -> None:
@@ -37,7 +37,7 @@ async def test_unconfigured_server_explains_what_to_set(era: str) -> None:
     from mcp_livechat.config import load_settings
     from mcp_livechat.server import create_server
 
-    async with Client(create_server(load_settings()), mode=era) as client:  # type: ignore[arg-type]
+    async with Client(create_server(load_settings()).server, mode=era) as client:  # type: ignore[arg-type]
         result = await client.call_tool("list_chats", {})
         status = await call(client, "get_connection_status", {})
     assert result.is_error and "LIVECHAT_PAT" in result.content[0].text

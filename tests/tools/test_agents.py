@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mcp_livechat.sandbox import constants
-from tests.tools.test_chats import call, fail
+from tests.helpers import call, fail
 
 
 async def test_get_my_profile_resolves_me_from_the_credential(connect: Callable[..., Any]) -> None:

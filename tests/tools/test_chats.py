@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from mcp_livechat.sandbox import Sandbox, constants
-
-
-async def call(client: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(name, args)
-    text = result.content[0].text if result.content else ""
-    assert not result.is_error, f"{name} failed: {text}"
-    data = result.structured_content
-    assert data is not None
-    # the text is the same data as compact JSON: no whitespace between tokens, no nulls
-    assert text == json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    assert ":null" not in text
-    return data
-
-
-async def fail(client: Any, name: str, args: dict[str, Any]) -> str:
-    result = await client.call_tool(name, args)
-    assert result.is_error, f"{name} should have failed"
-    return str(result.content[0].text)
+from tests.helpers import call, fail
 
 
 async def _active_chat_with_me(client: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mcp_livechat.sandbox import Sandbox, constants
-from tests.tools.test_chats import call, fail
+from tests.helpers import call, fail
 
 
 def _customer_id(sandbox: Sandbox) -> str:

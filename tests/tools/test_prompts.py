@@ -10,7 +10,7 @@ import pytest
 from mcp import MCPError
 
 from mcp_livechat.sandbox import Sandbox, constants
-from tests.tools.test_chats import call
+from tests.helpers import call
 
 
 async def test_prompts_embed_the_chat(connect: Callable[..., Any]) -> None:

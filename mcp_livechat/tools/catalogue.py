@@ -1,0 +1,13 @@
+"""Every tool the server can offer, in one explicit list (toolset by toolset)."""
+
+from __future__ import annotations
+
+from mcp_livechat.tools import account, agents, chats, customers
+from mcp_livechat.tools.spec import ToolSpec
+
+ALL_TOOLS: tuple[ToolSpec, ...] = (
+    *chats.TOOLS,
+    *customers.TOOLS,
+    *agents.TOOLS,
+    *account.TOOLS,
+)

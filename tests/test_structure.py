@@ -1,0 +1,16 @@
+"""The package's structure: no import cycle anywhere (checked with grimp, which import-linter uses)."""
+
+from __future__ import annotations
+
+import grimp
+
+
+def test_no_module_is_part_of_an_import_cycle() -> None:
+    graph = grimp.build_graph("mcp_livechat")
+    cycles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if graph.chain_exists(importer=imported, imported=module):
+                chain = graph.find_shortest_chain(importer=imported, imported=module) or ()
+                cycles.append(f"{module} -> {' -> '.join(chain)}")
+    assert not cycles, "import cycles:\n" + "\n".join(cycles[:10])
