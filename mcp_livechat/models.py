@@ -1,5 +1,8 @@
 """What tools return: compact projections of LiveChat objects, not raw LiveChat JSON.
 
+Results that are a LiveChat object as it is (agents, groups, tags, work schedules) are not
+copied here: `tools.shapes` uses the wire models of `livechat.types` for them.
+
 Field names are short and stable; every `None` is dropped from results, so optional fields cost
 nothing when empty. Lists that can grow are capped by the tools, with a `note` saying what was
 cut and how to get the rest.
@@ -143,97 +146,7 @@ class CustomerUpdated(Out):
     changed: list[str]
 
 
-# ------------------------------------------------------------------ agents
-
-
-class AgentGroup(Out):
-    id: int
-    priority: str | None = None
-
-
-class ScheduleDay(Out):
-    day: str
-    enabled: bool = True
-    start: str | None = None
-    end: str | None = None
-
-
-class WorkScheduler(Out):
-    timezone: str | None = None
-    schedule: list[ScheduleDay] = []
-
-
-class Agent(Out):
-    id: str
-    name: str | None = None
-    role: str | None = None
-    login_status: str | None = None
-    routing_status: str | None = None
-    job_title: str | None = None
-    max_chats_count: int | None = None
-    groups: list[AgentGroup] | None = None
-    notifications: list[str] | None = None
-    email_subscriptions: list[str] | None = None
-    work_scheduler: WorkScheduler | None = None
-    suspended: bool | None = None
-    account_id: str | None = None
-
-
-class AgentList(Out):
-    agents: list[Agent]
-    count: int
-    note: str | None = None
-
-
-class MyProfile(Out):
-    agent_id: str
-    account_id: str | None = None
-    email: str | None = None
-    name: str | None = None
-    organization_id: str | None = None
-    agent: Agent | None = None
-    note: str | None = None
-
-
-class ProfileUpdated(Out):
-    agent: Agent
-    changed: list[str]
-    not_applied: dict[str, str] | None = None
-    note: str | None = None
-
-
-class RoutingStatus(Out):
-    agent_id: str
-    status: str
-
-
-class RoutingStatusList(Out):
-    statuses: list[RoutingStatus]
-    count: int
-
-
 # ------------------------------------------------------------------ account
-
-
-class Group(Out):
-    id: int
-    name: str | None = None
-    language_code: str | None = None
-    routing_status: str | None = None
-
-
-class GroupList(Out):
-    groups: list[Group]
-
-
-class Tag(Out):
-    name: str
-    group_ids: list[int] = []
-
-
-class TagList(Out):
-    tags: list[Tag]
-    note: str | None = None
 
 
 class ConnectionStatus(Out):

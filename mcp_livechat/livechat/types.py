@@ -1,14 +1,32 @@
 """Typed views of LiveChat v3.6 objects (fact sheet §4-§5; `livechat-payloads/`).
 
 Tolerant by design: unknown keys are ignored, and everything LiveChat sends "only when set" is
-optional, so a new field or a missing one never breaks a call. Timestamps stay RFC 3339 strings.
+optional, so a new field or a missing one never breaks a call. Timestamps are aware datetimes
+(LiveChat sends RFC 3339 in UTC with microseconds; one without an offset is read as UTC).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, str) and value and not _has_offset(value):
+        return value + "Z"
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _has_offset(text: str) -> bool:
+    tail = text[10:]
+    return tail.endswith(("Z", "z")) or "+" in tail or "-" in tail
+
+
+Timestamp = Annotated[AwareDatetime | None, BeforeValidator(_utc)]
 
 
 class LCModel(BaseModel):
@@ -22,7 +40,7 @@ class Access(LCModel):
 class Queue(LCModel):
     position: int | None = None
     wait_time: int | None = None
-    queued_at: str | None = None
+    queued_at: Timestamp = None
 
 
 class Geolocation(LCModel):
@@ -36,14 +54,14 @@ class Geolocation(LCModel):
 
 
 class VisitedPage(LCModel):
-    opened_at: str | None = None
+    opened_at: Timestamp = None
     url: str | None = None
     title: str | None = None
 
 
 class Visit(LCModel):
-    started_at: str | None = None
-    ended_at: str | None = None
+    started_at: Timestamp = None
+    ended_at: Timestamp = None
     referrer: str | None = None
     user_agent: str | None = None
     geolocation: Geolocation | None = None
@@ -69,7 +87,7 @@ class User(LCModel):
     email: str | None = None
     present: bool | None = None
     visibility: str | None = None
-    created_at: str | None = None
+    created_at: Timestamp = None
 
 
 class FormField(LCModel):
@@ -85,7 +103,7 @@ class Event(LCModel):
 
     id: str
     type: str
-    created_at: str | None = None
+    created_at: Timestamp = None
     author_id: str | None = None
     custom_id: str | None = None
     visibility: str | None = None
@@ -108,13 +126,13 @@ class Event(LCModel):
 
 class LastEvent(LCModel):
     thread_id: str | None = None
-    thread_created_at: str | None = None
+    thread_created_at: Timestamp = None
     event: Event
 
 
 class ThreadSummary(LCModel):
     id: str
-    created_at: str | None = None
+    created_at: Timestamp = None
     user_ids: list[str] = Field(default_factory=list)
     active: bool | None = None
     access: Access | None = None
@@ -128,7 +146,7 @@ class ThreadAISummary(LCModel):
 
     status: str | None = None
     text: str | None = None
-    updated_at: str | None = None
+    updated_at: Timestamp = None
 
 
 class Thread(ThreadSummary):
@@ -191,7 +209,7 @@ class ThreadsPage(LCModel):
 class Customer(LCModel):
     id: str
     type: str = "customer"
-    created_at: str | None = None
+    created_at: Timestamp = None
     name: str | None = None
     email: str | None = None
     email_verified: bool | None = None
@@ -201,8 +219,8 @@ class Customer(LCModel):
     visit: Visit | None = None
     statistics: Statistics | None = None
     chat_ids: list[str] = Field(default_factory=list)
-    agent_last_event_created_at: str | None = None
-    customer_last_event_created_at: str | None = None
+    agent_last_event_created_at: Timestamp = None
+    customer_last_event_created_at: Timestamp = None
 
 
 class AgentGroup(LCModel):
@@ -254,7 +272,7 @@ class Tag(LCModel):
     name: str
     group_ids: list[int] = Field(default_factory=list)
     author_id: str | None = None
-    created_at: str | None = None
+    created_at: Timestamp = None
 
 
 class TransferCandidate(LCModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from mcp_livechat import models as m
-from mcp_livechat.tools import project
+from mcp_livechat.tools import shapes
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
 
@@ -22,16 +22,11 @@ MAX_TAGS = 500  # keeps a result well under 25,000 tokens
     idempotent=True,
     open_world=True,
 )
-async def list_groups(tc: ToolContext) -> m.GroupList:
+async def list_groups(tc: ToolContext) -> shapes.GroupList:
     """List the account's groups (teams that chats are routed to): id, name, language and routing
     status. Group ids are used by list_chats, transfer_chat, list_agents and list_tags."""
     groups = await tc.livechat.configuration.list_groups(fields=("routing_status",))
-    return m.GroupList(
-        groups=[
-            m.Group(id=g.id, name=g.name, language_code=g.language_code, routing_status=g.routing_status)
-            for g in groups
-        ]
-    )
+    return shapes.GroupList(groups=groups)
 
 
 @tool(
@@ -45,11 +40,11 @@ async def list_groups(tc: ToolContext) -> m.GroupList:
 async def list_tags(
     tc: ToolContext,
     group_id: Annotated[int | None, Field(ge=0, description="Only tags of this group")] = None,
-) -> m.TagList:
+) -> shapes.TagList:
     """List the tags that can be put on chat threads, with the groups each belongs to."""
     tags = await tc.livechat.configuration.list_tags([group_id] if group_id is not None else None)
     note = f"Showing {MAX_TAGS} of {len(tags)} tags; filter by group_id." if len(tags) > MAX_TAGS else None
-    return m.TagList(tags=project.tag_list(tags[:MAX_TAGS]), note=note)
+    return shapes.TagList(tags=tags[:MAX_TAGS], note=note)
 
 
 @tool(

@@ -82,6 +82,15 @@ class CompactJsonSchema(GenerateJsonSchema):
             del out["default"]
         return out
 
+    def union_schema(self, schema: core_schema.UnionSchema) -> JsonSchemaValue:
+        out = super().union_schema(schema)
+        options = out.get("anyOf")
+        if isinstance(options, list) and options and all(o.get("type") == "string" for o in options):
+            # e.g. a day or a time: one `type`, the formats as alternatives
+            out["anyOf"] = [{k: v for k, v in o.items() if k != "type"} for o in options]
+            out = {"type": "string", **out}
+        return out
+
     def generate(self, schema: CoreSchema, mode: JsonSchemaMode = "validation") -> JsonSchemaValue:
         return inline_single_use_defs(super().generate(schema, mode))
 

@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from mcp_livechat import models as m
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError
 from mcp_livechat.livechat import AGENT_FIELDS
-from mcp_livechat.tools import project
+from mcp_livechat.livechat import types as lc
+from mcp_livechat.tools import project, shapes
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
 
@@ -85,7 +85,7 @@ async def _routing_status(tc: ToolContext, agent_id: str) -> str | None:
     return next((s.status for s in statuses if s.agent_id == agent_id), None)
 
 
-async def _full_agent(tc: ToolContext, agent_id: str) -> m.Agent:
+async def _full_agent(tc: ToolContext, agent_id: str) -> shapes.Agent:
     agent = await tc.livechat.configuration.get_agent(agent_id, fields=AGENT_FIELDS)
     return project.agent(agent, await _routing_status(tc, agent_id))
 
@@ -98,17 +98,17 @@ async def _full_agent(tc: ToolContext, agent_id: str) -> m.Agent:
     idempotent=True,
     open_world=True,
 )
-async def get_my_profile(tc: ToolContext) -> m.MyProfile:
+async def get_my_profile(tc: ToolContext) -> shapes.MyProfile:
     """Who you are in LiveChat: account, email (your agent id), role, status, job title, chat
     limit, groups, notifications and work schedule."""
     me = await tc.livechat.accounts.get_me()
     agent_id = me.email or await tc.my_agent_id()
     note = None
     try:
-        agent: m.Agent | None = await _full_agent(tc, agent_id)
+        agent: shapes.Agent | None = await _full_agent(tc, agent_id)
     except ApiError as exc:
         agent, note = None, f"Agent settings unavailable: {exc}"
-    return m.MyProfile(
+    return shapes.MyProfile(
         agent_id=agent_id,
         account_id=me.account_id,
         email=me.email,
@@ -131,7 +131,7 @@ async def list_agents(
     tc: ToolContext,
     group_id: Annotated[int | None, Field(ge=0, description="Only members of this group")] = None,
     include_suspended: bool = False,
-) -> m.AgentList:
+) -> shapes.AgentList:
     """List the account's agents with role, status, job title and chat limit. Use it to find an
     agent id for transfer_chat, get_agent or update_agent_profile."""
     agents = await tc.livechat.configuration.list_agents(
@@ -143,7 +143,7 @@ async def list_agents(
     note = None
     if len(agents) > MAX_AGENTS:
         note = f"Showing {MAX_AGENTS} of {len(agents)} agents; filter by group_id to see the others."
-    return m.AgentList(agents=out, count=len(agents), note=note)
+    return shapes.AgentList(agents=out, count=len(agents), note=note)
 
 
 @tool(
@@ -154,7 +154,7 @@ async def list_agents(
     idempotent=True,
     open_world=True,
 )
-async def get_agent(tc: ToolContext, agent_id: AgentId) -> m.Agent:
+async def get_agent(tc: ToolContext, agent_id: AgentId) -> shapes.Agent:
     """One agent's full settings: role, login and routing status, job title, chat limit, groups
     with priorities, notifications, email subscriptions and work schedule."""
     return await _full_agent(tc, agent_id)
@@ -181,7 +181,7 @@ async def update_agent_profile(
     notifications: Annotated[list[str] | None, Field(description="Replaces; e.g. incoming_chat")] = None,
     email_subscriptions: list[Literal["daily_summary", "weekly_summary"]] | None = None,
     work_scheduler: WorkSchedule | None = None,
-) -> m.ProfileUpdated:
+) -> shapes.ProfileUpdated:
     """Change an agent's settings (yourself by default): job title, chat limit, login status,
     groups, notifications, email subscriptions, work schedule, and your own display name.
     Lists replace the current ones. Returns the agent as LiveChat has it afterwards."""
@@ -227,7 +227,7 @@ async def update_agent_profile(
             f"Applied: {', '.join(changed)}. NOT applied: the name change ({not_applied['name']}) "
             "Changing one's name needs the scope accounts--all:rw. " + note
         )
-    return m.ProfileUpdated(
+    return shapes.ProfileUpdated(
         agent=await _full_agent(tc, target), changed=changed, not_applied=not_applied or None, note=note
     )
 
@@ -244,12 +244,12 @@ async def set_routing_status(
     tc: ToolContext,
     status: Literal["accepting_chats", "not_accepting_chats"],
     agent_id: Annotated[str | None, Field(description="Default: you. Others need admin rights")] = None,
-) -> m.RoutingStatus:
+) -> lc.RoutingStatus:
     """Set whether an agent (you by default) is accepting chats right now. This is the live
     routing status; login_status in update_agent_profile is the status set at login."""
     target = agent_id or await tc.my_agent_id()
     await tc.livechat.agent.set_routing_status(status, target)
-    return m.RoutingStatus(agent_id=target, status=status)
+    return lc.RoutingStatus(agent_id=target, status=status)
 
 
 @tool(
@@ -262,11 +262,10 @@ async def set_routing_status(
 )
 async def list_routing_statuses(
     tc: ToolContext, group_id: Annotated[int | None, Field(ge=0, description="Only this group")] = None
-) -> m.RoutingStatusList:
+) -> shapes.RoutingStatusList:
     """Who is accepting chats right now: each agent's routing status, optionally for one group."""
     statuses = await tc.livechat.agent.list_routing_statuses([group_id] if group_id is not None else None)
-    out = [m.RoutingStatus(agent_id=s.agent_id, status=s.status) for s in statuses[:MAX_STATUSES]]
-    return m.RoutingStatusList(statuses=out, count=len(statuses))
+    return shapes.RoutingStatusList(statuses=statuses[:MAX_STATUSES], count=len(statuses))
 
 
 TOOLS: tuple[ToolSpec, ...] = (

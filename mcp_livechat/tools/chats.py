@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from mcp_livechat import models as m
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError, ambiguous
@@ -88,30 +88,21 @@ async def get_chat(
     return project.transcript(chat, max_events)
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+Day = Annotated[
+    AwareDatetime | date | None,
+    Field(description="2026-11-01, or RFC 3339 with offset"),
+]
 
 
-def _rfc3339(value: str | None, argument: str, *, end_of_day: bool) -> str | None:
-    """`2026-11-01` or a full timestamp -> LiveChat's RFC 3339 with microseconds."""
-    if not value:
+def rfc3339(value: datetime | date | None, *, end_of_day: bool) -> str | None:
+    """LiveChat's filter format: RFC 3339 in UTC with microseconds; a day means its start (or end)."""
+    if value is None:
         return None
-    value = value.strip()
-    if not _DATE.match(value):
-        raise UserInputError(
-            f"{argument} must be a date like 2026-11-01 or 2026-11-01T09:30:00Z", argument=argument
-        )
-    if len(value) == 10:
-        return value + ("T23:59:59.999999Z" if end_of_day else "T00:00:00.000000Z")
-    value = value.replace(" ", "T")
-    if value.endswith("Z") or re.search(r"[+-]\d{2}:?\d{2}$", value):
-        head, zone = (value[:-1], "Z") if value.endswith("Z") else (value[:-6], value[-6:])
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC)
     else:
-        head, zone = value, "Z"
-    if len(head) == 16:
-        head += ":00"
-    if "." not in head:
-        head += ".000000"
-    return head + zone
+        moment = datetime.combine(value, time.max if end_of_day else time.min, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @tool(
@@ -129,8 +120,8 @@ async def search_archives(
     customer_email: str | None = None,
     agent_id: Annotated[str | None, Field(description="Agent id (email)")] = None,
     tag: str | None = None,
-    date_from: Annotated[str | None, Field(description="2026-11-01 or RFC 3339")] = None,
-    date_to: Annotated[str | None, Field(description="Inclusive; same formats")] = None,
+    date_from: Day = None,
+    date_to: Annotated[AwareDatetime | date | None, Field(description="Inclusive; same formats")] = None,
     group_ids: Annotated[list[int] | None, Field(max_length=200)] = None,
     limit: Annotated[int, Field(ge=1, le=100)] = 25,
     page_id: PageId = None,
@@ -158,8 +149,8 @@ async def search_archives(
             customer_email=customer_email,
             agent_ids=[agent_id] if agent_id else None,
             tags=[tag] if tag else None,
-            date_from=_rfc3339(date_from, "date_from", end_of_day=False),
-            date_to=_rfc3339(date_to, "date_to", end_of_day=True),
+            date_from=rfc3339(date_from, end_of_day=False),
+            date_to=rfc3339(date_to, end_of_day=True),
             group_ids=group_ids,
             limit=limit,
         )

@@ -8,26 +8,23 @@ All customer-written text passes through `clean`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 
 from mcp_livechat import models as m
 from mcp_livechat.livechat import types as lc
+from mcp_livechat.tools import shapes
 from mcp_livechat.tools.text import CUSTOMER_NOTE, UNTRUSTED_NOTE, clean, clip, one_line
 
 PREVIEW_CHARS = 200
 LINE_CHARS = 2_000
 TRANSCRIPT_BUDGET = 60_000  # characters of transcript lines per result (~15k tokens)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def short_time(ts: str | None) -> str | None:
-    """`2020-05-07T07:11:28.288340Z` -> `2020-05-07T07:11:28Z` (seconds are plenty)."""
-    if not ts:
-        return None
-    head, _, rest = ts.partition(".")
-    if not rest:
-        return ts
-    zone = rest.lstrip("0123456789")
-    return head + (zone or "Z")
+def short_time(ts: datetime | None) -> str | None:
+    """`2020-05-07T07:11:28Z`: UTC to the second (seconds are plenty)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
 
 
 class People:
@@ -120,7 +117,7 @@ def last_message(last: dict[str, lc.LastEvent], people: People) -> m.LastMessage
     entry = last.get("message")
     if entry is None:
         candidates = [e for e in last.values() if e.event.type != "system"]
-        entry = max(candidates, key=lambda e: e.event.created_at or "", default=None)
+        entry = max(candidates, key=lambda e: e.event.created_at or _EPOCH, default=None)
     if entry is None:
         return None
     ev = entry.event
@@ -165,7 +162,7 @@ def transcript(chat: lc.Chat, max_events: int) -> m.Transcript:
     people = People(chat.users)
     thread = chat.thread
     events = thread.events if thread else []
-    day = (thread.created_at or "")[:10] if thread else ""
+    day = thread.created_at.astimezone(UTC).date() if thread and thread.created_at else None
     shown = events[-max_events:] if max_events else []
     lines: list[str] = []
     budget = TRANSCRIPT_BUDGET
@@ -214,9 +211,9 @@ def transcript(chat: lc.Chat, max_events: int) -> m.Transcript:
     )
 
 
-def _line(ev: lc.Event, people: People, day: str) -> str:
-    ts = ev.created_at or ""
-    when = ts[11:16] if ts[:10] == day else f"{ts[5:10]} {ts[11:16]}"
+def _line(ev: lc.Event, people: People, day: date | None) -> str:
+    ts = ev.created_at.astimezone(UTC) if ev.created_at else None
+    when = "" if ts is None else ts.strftime("%H:%M" if ts.date() == day else "%m-%d %H:%M")
     role = people.role(ev.author_id) if ev.type != "system_message" else "system"
     if role == "system":
         who = "(system)"
@@ -303,30 +300,5 @@ def _field_value(value: object) -> str | int | float | bool | None:
     return clip(clean(json.dumps(value, ensure_ascii=False, separators=(",", ":"))), 500)
 
 
-def agent(a: lc.Agent, routing_status: str | None = None) -> m.Agent:
-    ws = a.work_scheduler
-    return m.Agent(
-        id=a.id,
-        name=a.name,
-        role=a.role,
-        login_status=a.login_status,
-        routing_status=routing_status,
-        job_title=a.job_title,
-        max_chats_count=a.max_chats_count,
-        groups=[m.AgentGroup(id=g.id, priority=g.priority) for g in a.groups]
-        if a.groups is not None
-        else None,
-        notifications=a.notifications,
-        email_subscriptions=a.email_subscriptions,
-        work_scheduler=m.WorkScheduler(
-            timezone=ws.timezone, schedule=[m.ScheduleDay(**d.model_dump()) for d in ws.schedule]
-        )
-        if ws
-        else None,
-        suspended=a.suspended,
-        account_id=a.account_id,
-    )
-
-
-def tag_list(tags: Sequence[lc.Tag]) -> list[m.Tag]:
-    return [m.Tag(name=t.name, group_ids=t.group_ids) for t in tags]
+def agent(a: lc.Agent, routing_status: str | None = None) -> shapes.Agent:
+    return shapes.Agent.model_validate({**a.model_dump(exclude_none=True), "routing_status": routing_status})
