@@ -1,4 +1,4 @@
-"""Settings: every `LIVECHAT_*` variable of SPEC.md, validated once at start.
+"""Settings: every `LIVECHAT_*` variable of the README's configuration table, validated once at start.
 
 Only `cli`, `server` and `http_app` read `Settings`; everything else takes explicit arguments.
 `load_settings` turns any problem into one `ConfigurationError` line that names the variable.

@@ -46,7 +46,10 @@ M = TypeVar("M", bound=BaseModel)
 _REGION = re.compile(r"^[a-z]{2,4}(?:-[a-z0-9]{1,4})?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
-# Scopes each action needs (any one of them), from the fact sheet; named in PermissionDenied.
+# Scopes each action needs (any one of them), from each method's "Required scopes" in
+# https://platform.text.com/docs/messaging/agent-chat-api,
+# https://platform.text.com/docs/management/configuration-api and
+# https://platform.text.com/docs/authorization/global-accounts-api; named in PermissionDenied.
 REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(
         ("list_chats", "get_chat", "list_threads", "list_archives"), ("chats--all:ro", "chats--access:ro")

@@ -1,4 +1,7 @@
-"""Accounts server calls other than the OAuth token endpoint (fact sheet §1.5-§1.7).
+"""Accounts server calls other than the OAuth token endpoint: token info and revocation
+(https://platform.text.com/docs/authorization/oauth-authorization#validating-the-access-token,
+#revoking-tokens) and the Global Accounts API's `/v2/accounts/me`
+(https://platform.text.com/docs/authorization/global-accounts-api).
 
 The token endpoint itself belongs to the OAuth client in `connect.oauth`.
 """

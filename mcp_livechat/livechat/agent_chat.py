@@ -1,4 +1,5 @@
-"""Agent Chat Web API v3.6 actions (fact sheet §4). Methods are named after LiveChat's actions.
+"""Agent Chat Web API v3.6 actions (https://platform.text.com/docs/messaging/agent-chat-api).
+Methods are named after LiveChat's actions.
 
 Reads and idempotent writes may be retried by the transport; `send_event`, `add_user_to_chat`,
 `transfer_chat` and `deactivate_chat` never are once they may have reached LiveChat.

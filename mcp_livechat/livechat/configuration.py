@@ -1,4 +1,5 @@
-"""Configuration API v3.6 actions (fact sheet §5). Methods are named after LiveChat's actions."""
+"""Configuration API v3.6 actions (https://platform.text.com/docs/management/configuration-api).
+Methods are named after LiveChat's actions."""
 
 from __future__ import annotations
 

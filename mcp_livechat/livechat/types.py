@@ -1,4 +1,6 @@
-"""Typed views of LiveChat v3.6 objects (fact sheet §4-§5; `livechat-payloads/`).
+"""Typed views of LiveChat v3.6 objects
+(https://platform.text.com/docs/messaging/agent-chat-api/data-structures and the Configuration
+API's objects, https://platform.text.com/docs/management/configuration-api).
 
 Tolerant by design: unknown keys are ignored, and everything LiveChat sends "only when set" is
 optional, so a new field or a missing one never breaks a call. Timestamps are aware datetimes
