@@ -188,6 +188,7 @@ class RefreshToken:
     scopes: tuple[str, ...]
     issued_at: datetime
     revoked: bool = False
+    expires_at: datetime | None = None  # None: no lifetime (LiveChat documents none)
 
 
 @dataclass
