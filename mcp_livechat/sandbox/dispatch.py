@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import agent_read, agent_write, config_api, customers
+from . import agent_read, agent_write, chat_users, config_api, customers, transfer
 from .apiauth import Ctx, authenticate
 from .errors import ApiError, validation
 from .model import JSON
@@ -26,9 +26,12 @@ AGENT_METHODS: dict[str, Handler] = {
     "get_customer": agent_read.get_customer,
     "list_routing_statuses": agent_read.list_routing_statuses,
     "send_event": agent_write.send_event,
-    "add_user_to_chat": agent_write.add_user_to_chat,
-    "remove_user_from_chat": agent_write.remove_user_from_chat,
-    "transfer_chat": agent_write.transfer_chat,
+    "add_user_to_chat": chat_users.add_user_to_chat,
+    "remove_user_from_chat": chat_users.remove_user_from_chat,
+    "follow_chat": chat_users.follow_chat,
+    "unfollow_chat": chat_users.unfollow_chat,
+    "transfer_chat": transfer.transfer_chat,
+    "list_agents_for_transfer": transfer.list_agents_for_transfer,
     "deactivate_chat": agent_write.deactivate_chat,
     "tag_thread": agent_write.tag_thread,
     "untag_thread": agent_write.untag_thread,
