@@ -161,6 +161,19 @@ class Chat:
 
 
 @dataclass
+class Ban:
+    """One customer ban (Configuration API list_customer_bans sample): an IP and/or a customer."""
+
+    org_id: str
+    agent_id: str
+    created_at: datetime
+    expires_at: datetime
+    ip: str | None = None
+    customer_id: str | None = None
+    thread_id: str | None = None
+
+
+@dataclass
 class AuthCode:
     code: str
     client_id: str

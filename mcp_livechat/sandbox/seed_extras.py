@@ -1,5 +1,5 @@
-"""Seeded data the docs describe that the base seed lacks: thread summaries and restricted
-threads.
+"""Seeded data the docs describe that the base seed lacks: thread summaries, restricted threads,
+customer bans.
 
 - ``summary``: LiveChat's own AI summary of a thread, ``{"status", "text", "updated_at"}``
   (https://platform.text.com/docs/messaging/agent-chat-api#list-threads, response sample).
@@ -7,6 +7,7 @@ threads.
   if `restricted_access` is present"
   (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#threads). The reason is
   the docs' sample text.
+- bans: the shape of https://platform.text.com/docs/management/configuration-api#list-customer-bans.
 
 The draw uses its own RNG (seeded from the state's seed), so it changes no other seeded value.
 """
@@ -18,7 +19,7 @@ from datetime import timedelta
 
 from . import constants
 from .clock import parse_rfc3339, rfc3339
-from .model import Chat, Thread
+from .model import Ban, Chat, Thread
 from .state import State
 
 BASE = constants.BASE_DATE
@@ -35,6 +36,7 @@ def seed_extras(state: State) -> None:
                 thread.summary = _summary(state, chat, thread)
     for org_id in state.orgs:
         _restrict(state, org_id)
+    _bans(rng, state)
 
 
 def _messages(thread: Thread) -> int:
@@ -67,3 +69,37 @@ def _restrict(state: State, org_id: str) -> None:
     for _, thread in candidates[:RESTRICTED_PER_ORG]:
         thread.restricted_access = RESTRICTED_REASON
         thread.summary = None  # nothing of a restricted thread is readable
+
+
+def _bans(rng: random.Random, state: State) -> None:
+    """Per organization: an IP-only ban by the owner, a customer ban (with the customer's IP and
+    latest thread) by another agent, and one expired ban that list_customer_bans leaves out."""
+    for org_id in state.orgs:
+        agents = [a for a in state.org_agents(org_id) if not a.suspended and not a.awaiting_approval]
+        customers = [
+            c
+            for c in state.customers.values()
+            if c.org_id == org_id and c.visit and state.customer_chats.get(c.id)
+        ]
+        banned = rng.sample(customers, 2)
+        owner, other = agents[0], agents[-1]
+        start = BASE - timedelta(days=rng.uniform(1, 3))
+        state.bans.append(
+            Ban(org_id, owner.id, start, start + timedelta(days=7), ip=f"198.51.100.{rng.randint(1, 254)}")
+        )
+        for customer, by, days_ago, days in ((banned[0], other, 0.5, 30), (banned[1], owner, 20, 3)):
+            created = BASE - timedelta(days=days_ago)
+            visit = customer.visit or {}
+            threads = [t for c in state.customer_chat_ids(customer.id) for t in state.chats[c].threads]
+            latest = max(threads, key=lambda t: t.created_at)
+            state.bans.append(
+                Ban(
+                    org_id,
+                    by.id,
+                    created,
+                    created + timedelta(days=days),
+                    ip=str(visit.get("ip")) if visit.get("ip") else None,
+                    customer_id=customer.id,
+                    thread_id=latest.id,
+                )
+            )
