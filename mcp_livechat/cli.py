@@ -1,7 +1,7 @@
-"""`mcp-livechat`: serve | sandbox | demo | login | logout | status.
+"""`mcp-livechat`: serve | sandbox | demo | login | logout | status | doctor.
 
 stdout belongs to JSON-RPC when serving over stdio: everything here logs to stderr, and only the
-commands meant for humans (`sandbox`, `demo`, `status`) write to stdout.
+commands meant for humans (`sandbox`, `demo`, `status`, `doctor`) write to stdout.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     login.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in")
     sub.add_parser("logout", help="revoke the stored sign-in at LiveChat and delete it here")
     sub.add_parser("status", help="which credential is in use, for whom, scopes and expiry")
+    doctor = sub.add_parser("doctor", help="read-only check of credential, scopes, services, API shapes")
+    doctor.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return p
 
 
@@ -73,6 +75,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif command == "demo":
             logs.configure("WARNING")
             asyncio.run(_demo())
+        elif command == "doctor":
+            from mcp_livechat.doctor import command as doctor
+
+            code, text = doctor(json_output=args.json)
+            _out(text)
+            if code:
+                raise SystemExit(code)
         elif command in ("login", "logout", "status"):
             settings = load_settings()
             logs.configure(settings.log_level)

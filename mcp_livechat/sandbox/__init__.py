@@ -9,7 +9,7 @@ URL layout (one app, one port; ``base`` = e.g. ``http://127.0.0.1:P``):
   ``GET|PATCH /accounts/v2/accounts/{me|account_id}``, ``GET /accounts/ooops``;
 - APIs, ``api_url = base``: ``POST /v3.6/agent/action/<method>``,
   ``POST /v3.6/configuration/action/<method>`` (other versions: ``unsupported_version``);
-- control: ``/sandbox/{health,stats,faults,reset,clock,tokens,browser,consent}``.
+- control: ``/sandbox/{health,stats,faults,reset,clock,tokens,expire_refresh,browser,consent}``.
 
 Use ``Sandbox.transport()`` (not a bare ``httpx2.ASGITransport``) in-process: it turns ``drop``
 faults into ``httpx2.RemoteProtocolError`` and enforces read timeouts. The sandbox clock starts

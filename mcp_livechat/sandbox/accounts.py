@@ -57,7 +57,8 @@ def revoke(rt: Runtime, request: Request) -> Response:
     if not rt.state.tokens.revoke(value):
         return OAuthError(404, "resource_not_found", extra={"resource_name": "token"}).response()
     rt.stats.incr("token_revoked")
-    return JSONResponse({})
+    # "OK, tokens are revoked, returns no content." (Global Accounts API spec, DELETE /v2/token)
+    return Response(status_code=200)
 
 
 def account_json(rt: Runtime, agent: Agent, *, with_roles: bool) -> dict[str, object]:
@@ -134,7 +135,10 @@ async def _account(rt: Runtime, request: Request) -> Response:
         if not scopes.has(held, "accounts--my:ro" if own else "accounts--all:ro"):
             raise insufficient_scope()
         return JSONResponse(account_json(rt, agent, with_roles=scopes.has(held, "accounts.roles--all:ro")))
-    if not scopes.has(held, "accounts--my:rw" if own else "accounts--all:rw"):
+    # The spec's PATCH /accounts/{account_id} lists `accounts--all:rw`, for `me` too
+    # (https://platform.text.com/docs/authorization/global-accounts-api); `accounts--my:rw` is not
+    # enough [UNVERIFIED whether LiveChat accepts it for `me`].
+    if not scopes.has(held, "accounts--all:rw"):
         raise insufficient_scope()
     try:
         body = json.loads(await request.body() or b"{}")

@@ -49,7 +49,7 @@ def list_chats(ctx: Ctx, body: JSON) -> JSON:
         return [c.id for c in chats]
 
     window = paginate(ctx, body, "list_chats", default_limit=10, max_limit=100, build=build)
-    summaries = [chat_summary(ctx.state, ctx.state.chats[chat_id]) for chat_id in window.items]
+    summaries = [chat_summary(ctx.state, ctx.state.chats[chat_id], ctx.agent) for chat_id in window.items]
     return {"chats_summary": summaries, "found_chats": window.total, **window.links}
 
 
@@ -101,7 +101,8 @@ def list_threads(ctx: Ctx, body: JSON) -> JSON:
         chat_id=chat.id,
         extra_keys=("min_events_count",),
     )
-    threads = [thread_json(chat, t) for t in (chat.thread(tid) for tid in window.items) if t is not None]
+    found = (chat.thread(tid) for tid in window.items)
+    threads = [thread_json(chat, t, ctx.agent) for t in found if t is not None]
     return {"threads": threads, "found_threads": window.total, **window.links}
 
 
@@ -121,7 +122,7 @@ def get_chat(ctx: Ctx, body: JSON) -> JSON:
         if found is None or not ctx.state.can_see_thread(chat, found, ctx.agent, all_chats=all_chats):
             raise ApiError("not_found", "Thread not found")
         thread = found
-    return chat_json(ctx.state, chat, thread)
+    return chat_json(ctx.state, chat, thread, ctx.agent)
 
 
 def get_customer(ctx: Ctx, body: JSON) -> JSON:
@@ -172,4 +173,4 @@ def _archive_entry(ctx: Ctx, key: tuple[str, str], all_chats: bool) -> JSON:
     thread = chat.thread(key[1])
     assert thread is not None
     accessible = [t.id for t in _visible_threads(ctx, chat, all_chats)]
-    return archive_json(ctx.state, chat, thread, accessible)
+    return archive_json(ctx.state, chat, thread, accessible, ctx.agent)

@@ -1,4 +1,5 @@
-"""Agent Chat Web API v3.6 write methods on chats (events, users, transfer, close, tags)."""
+"""Agent Chat Web API v3.6 write methods on chats: send_event, deactivate_chat, tags, routing
+status (chat users: chat_users.py; transfers: transfer.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from .agent_read import visible_chat
 from .apiauth import Ctx
 from .clock import parse_rfc3339, rfc3339
 from .errors import ApiError, validation
-from .model import JSON, Agent, Chat, ChatUser, Thread
-from .validate import int_list, one_of, optional_bool, optional_obj, optional_str, require_str, str_list
+from .membership import check_visibility, require_active, require_member, require_presence
+from .model import JSON, Thread
+from .validate import one_of, optional_bool, optional_obj, optional_str, require_str
 
 SENDABLE = ("message", "system_message", "file", "rich_message", "custom", "filled_form")
-NOT_A_USER = "Requester is not user of the chat"  # [UNVERIFIED] exact wording
 
 
 def append_event(ctx: Ctx, thread: Thread, fields: JSON, author: str | None) -> JSON:
@@ -42,19 +43,6 @@ def system_message(ctx: Ctx, thread: Thread, kind: str, text: str, text_vars: di
         },
         None,
     )
-
-
-def _require_active(chat: Chat) -> Thread:
-    if not chat.active:
-        raise ApiError("chat_inactive", "Chat is inactive")
-    return chat.last_thread
-
-
-def _require_presence(ctx: Ctx, chat: Chat, body: JSON, *, exempt: str | None = None) -> None:
-    if optional_bool(body, "ignore_requester_presence"):
-        return
-    if chat.user(ctx.agent.id) is None and exempt != ctx.agent.id:
-        raise validation(NOT_A_USER)
 
 
 def _event_fields(event: JSON) -> JSON:
@@ -120,12 +108,11 @@ def send_event(ctx: Ctx, body: JSON) -> JSON:
     # "The only event type that can be sent to inactive chats is a system message."
     if not chat.active and (not attach or fields["type"] != "system_message"):
         raise ApiError("chat_inactive", "Chat is inactive")
-    user = chat.user(ctx.agent.id)
-    if user is None:
-        raise validation(NOT_A_USER)
-    if user.visibility == "agents" and fields["visibility"] == "all":
-        # [UNVERIFIED] wording; the rule itself is documented.
-        raise validation("Requester with `agents` visibility cannot send events visible to all")
+    # https://platform.text.com/docs/messaging/agent-chat-api#send-event: "The user must be added
+    # to the chat before they can send an event." (no override flag). Users with
+    # `visibility:agents` cannot send `visibility:all` events.
+    user = require_member(ctx, chat)
+    check_visibility(user, str(fields["visibility"]))
     event = append_event(ctx, chat.last_thread, fields, ctx.agent.id)
     user.events_seen_up_to = str(event["created_at"])  # "as if they've seen all chat events"
     ctx.rt.stats.incr("events_sent")
@@ -133,153 +120,13 @@ def send_event(ctx: Ctx, body: JSON) -> JSON:
     return {"event_id": event["id"]}
 
 
-def add_user_to_chat(ctx: Ctx, body: JSON) -> JSON:
-    chat = visible_chat(ctx, require_str(body, "chat_id"), perm="rw")
-    user_id = require_str(body, "user_id")
-    user_type = one_of(body.get("user_type"), ("agent", "customer"), "user_type")
-    if body.get("visibility") is None:
-        raise validation("`visibility` is required")
-    visibility = one_of(body.get("visibility"), ("all", "agents"), "visibility")
-    thread = _require_active(chat)
-    _require_presence(ctx, chat, body, exempt=user_id)
-    if user_type == "customer":
-        if ctx.state.org_customer(ctx.org_id, user_id) is None:
-            raise ApiError("not_found", "Customer not found")
-        if visibility != "all":
-            raise validation("A customer must be added with `all` visibility")
-        if any(u.type == "customer" and u.id != user_id for u in chat.users):
-            raise validation("Chat can have only one customer")
-    else:
-        agent = ctx.state.org_agent(ctx.org_id, user_id)
-        if agent is None:
-            raise ApiError("not_found", "Agent not found")
-        if agent.suspended or agent.awaiting_approval:
-            raise validation("Agent cannot be added to chats")
-        if user_id != ctx.agent.id and not set(agent.groups) & set(chat.group_ids):
-            # "Additional agents must also have access to the chat." (chats--all:rw lets the
-            # requester add themselves to a chat in any group.)
-            raise validation(f"Agent `{user_id}` has no access to the chat")  # [UNVERIFIED] wording
-    user = chat.user(user_id)
-    if user is None:
-        chat.users.append(ChatUser(user_id, user_type, present=True, visibility=visibility))
-    else:
-        user.present, user.visibility = True, visibility
-    if user_id not in thread.user_ids:
-        thread.user_ids.append(user_id)
-    if user_type == "agent" and visibility == "all":
-        thread.queue = None
-    return {}
-
-
-def remove_user_from_chat(ctx: Ctx, body: JSON) -> JSON:
-    chat = visible_chat(ctx, require_str(body, "chat_id"), perm="rw")
-    user_id = require_str(body, "user_id")
-    user_type = one_of(body.get("user_type"), ("agent", "customer"), "user_type")
-    if user_type == "customer":
-        raise validation("Customers cannot be removed from the chat")
-    thread = _require_active(chat)
-    _require_presence(ctx, chat, body, exempt=user_id)
-    user = chat.user(user_id)
-    if user is None or user.type != "agent":
-        raise validation("User is not present in the chat")  # [UNVERIFIED] type and wording
-    chat.users.remove(user)
-    if user_id in thread.user_ids:
-        thread.user_ids.remove(user_id)
-    return {}
-
-
-_PRIORITY_ORDER = {"first": 0, "normal": 1, "last": 2}
-
-
-def _pick_agent(ctx: Ctx, group_ids: list[int], exclude: set[str]) -> Agent | None:
-    """Routing emulation: an accepting agent of the groups, by priority then load then id."""
-    load = {a: 0 for a in ctx.state.agents}
-    for chat in ctx.state.org_chats(ctx.org_id):
-        if chat.active:
-            for agent_id in chat.agent_ids():
-                load[agent_id] = load.get(agent_id, 0) + 1
-    candidates = []
-    for agent in ctx.state.org_agents(ctx.org_id):
-        ranks = [
-            _PRIORITY_ORDER[p] for g, p in agent.groups.items() if g in group_ids and p in _PRIORITY_ORDER
-        ]
-        if not ranks or agent.id in exclude or agent.suspended or agent.awaiting_approval:
-            continue
-        if agent.routing_status == "accepting_chats" and load.get(agent.id, 0) < agent.max_chats_count:
-            candidates.append((min(ranks), load.get(agent.id, 0), agent.id, agent))
-    candidates.sort(key=lambda c: c[:3])
-    return candidates[0][3] if candidates else None
-
-
-def transfer_chat(ctx: Ctx, body: JSON) -> JSON:
-    chat = visible_chat(ctx, require_str(body, "id"), perm="rw")
-    target = optional_obj(body, "target")
-    ignore_availability = optional_bool(body, "ignore_agents_availability") or False
-    thread = _require_active(chat)
-    _require_presence(ctx, chat, body)
-    current = set(chat.agent_ids())
-    groups = ctx.state.groups[ctx.org_id]
-    new_agents: list[Agent] = []
-    if target:
-        kind = one_of(target.get("type"), ("group", "agent"), "target.type")
-        if kind == "agent":
-            for agent_id in str_list(target.get("ids"), "target.ids"):
-                agent = ctx.state.org_agent(ctx.org_id, agent_id)
-                if agent is None or agent.suspended:
-                    raise ApiError("not_found", "Agent not found")
-                if not set(agent.groups) & set(chat.group_ids):
-                    raise validation(f"Agent `{agent_id}` has no access to the chat")  # [UNVERIFIED]
-                if agent.routing_status != "accepting_chats" and not ignore_availability:
-                    raise ApiError("agent_offline", "Agent is not accepting chats")  # [UNVERIFIED] status
-                new_agents.append(agent)
-            if not new_agents:
-                raise validation("`target.ids` must not be empty")
-            label = ", ".join(a.name for a in new_agents)
-        else:
-            group_ids = int_list(target.get("ids"), "target.ids", max_len=200)
-            if not group_ids:
-                raise validation("`target.ids` must not be empty")
-            for gid in group_ids:
-                if gid not in groups:
-                    raise ApiError("group_not_found", "Group not found")
-            chat.group_ids, thread.group_ids = list(group_ids), list(group_ids)
-            label = ", ".join(groups[g].name for g in group_ids)
-    else:
-        label = ", ".join(groups[g].name for g in chat.group_ids if g in groups)
-    if not new_agents:
-        picked = _pick_agent(ctx, chat.group_ids, current)
-        if picked is None and not ignore_availability:
-            raise ApiError("agent_offline", "No agent in the target group is accepting chats")  # [UNVERIFIED]
-        new_agents = [picked] if picked is not None else []
-    chat.users = [u for u in chat.users if u.type != "agent"]
-    thread.user_ids = [u for u in thread.user_ids if u not in current]
-    for agent in new_agents:
-        chat.users.append(ChatUser(agent.id, "agent", present=True, visibility="all"))
-        thread.user_ids.append(agent.id)
-    thread.queue = None if new_agents else _queue(ctx, chat)
-    system_message(
-        ctx,
-        thread,
-        "chat_transferred",
-        f"{ctx.agent.name} transferred the chat to {label}",
-        {"agent": ctx.agent.name, "target": label},
-    )  # system_message_type and text are [UNVERIFIED]
-    return {}
-
-
-def _queue(ctx: Ctx, chat: Chat) -> JSON:
-    waiting = [
-        c
-        for c in ctx.state.org_chats(ctx.org_id)
-        if c.active and c.last_thread.queue is not None and set(c.group_ids) & set(chat.group_ids)
-    ]
-    return {"position": len(waiting) + 1, "wait_time": 0, "queued_at": rfc3339(ctx.now())}
-
-
 def deactivate_chat(ctx: Ctx, body: JSON) -> JSON:
+    """https://platform.text.com/docs/messaging/agent-chat-api#deactivate-chat: the requester must
+    be a chat user unless ``ignore_requester_presence``; an inactive chat is ``chat_inactive``
+    [UNVERIFIED]."""
     chat = visible_chat(ctx, require_str(body, "id"), perm="rw")
-    thread = _require_active(chat)
-    _require_presence(ctx, chat, body)
+    thread = require_active(chat)
+    require_presence(ctx, chat, body)
     system_message(
         ctx, thread, "manual_archived_agent", f"{ctx.agent.name} archived the chat", {"agent": ctx.agent.name}
     )
@@ -291,6 +138,9 @@ def deactivate_chat(ctx: Ctx, body: JSON) -> JSON:
 
 
 def _tag_target(ctx: Ctx, body: JSON) -> tuple[Thread, str]:
+    """tag_thread / untag_thread (https://platform.text.com/docs/messaging/agent-chat-api#tag-thread):
+    the docs list no presence rule, so the requester need not be a chat user; the tag and the
+    thread must share a group (https://platform.text.com/docs/management/configuration-api#tags)."""
     all_chats = ctx.chat_level("rw")
     chat = visible_chat(ctx, require_str(body, "chat_id"), perm="rw")
     thread = chat.thread(require_str(body, "thread_id"))

@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import accounts, control, oauth
 from .dispatch import api_endpoint
+from .reports import reports_endpoint
 from .runtime import Runtime
 from .wire import RAW_SEND_KEY, with_faults
 
@@ -69,6 +70,9 @@ def build_app(rt: Runtime) -> SandboxApp:
     async def api(request: Request) -> Response:
         return await api_endpoint(rt, request)
 
+    async def reports(request: Request) -> Response:
+        return await reports_endpoint(rt, request)
+
     routes = [
         Route("/accounts", authorize, methods=["GET"]),
         Route("/accounts/", authorize, methods=["GET"]),
@@ -77,6 +81,7 @@ def build_app(rt: Runtime) -> SandboxApp:
         Route("/accounts/v2/info", info, methods=["GET"]),
         Route("/accounts/v2/accounts/{account_id}", account, methods=["GET", "PATCH"]),
         Route("/{version}/{api}/action/{method}", api, methods=["POST"]),
+        Route("/{version}/reports/{resource}/{action}", reports, methods=["GET", "POST"]),
     ]
     for name, (handler, methods) in control.ENDPOINTS.items():
         routes.append(Route(f"/sandbox/{name}", _control(rt, handler), methods=methods))

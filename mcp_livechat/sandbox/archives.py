@@ -10,6 +10,7 @@ from .apiauth import Ctx
 from .clock import parse_rfc3339
 from .errors import validation
 from .model import JSON, Chat, Thread
+from .render import SEES_DELETED_EVENTS
 from .validate import int_list, optional_bool, optional_obj, optional_str, str_list, timestamp
 
 Predicate = Callable[[Chat, Thread], bool]
@@ -183,4 +184,11 @@ def _matches(ctx: Ctx, chat: Chat, thread: Thread, query: str) -> bool:
         for value in (customer.name, customer.email):
             if value and query in value.casefold():
                 return True
-    return any(query in str(e.get("text", "")).casefold() for e in thread.events)
+    if thread.restricted_access is not None:
+        return False  # its events are not readable
+    hides_deleted = ctx.agent.role not in SEES_DELETED_EVENTS  # normal agents never get the text
+    return any(
+        query in str(e.get("text", "")).casefold()
+        for e in thread.events
+        if not (hides_deleted and e.get("deleted"))
+    )

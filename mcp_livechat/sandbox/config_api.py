@@ -5,12 +5,9 @@ Changes are visible immediately (real LiveChat may take up to 2 minutes to propa
 
 from __future__ import annotations
 
-import re
-import zoneinfo
-from functools import lru_cache
 from typing import Any
 
-from . import constants
+from . import agent_limits, constants
 from .apiauth import Ctx
 from .errors import ApiError, validation
 from .model import JSON, Agent
@@ -18,7 +15,6 @@ from .render import agent_json, group_json, tag_json
 from .validate import (
     fields_list,
     int_list,
-    is_int,
     one_of,
     optional_bool,
     optional_obj,
@@ -27,13 +23,7 @@ from .validate import (
     str_list,
 )
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 REMOVED_IN_36 = ("name", "avatar", "avatar_path")
-
-
-@lru_cache(maxsize=1)
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
 
 
 def _target(ctx: Ctx, agent_id: str, perm: str) -> Agent:
@@ -65,40 +55,6 @@ def list_agents(ctx: Ctx, body: JSON) -> list[JSON]:
     ]
 
 
-def _schedule(value: object, current: JSON) -> JSON:
-    if not isinstance(value, dict):
-        raise validation("`work_scheduler` must be an object")
-    entries = value.get("schedule")
-    if not isinstance(entries, list):
-        raise validation("`work_scheduler.schedule` must be an array")
-    timezone = value.get("timezone")
-    if not timezone and not entries:
-        # "Required only when schedule is not empty. Falls back to the agent's timezone if empty."
-        timezone = current.get("timezone")
-    if not isinstance(timezone, str) or timezone not in _timezones():
-        raise validation("`work_scheduler.timezone` must be an IANA time zone name")
-    schedule = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            raise validation("`work_scheduler.schedule` items must be objects")
-        day = one_of(entry.get("day"), constants.WEEKDAYS, "work_scheduler.schedule.day")
-        enabled = entry.get("enabled")
-        if not isinstance(enabled, bool):
-            raise validation("`work_scheduler.schedule.enabled` must be a boolean")
-        start, end = entry.get("start"), entry.get("end")
-        if (
-            not isinstance(start, str)
-            or not isinstance(end, str)
-            or not _HHMM.match(start)
-            or not _HHMM.match(end)
-        ):
-            raise validation("`work_scheduler.schedule` start and end must be HH:MM")
-        if start >= end:
-            raise validation("`work_scheduler.schedule` start must be before end")
-        schedule.append({"day": day, "enabled": enabled, "start": start, "end": end})
-    return {"timezone": timezone, "schedule": schedule}
-
-
 def _subset(value: object, allowed: tuple[str, ...], path: str) -> list[str]:
     items = str_list(value, path)
     for item in items:
@@ -108,6 +64,8 @@ def _subset(value: object, allowed: tuple[str, ...], path: str) -> list[str]:
 
 
 def update_agent(ctx: Ctx, body: JSON) -> JSON:
+    """https://platform.text.com/docs/management/configuration-api#update-agent; the limits live
+    in agent_limits.py."""
     agent_id = require_str(body, "id")
     for key in REMOVED_IN_36:
         if key in body:
@@ -123,17 +81,11 @@ def update_agent(ctx: Ctx, body: JSON) -> JSON:
     if body.get("login_status") is not None:
         # The default status after login; the live routing status is set_routing_status's.
         changes["login_status"] = one_of(body["login_status"], constants.LOGIN_STATUSES, "login_status")
-    for key, limit in (("job_title", 64), ("mobile", 32)):
-        value = body.get(key)
-        if value is not None:
-            if not isinstance(value, str) or len(value) > limit:
-                raise validation(f"`{key}` must be a string of at most {limit} characters")
-            changes[key] = value
+    for key in agent_limits.TEXT_LIMITS:
+        if body.get(key) is not None:
+            changes[key] = agent_limits.text(key, body[key])
     if body.get("max_chats_count") is not None:
-        value = body["max_chats_count"]
-        if not is_int(value) or not 0 <= value <= 20:
-            raise validation("`max_chats_count` must be an integer between 0 and 20")
-        changes["max_chats_count"] = value
+        changes["max_chats_count"] = agent_limits.max_chats_count(body["max_chats_count"])
     if body.get("groups") is not None:
         changes["groups"] = _groups(ctx, body["groups"])
     if body.get("notifications") is not None:
@@ -143,7 +95,7 @@ def update_agent(ctx: Ctx, body: JSON) -> JSON:
             body["email_subscriptions"], constants.EMAIL_SUBSCRIPTIONS, "email_subscriptions"
         )
     if body.get("work_scheduler") is not None:
-        changes["work_scheduler"] = _schedule(body["work_scheduler"], agent.work_scheduler)
+        changes["work_scheduler"] = agent_limits.work_scheduler(body["work_scheduler"], agent.work_scheduler)
     for key, value in changes.items():
         setattr(agent, key, value)
     if changes:
@@ -160,7 +112,7 @@ def _groups(ctx: Ctx, value: object) -> dict[int, str]:
         if not isinstance(item, dict):
             raise validation("`groups` items must be objects with `id` and `priority`")
         gid = require_int(item, "id", "groups.id")
-        priority = one_of(item.get("priority"), constants.PRIORITIES, "groups.priority")
+        priority = one_of(item.get("priority"), agent_limits.PRIORITIES, "groups.priority")
         if gid not in known:
             raise ApiError("group_not_found", f"Group {gid} not found")
         out[gid] = priority

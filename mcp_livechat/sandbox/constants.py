@@ -35,6 +35,7 @@ TOKEN_CAP: Final = 25  # access tokens and refresh tokens, each, per (client, ac
 PAGE_ID_LIFETIME: Final = 30 * 24 * 3600
 
 # Scopes -----------------------------------------------------------------------------------
+# The app's scopes; the owner's PAT holds all of them, so ``--sandbox`` mode can use every tool.
 APP_SCOPES: Final[tuple[str, ...]] = (
     "chats--all:ro",
     "chats--all:rw",
@@ -42,6 +43,7 @@ APP_SCOPES: Final[tuple[str, ...]] = (
     "chats--access:rw",
     "customers:ro",
     "customers:rw",
+    "customers.ban:rw",
     "agents--my:ro",
     "agents--my:rw",
     "agents--all:ro",
@@ -50,15 +52,39 @@ APP_SCOPES: Final[tuple[str, ...]] = (
     "groups--all:ro",
     "tags--all:ro",
     "tags--groups:ro",
+    "tags--all:rw",
+    "tags--groups:rw",
+    "banlist_read",
+    "banlist_write",
     "accounts--my:ro",
     "accounts--my:rw",
     "accounts--all:ro",
     "accounts--all:rw",
     "accounts.roles--all:ro",
     "accounts.roles.lc--all:rw",
+    # Required by every Reports API v3.x method (https://platform.text.com/docs/data-reporting/changelog).
+    "reports_read",
 )
-# Scopes a `normal` agent cannot be granted (OAuth consent drops them).
-ADMIN_ONLY_SCOPES: Final = frozenset({"agents--all:rw", "accounts.roles.lc--all:rw", "accounts--all:rw"})
+# Scopes a `normal` agent cannot hold: the ones whose role is "administrator" in the scope list
+# of https://platform.text.com/docs/authorization/scopes (src/constants/index.js in the docs
+# repository). `banlist_read` / `banlist_write` are not in that list: admin-only is our call
+# (the ban list is a license setting) [UNVERIFIED]. `tags--groups:rw` and `tags--all:ro` are
+# "not assigned to any role" there; we let normal agents hold them [UNVERIFIED].
+ADMIN_ONLY_SCOPES: Final = frozenset(
+    {
+        "chats--all:ro",
+        "chats--all:rw",
+        "agents--all:rw",
+        "tags--all:rw",
+        "banlist_read",
+        "banlist_write",
+        "accounts--all:rw",
+        "accounts.roles.lc--all:rw",
+        # Not in the docs' scope list either: admin-only is our call (LiveChat shows Reports to
+        # administrators and owners) [UNVERIFIED].
+        "reports_read",
+    }
+)
 NORMAL_SCOPES: Final[tuple[str, ...]] = tuple(s for s in APP_SCOPES if s not in ADMIN_ONLY_SCOPES)
 
 # Account A: region dal, organization "Acme" -----------------------------------------------

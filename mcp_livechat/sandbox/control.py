@@ -86,6 +86,14 @@ async def tokens(rt: Runtime, request: Request) -> Response:
         raise ControlError(str(exc)) from None
 
 
+async def expire_refresh(rt: Runtime, request: Request) -> Response:
+    """Expire refresh tokens now (all, or ``email``'s): the next refresh is ``invalid_grant``."""
+    email = (await _json(request)).get("email")
+    if email is not None and (not isinstance(email, str) or email not in rt.state.agents):
+        raise ControlError("`email` must be a seeded agent's email or null")
+    return JSONResponse({"expired": rt.state.tokens.expire_refresh(rt.clock.now(), email)})
+
+
 async def browser(rt: Runtime, request: Request) -> Response:
     email = (await _json(request)).get("email")
     if email is not None and (not isinstance(email, str) or email not in rt.state.agents):
@@ -109,6 +117,7 @@ ENDPOINTS: dict[str, tuple[Callable[[Runtime, Request], Awaitable[Response]], li
     "reset": (reset, ["POST"]),
     "clock": (clock, ["POST"]),
     "tokens": (tokens, ["POST"]),
+    "expire_refresh": (expire_refresh, ["POST"]),
     "browser": (browser, ["POST"]),
     "consent": (consent, ["POST"]),
 }

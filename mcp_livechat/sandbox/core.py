@@ -63,7 +63,8 @@ class Sandbox:
     Same ``seed`` → identical data. ``redirect_uris`` replaces the confidential app's whitelist
     (constants.DEFAULT_REDIRECT_URIS); codes live ``code_lifetime`` seconds; at most
     ``redirect_limit[0]`` authorizations per client and account in ``redirect_limit[1]``
-    seconds (None disables the limit).
+    seconds (None disables the limit); refresh tokens expire ``refresh_lifetime`` seconds after
+    they are issued (None, the default: never; see also ``expire_refresh_tokens``).
     """
 
     def __init__(
@@ -73,10 +74,15 @@ class Sandbox:
         redirect_uris: Sequence[str] | None = None,
         code_lifetime: int = 120,
         redirect_limit: tuple[int, float] | None = (3, 30),
+        refresh_lifetime: int | None = None,
     ) -> None:
         uris = tuple(redirect_uris) if redirect_uris is not None else constants.DEFAULT_REDIRECT_URIS
         self._rt = Runtime(
-            seed=seed, redirect_uris=uris, code_lifetime=code_lifetime, redirect_limit=redirect_limit
+            seed=seed,
+            redirect_uris=uris,
+            code_lifetime=code_lifetime,
+            redirect_limit=redirect_limit,
+            refresh_lifetime=refresh_lifetime,
         )
         self.app: SandboxApp = build_app(self._rt)
 
@@ -112,6 +118,11 @@ class Sandbox:
         client_id: str = constants.CLIENT_ID,
     ) -> dict[str, object]:
         return mint_token(self._rt, email, scopes=scopes, expires_in=expires_in, client_id=client_id)
+
+    def expire_refresh_tokens(self, email: str | None = None) -> int:
+        """Same as ``POST /sandbox/expire_refresh``: the live refresh tokens (of ``email``, or all)
+        expire now, so refreshing with them answers ``invalid_grant``. Returns how many."""
+        return self._rt.state.tokens.expire_refresh(self._rt.clock.now(), email)
 
     def set_browser_account(self, email: str | None) -> None:
         if email is not None and email not in self._rt.state.agents:

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import agent_read, agent_write, config_api, customers
+from . import agent_read, agent_write, bans, chat_users, config_api, config_tags, customers, transfer
 from .apiauth import Ctx, authenticate
 from .errors import ApiError, validation
 from .model import JSON
@@ -26,14 +26,18 @@ AGENT_METHODS: dict[str, Handler] = {
     "get_customer": agent_read.get_customer,
     "list_routing_statuses": agent_read.list_routing_statuses,
     "send_event": agent_write.send_event,
-    "add_user_to_chat": agent_write.add_user_to_chat,
-    "remove_user_from_chat": agent_write.remove_user_from_chat,
-    "transfer_chat": agent_write.transfer_chat,
+    "add_user_to_chat": chat_users.add_user_to_chat,
+    "remove_user_from_chat": chat_users.remove_user_from_chat,
+    "follow_chat": chat_users.follow_chat,
+    "unfollow_chat": chat_users.unfollow_chat,
+    "transfer_chat": transfer.transfer_chat,
+    "list_agents_for_transfer": transfer.list_agents_for_transfer,
     "deactivate_chat": agent_write.deactivate_chat,
     "tag_thread": agent_write.tag_thread,
     "untag_thread": agent_write.untag_thread,
     "set_routing_status": agent_write.set_routing_status,
     "update_customer": customers.update_customer,
+    "ban_customer": bans.ban_customer,
 }
 CONFIG_METHODS: dict[str, Handler] = {
     "get_agent": config_api.get_agent,
@@ -42,6 +46,11 @@ CONFIG_METHODS: dict[str, Handler] = {
     "list_groups": config_api.list_groups,
     "get_group": config_api.get_group,
     "list_tags": config_api.list_tags,
+    "create_tag": config_tags.create_tag,
+    "update_tag": config_tags.update_tag,
+    "delete_tag": config_tags.delete_tag,
+    "list_customer_bans": bans.list_customer_bans,
+    "unban_customer": bans.unban_customer,
 }
 APIS = {"agent": AGENT_METHODS, "configuration": CONFIG_METHODS}
 SUPPORTED_VERSIONS = ("v3.6",)

@@ -45,15 +45,26 @@ DEFAULT_MESSAGES = {
 
 
 class ApiError(Exception):
-    def __init__(self, type_: str, message: str | None = None, data: dict[str, Any] | None = None) -> None:
+    """A Web API error. The HTTP status follows ``STATUS`` by type unless ``status`` overrides it
+    for one case (e.g. 422 ``validation`` "Public agents in chat limit reached")."""
+
+    def __init__(
+        self,
+        type_: str,
+        message: str | None = None,
+        data: dict[str, Any] | None = None,
+        *,
+        status: int | None = None,
+    ) -> None:
         self.type = type_
         self.message = message if message is not None else DEFAULT_MESSAGES.get(type_, type_)
         self.data = data
+        self._status = status
         super().__init__(self.message)
 
     @property
     def status(self) -> int:
-        return STATUS.get(self.type, 400)
+        return self._status if self._status is not None else STATUS.get(self.type, 400)
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"type": self.type, "message": self.message}

@@ -34,11 +34,13 @@ def mint_token(
     if scopes is None:
         granted = scope_rules.allowed_for_role(agent.role, constants.APP_SCOPES)
     else:
-        parsed = scope_rules.parse_requested(scopes) if isinstance(scopes, str) else list(scopes)
+        parsed = scope_rules.parse_loose(scopes) if isinstance(scopes, str) else list(scopes)
         granted = tuple(dict.fromkeys(parsed or ()))
     now = rt.clock.now()
     tokens = rt.state.tokens
-    refresh = tokens.issue_refresh(client_id=client_id, agent_id=agent.id, scopes=granted, now=now)
+    refresh = tokens.issue_refresh(
+        client_id=client_id, agent_id=agent.id, scopes=granted, now=now, lifetime=rt.refresh_lifetime
+    )
     access = tokens.issue_access(
         region=rt.state.org_of(agent).region,
         client_id=client_id,

@@ -114,6 +114,10 @@ class Thread:
     tags: list[str] = field(default_factory=list)
     queue: JSON | None = None
     next_event_no: int = 1
+    # LiveChat's own AI summary {"status", "text", "updated_at"} (v3.6 thread, optional).
+    summary: JSON | None = None
+    # The reason access is restricted; such a thread is returned without ``events``.
+    restricted_access: str | None = None
 
     def new_event_id(self) -> str:
         event_id = f"{self.id}_{self.next_event_no}"
@@ -130,7 +134,8 @@ class Chat:
     threads: list[Thread]
     group_ids: list[int]
     properties: JSON = field(default_factory=dict)
-    is_followed: bool = False
+    # Agents who follow the chat (follow_chat); ``is_followed`` is per requester.
+    followers: set[str] = field(default_factory=set)
 
     @property
     def organization_id(self) -> str:
@@ -153,6 +158,19 @@ class Chat:
 
     def thread(self, thread_id: str) -> Thread | None:
         return next((t for t in self.threads if t.id == thread_id), None)
+
+
+@dataclass
+class Ban:
+    """One customer ban (Configuration API list_customer_bans sample): an IP and/or a customer."""
+
+    org_id: str
+    agent_id: str
+    created_at: datetime
+    expires_at: datetime
+    ip: str | None = None
+    customer_id: str | None = None
+    thread_id: str | None = None
 
 
 @dataclass
@@ -188,6 +206,7 @@ class RefreshToken:
     scopes: tuple[str, ...]
     issued_at: datetime
     revoked: bool = False
+    expires_at: datetime | None = None  # None: no lifetime (LiveChat documents none)
 
 
 @dataclass

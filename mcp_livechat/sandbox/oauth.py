@@ -89,25 +89,27 @@ def authorize(rt: Runtime, request: Request) -> Response:
     method = (q.get("code_challenge_method") or "plain").lower()
     if (challenge is not None and not _PKCE.match(challenge)) or method not in ("plain", "s256"):
         return ooops(request, "invalid_request")
+    requested = scopes.parse_requested(q.get("scope"))
+    if requested is not None and any(s not in constants.APP_SCOPES for s in requested):
+        # "scope not found" / "scope name not found" → invalid_scope
+        # (https://platform.text.com/docs/authorization/troubleshooting#invalid_scope).
+        return ooops(request, "invalid_scope")
+    granted = constants.APP_SCOPES if requested is None else tuple(dict.fromkeys(requested))
     agent = rt.state.agents.get(rt.browser_account or "")
     if agent is None:
         return HTMLResponse(LOGIN_PAGE)
     if not _within_redirect_limit(rt, client, agent):
         return ooops(request, "invalid_request", "too_many_redirects")  # oauth_exception [UNVERIFIED]
+    if agent.role == "normal" and scopes.admin_only(granted):
+        # "an app requires the `administrator` scopes, but instead, an `agent` user was logged in"
+        # → invalid_scope (troubleshooting page above), not a silently reduced grant. Omitting
+        # `scope` requests all the app's scopes, admin ones included.
+        return ooops(request, "invalid_scope")
     state_param = {"state": q["state"]} if "state" in q else {}
     if not rt.consent:
         # [UNVERIFIED] RFC 6749 §4.1.2.1 style; LiveChat's denial flow is not documented.
         params = {"error": "access_denied"} | state_param
         return _back(redirect_uri, params, fragment=response_type == "token")
-    requested = scopes.parse_requested(q.get("scope"))
-    base = (
-        constants.APP_SCOPES
-        if requested is None
-        else tuple(s for s in requested if s in constants.APP_SCOPES)
-    )
-    if not base:
-        return ooops(request, "invalid_scope")
-    granted = scopes.allowed_for_role(agent.role, base)
     region = rt.state.org_of(agent).region
     now = rt.clock.now()
     if response_type == "token":
@@ -250,7 +252,11 @@ def _exchange_code(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
     code.used = True
     region = rt.state.org_of(rt.state.agents[code.agent_id]).region
     refresh = tokens.issue_refresh(
-        client_id=client.client_id, agent_id=code.agent_id, scopes=code.scopes, now=now
+        client_id=client.client_id,
+        agent_id=code.agent_id,
+        scopes=code.scopes,
+        now=now,
+        lifetime=rt.refresh_lifetime,
     )
     access = tokens.issue_access(
         region=region,
@@ -265,6 +271,20 @@ def _exchange_code(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
 
 
 def _refresh(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
+    """The documented refresh request takes ``grant_type``, ``refresh_token``, ``client_id`` and
+    ``client_secret`` (https://platform.text.com/docs/authorization/oauth-authorization#using-the-refresh-token).
+    Errors (https://platform.text.com/docs/authorization/troubleshooting#authorization-errors):
+    a ``scope`` → 422 ``invalid_request`` [UNVERIFIED: the strictness and the status]; a wrong
+    client secret or an unknown/revoked refresh token ("refresh token not found") → 401
+    ``unauthorized_client``; "using refresh token with wrong client id" → 401 ``invalid_client``;
+    "refresh token expired" → ``invalid_grant`` (401 [UNVERIFIED])."""
+    if "scope" in params:
+        raise OAuthError(
+            422,
+            "invalid_request",
+            "A refresh token request takes no `scope`.",
+            invalid_fields={"scope": "is not allowed"},
+        )
     client = _authenticate_client(rt, params, ["refresh_token", "client_id"])
     tokens = rt.state.tokens
     refresh = tokens.valid_refresh(params["refresh_token"])
@@ -273,10 +293,16 @@ def _refresh(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
     if refresh.client_id != client.client_id:
         raise OAuthError(401, "invalid_client")
     now = rt.clock.now()
+    if tokens.expired(refresh, now):
+        raise OAuthError(401, "invalid_grant", "The refresh token expired.")
     if client.public:  # single-use refresh tokens: rotate
         refresh.revoked = True
         refresh = tokens.issue_refresh(
-            client_id=client.client_id, agent_id=refresh.agent_id, scopes=refresh.scopes, now=now
+            client_id=client.client_id,
+            agent_id=refresh.agent_id,
+            scopes=refresh.scopes,
+            now=now,
+            lifetime=rt.refresh_lifetime,
         )
     region = rt.state.org_of(rt.state.agents[refresh.agent_id]).region
     access = tokens.issue_access(

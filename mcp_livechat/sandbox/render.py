@@ -103,17 +103,38 @@ def _access(group_ids: Iterable[int]) -> JSON:
     return {"group_ids": list(group_ids)}
 
 
-def thread_json(chat: Chat, thread: Thread) -> JSON:
+# Deleted events (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#deleted-event):
+# "returned to agents with the `normal` role in place of the original event", with only these
+# keys; the original event's `deleted` field "Appears for deleted events, visible only to users
+# with the `administrator` or `viceowner` role" (the owner too [UNVERIFIED]).
+DELETED_EVENT_KEYS = ("id", "custom_id", "type", "deleted", "author_id", "created_at", "visibility")
+SEES_DELETED_EVENTS = frozenset({"owner", "viceowner", "administrator"})
+
+
+def event_json(event: JSON, viewer: Agent) -> JSON:
+    if event.get("deleted") and viewer.role not in SEES_DELETED_EVENTS:
+        return {k: event[k] for k in DELETED_EVENT_KEYS if k in event}
+    return dict(event)
+
+
+def thread_json(chat: Chat, thread: Thread, viewer: Agent) -> JSON:
+    """A thread (data-structures "Threads"): ``events`` "Doesn't exists if `restricted_access` is
+    present"; ``summary`` (LiveChat's AI summary) only when set."""
     index = chat.threads.index(thread)
     out: JSON = {
         "id": thread.id,
         "created_at": thread.created_at,
         "active": thread.active,
         "user_ids": list(thread.user_ids),
-        "events": [dict(e) for e in thread.events],
-        "properties": thread.properties,
-        "access": _access(thread.group_ids),
     }
+    if thread.restricted_access is None:
+        out["events"] = [event_json(e, viewer) for e in thread.events]
+    else:
+        out["restricted_access"] = thread.restricted_access
+    if thread.summary is not None:
+        out["summary"] = dict(thread.summary)
+    out["properties"] = thread.properties
+    out["access"] = _access(thread.group_ids)
     if thread.tags:
         out["tags"] = list(thread.tags)
     if thread.queue is not None and thread.active:
@@ -125,19 +146,22 @@ def thread_json(chat: Chat, thread: Thread) -> JSON:
     return out
 
 
-def last_event_per_type(chat: Chat) -> JSON:
+def last_event_per_type(chat: Chat, viewer: Agent) -> JSON:
+    """Restricted threads' events are left out (they are not readable) [UNVERIFIED]."""
     out: JSON = {}
     for thread in chat.threads:
+        if thread.restricted_access is not None:
+            continue
         for event in thread.events:
             out[str(event["type"])] = {
                 "thread_id": thread.id,
                 "thread_created_at": thread.created_at,
-                "event": dict(event),
+                "event": event_json(event, viewer),
             }
     return out
 
 
-def chat_summary(state: State, chat: Chat) -> JSON:
+def chat_summary(state: State, chat: Chat, viewer: Agent) -> JSON:
     last = chat.last_thread
     summary: JSON = {
         "id": last.id,
@@ -155,29 +179,29 @@ def chat_summary(state: State, chat: Chat) -> JSON:
         "id": chat.id,
         "last_thread_summary": summary,
         "users": chat_users(state, chat),
-        "last_event_per_type": last_event_per_type(chat),
+        "last_event_per_type": last_event_per_type(chat, viewer),
         "properties": chat.properties,
         "access": _access(chat.group_ids),
-        "is_followed": chat.is_followed,
+        "is_followed": viewer.id in chat.followers,
     }
 
 
-def chat_json(state: State, chat: Chat, thread: Thread) -> JSON:
-    """get_chat: the chat with one thread."""
+def chat_json(state: State, chat: Chat, thread: Thread, viewer: Agent) -> JSON:
+    """get_chat: the chat with one thread; ``is_followed`` is the requester's (follow_chat)."""
     return {
         "id": chat.id,
-        "thread": thread_json(chat, thread),
+        "thread": thread_json(chat, thread, viewer),
         "users": chat_users(state, chat),
         "properties": chat.properties,
         "access": _access(chat.group_ids),
-        "is_followed": chat.is_followed,
+        "is_followed": viewer.id in chat.followers,
     }
 
 
-def archive_json(state: State, chat: Chat, thread: Thread, accessible: list[str]) -> JSON:
+def archive_json(state: State, chat: Chat, thread: Thread, accessible: list[str], viewer: Agent) -> JSON:
     """One list_archives entry: the chat with one thread; the neighbouring accessible threads
     are keys of that ``thread`` object (the docs' list_archives response sample)."""
-    out = chat_json(state, chat, thread)
+    out = chat_json(state, chat, thread, viewer)
     position = accessible.index(thread.id) if thread.id in accessible else -1
     if position > 0:
         out["thread"]["previous_accessible_thread_id"] = accessible[position - 1]

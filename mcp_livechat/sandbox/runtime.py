@@ -31,9 +31,12 @@ class Runtime:
         redirect_uris: tuple[str, ...],
         code_lifetime: int,
         redirect_limit: tuple[int, float] | None,
+        refresh_lifetime: int | None = None,
     ) -> None:
         self.seed = seed
         self.code_lifetime = code_lifetime
+        # LiveChat documents no refresh-token lifetime: None = they never expire on their own.
+        self.refresh_lifetime = refresh_lifetime
         self.redirect_limit = redirect_limit
         self.clients = {
             constants.CLIENT_ID: OAuthClient(constants.CLIENT_ID, constants.CLIENT_SECRET, redirect_uris),

@@ -44,14 +44,30 @@ def has_any(held: Iterable[str], needed: Iterable[str]) -> bool:
 
 
 def parse_requested(raw: str | None) -> list[str] | None:
-    """Authorize ``scope``: comma- or space-separated (both seen in the wild); None = all."""
+    """Authorize ``scope``: "a comma-separated string"; absent = all the app's scopes
+    (https://platform.text.com/docs/authorization/oauth-authorization#accountssdk).
+
+    A space-separated value stays one (unknown) scope name, so it ends in ``invalid_scope``: the
+    docs document only commas, and the strictness catches a client that sends the other form
+    [UNVERIFIED]. Blanks around a comma are trimmed."""
     if raw is None or not raw.strip():
         return None
+    return [s.strip() for s in raw.split(",") if s.strip()]
+
+
+def parse_loose(raw: str) -> list[str]:
+    """Comma- or space-separated scopes, for the test helpers (mint_token) only."""
     return [s for s in re.split(r"[\s,]+", raw.strip()) if s]
 
 
+def admin_only(scopes: Iterable[str]) -> list[str]:
+    """The scopes of ``scopes`` a normal agent cannot hold."""
+    return [s for s in scopes if s in constants.ADMIN_ONLY_SCOPES]
+
+
 def allowed_for_role(role: str, scopes: Iterable[str]) -> tuple[str, ...]:
-    """What consent can grant to an agent of ``role`` (normal agents lose the admin scopes)."""
+    """``scopes`` without the ones ``role`` cannot hold (mint_token's default grant; the authorize
+    endpoint refuses such a request with ``invalid_scope`` instead)."""
     out = []
     for scope in scopes:
         if role == "normal" and scope in constants.ADMIN_ONLY_SCOPES:

@@ -11,6 +11,8 @@ from . import constants, corpus
 from .clock import rfc3339
 from .model import Agent, Customer, Group, Org, Tag
 from .seed_chats import build_chats
+from .seed_extras import seed_extras
+from .seed_ratings import seed_ratings
 from .state import State
 
 BASE = constants.BASE_DATE
@@ -241,6 +243,8 @@ def build_state(seed: int) -> State:
         for customer in customers:
             state.customers[customer.id] = customer
         build_chats(rng, state, org.id, customers, n_chats=spec.chats, n_active=spec.active)
+    seed_ratings(state)
+    seed_extras(state)
     return state
 
 

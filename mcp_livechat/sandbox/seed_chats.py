@@ -109,7 +109,7 @@ def _chat(
         threads=[],
         group_ids=[group_id],
         properties={"routing": {"pinned": rng.random() < 0.05}} if rng.random() < 0.5 else {},
-        is_followed=rng.random() < 0.1,
+        followers={state.org_agents(org_id)[0].id} if rng.random() < 0.1 else set(),  # the org's owner
     )
     tags = [t for t in state.tags[org_id].values() if group_id in t.group_ids]
     supervisor = _supervisor(state, org_id, group_id)

@@ -10,6 +10,12 @@ from . import corpus
 from .clock import rfc3339
 from .model import JSON, Agent, Customer, Org
 
+DELETED_TEXTS = (
+    "Sorry, wrong chat window!",
+    "Oops, that was meant for a colleague.",
+    "Please ignore this, I pasted the wrong order number.",
+)
+
 
 class EventWriter:
     def __init__(
@@ -222,5 +228,8 @@ class EventWriter:
         event.pop("author_id", None)
 
     def deleted(self, author: str) -> None:
-        event = self._event("message", author, deleted=True)
-        del event["visibility"]
+        """A deleted message: stored whole, with ``deleted: true``; render.event_json hides its
+        text from normal agents (data-structures "Deleted event"). The text is picked without the
+        RNG so that the rest of the seed stays as it was."""
+        text = DELETED_TEXTS[self.next_no % len(DELETED_TEXTS)]
+        self._event("message", author, text=text, deleted=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import Agent, Chat, Customer, Group, Org, Page, Tag, Thread
+from .model import Agent, Ban, Chat, Customer, Group, Org, Page, Tag, Thread
 from .tokens import TokenStore
 
 
@@ -19,6 +19,7 @@ class State:
     chats: dict[str, Chat] = field(default_factory=dict)
     thread_chat: dict[str, str] = field(default_factory=dict)  # thread id -> chat id
     customer_chats: dict[str, list[str]] = field(default_factory=dict)  # customer id -> chat ids
+    bans: list[Ban] = field(default_factory=list)
     tokens: TokenStore = field(default_factory=TokenStore)
     pages: dict[str, Page] = field(default_factory=dict)
 

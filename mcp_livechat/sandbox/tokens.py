@@ -38,10 +38,15 @@ class TokenStore:
         return found
 
     def valid_refresh(self, token: str) -> RefreshToken | None:
+        """A refresh token that is not revoked (it may be expired: see ``expired``)."""
         found = self.refresh.get(token)
         if found is None or found.revoked:
             return None
         return found
+
+    @staticmethod
+    def expired(token: RefreshToken, now: datetime) -> bool:
+        return token.expires_at is not None and token.expires_at <= now
 
     # -- issuing ---------------------------------------------------------------------------
     def issue_access(
@@ -69,10 +74,21 @@ class TokenStore:
         return token
 
     def issue_refresh(
-        self, *, client_id: str, agent_id: str, scopes: tuple[str, ...], now: datetime
+        self,
+        *,
+        client_id: str,
+        agent_id: str,
+        scopes: tuple[str, ...],
+        now: datetime,
+        lifetime: int | None = None,
     ) -> RefreshToken:
         token = RefreshToken(
-            token=new_refresh_token(), client_id=client_id, agent_id=agent_id, scopes=scopes, issued_at=now
+            token=new_refresh_token(),
+            client_id=client_id,
+            agent_id=agent_id,
+            scopes=scopes,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=lifetime) if lifetime is not None else None,
         )
         self.refresh[token.token] = token
         self._cap_refresh(client_id, agent_id)
@@ -95,6 +111,16 @@ class TokenStore:
         ]
         for old in live[: max(0, len(live) - constants.TOKEN_CAP)]:
             old.revoked = True
+
+    def expire_refresh(self, now: datetime, agent_id: str | None = None) -> int:
+        """Make the live refresh tokens (of one account, or all) expire now; how many."""
+        count = 0
+        for token in self.refresh.values():
+            if token.revoked or self.expired(token, now) or agent_id not in (None, token.agent_id):
+                continue
+            token.expires_at = now
+            count += 1
+        return count
 
     # -- revoking --------------------------------------------------------------------------
     def revoke(self, token: str) -> bool:

@@ -69,7 +69,7 @@ async def test_accounts_me_auth_errors(sb: Sandbox, client: httpx2.AsyncClient) 
 
 
 async def test_patch_name_propagates(sb: Sandbox, client: httpx2.AsyncClient) -> None:
-    token = sb.mint_token(constants.AGENT_EMAIL, scopes=["accounts--my:rw"])
+    token = sb.mint_token(constants.AGENT_EMAIL, scopes=["accounts--all:rw"])  # the spec's scope
     too_long = await client.patch(
         "/accounts/v2/accounts/me", json={"name": "x" * 192}, headers=bearer(str(token["access_token"]))
     )
@@ -201,7 +201,9 @@ async def test_access_scope_limits_visible_chats(sb: Sandbox, client: httpx2.Asy
     hidden = next(c for c in sb.state.org_chats(constants.ORGANIZATION_ID) if c not in visible)
     status, err = await error(client, "get_chat", {"chat_id": hidden.id}, headers=headers)
     assert (status, err["type"]) == (404, "not_found")
-    assert (await call(client, "get_chat", {"chat_id": hidden.id}, headers=NORMAL_PAT)).status_code == 200
+    # A normal agent cannot hold chats--all:* (role "administrator" in the docs' scope list).
+    assert (await call(client, "get_chat", {"chat_id": hidden.id}, headers=NORMAL_PAT)).status_code == 404
+    assert (await call(client, "get_chat", {"chat_id": hidden.id}, headers=SMITH_PAT)).status_code == 200
     archives = await ok(client, "list_archives", {"limit": 100}, headers=headers)
     assert {c["id"] for c in archives["chats"]} <= {c.id for c in visible}
 

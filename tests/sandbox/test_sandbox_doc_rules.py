@@ -91,7 +91,8 @@ async def test_added_agents_must_have_access_to_the_chat(sb: Sandbox, client: ht
     status, err = await error(client, "add_user_to_chat", add | {"user_id": constants.NORMAL_AGENT_EMAIL})
     assert (status, err["type"]) == (400, "validation")
     assert chat.user(constants.NORMAL_AGENT_EMAIL) is None
-    assert await ok(client, "add_user_to_chat", add | {"user_id": "brown@example.com"}) == {}  # group 3
+    silent = add | {"user_id": "brown@example.com", "visibility": "agents"}  # one public agent per chat
+    assert await ok(client, "add_user_to_chat", silent) == {}  # brown is in group 3
     chat.group_ids = chat.last_thread.group_ids = [5]  # chats--all:rw adds the requester anywhere
     assert await ok(client, "add_user_to_chat", add | {"user_id": constants.AGENT_EMAIL}) == {}
 

@@ -156,7 +156,8 @@ async def test_control_endpoints(sb: Sandbox, client: httpx2.AsyncClient) -> Non
     assert query_of((await authorize(client)).headers["location"])["error"] == "access_denied"
     await client.post("/sandbox/consent", json={"granted": True})
     await client.post("/sandbox/browser", json={"email": constants.NORMAL_AGENT_EMAIL})
-    token = (await exchange(client, await get_code(client))).json()
+    normal_scopes = ",".join(constants.NORMAL_SCOPES)  # all the app's scopes would be invalid_scope
+    token = (await exchange(client, await get_code(client, scope=normal_scopes))).json()
     assert token["account_id"] == constants.NORMAL_AGENT_ACCOUNT_ID
     assert (await client.post("/sandbox/browser", json={"email": "ghost@example.com"})).status_code == 400
 

@@ -9,7 +9,15 @@ import httpx2
 import pytest
 
 from mcp_livechat.sandbox import Sandbox, constants
-from tests.sandbox.sandbox_testkit import AGENT_API, CONFIG_API, assert_shape, fixture, ok
+from tests.sandbox.sandbox_testkit import (
+    AGENT_API,
+    CONFIG_API,
+    NORMAL_PAT,
+    SMITH_PAT,
+    assert_shape,
+    fixture,
+    ok,
+)
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 CHAT_ID = re.compile(r"^[A-Z0-9]{10}$")
@@ -52,9 +60,14 @@ def check_users(users: list[dict[str, Any]], samples: list[dict[str, Any]]) -> N
         assert_shape(user, by_type[user["type"]], optional=USER_OPTIONAL, path=f"user:{user['type']}")
 
 
+DELETED_KEYS = {"id", "custom_id", "type", "deleted", "author_id", "created_at", "visibility"}
+
+
 def check_event(event: dict[str, Any]) -> None:
-    if event.get("deleted"):
-        assert "text" not in event
+    """A deleted event reaches a normal agent stripped (the "Deleted event" sample); owners,
+    vice-owners and administrators get the original event plus ``deleted: true``."""
+    if event.get("deleted") and "text" not in event:
+        assert set(event) <= DELETED_KEYS
         assert_shape(event, fixture(AGENT_API / "events" / "deletedEvent.json"), optional=EVENT_OPTIONAL)
         return
     sample = fixture(AGENT_API / "events" / EVENT_FIXTURES[event["type"]])
@@ -84,13 +97,28 @@ async def test_each_event_type_matches_its_sample(
             else e["type"] == event_type and not e.get("deleted")
         )
 
-    event = next(e for e in all_events(sb) if wanted(e))
+    normal = sb.state.agents[constants.NORMAL_AGENT_EMAIL]
+
+    def readable(e: dict[str, Any]) -> bool:  # in a thread the normal agent can read
+        thread = sb.state.thread(e["id"].split("_")[0])
+        return (
+            thread is not None
+            and thread.restricted_access is None
+            and bool(set(thread.group_ids) & set(normal.groups))
+        )
+
+    event = next(e for e in all_events(sb) if wanted(e) and readable(e))
     chat = sb.state.chat_of_thread(event["id"].split("_")[0])
     assert chat is not None
     thread_id = event["id"].split("_")[0]
-    body = await ok(client, "get_chat", {"chat_id": chat.id, "thread_id": thread_id})
-    served = next(e for e in body["thread"]["events"] if e["id"] == event["id"])
-    check_event(served)
+    body = {"chat_id": chat.id, "thread_id": thread_id}
+    for headers in (SMITH_PAT, NORMAL_PAT):
+        got = await ok(client, "get_chat", body, headers=headers)
+        served = next(e for e in got["thread"]["events"] if e["id"] == event["id"])
+        check_event(served)
+        if event_type == "deleted":
+            assert served["deleted"] is True
+            assert ("text" in served) == (headers is SMITH_PAT)  # only non-normal roles read it
 
 
 async def test_chat_summary_matches_sample(sb: Sandbox, client: httpx2.AsyncClient) -> None:

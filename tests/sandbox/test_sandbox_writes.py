@@ -69,7 +69,7 @@ async def test_send_event_requires_presence_and_active_chat(sb: Sandbox, client:
         if c.active and c.last_thread.queue and c.org_id == sb.state.agents[constants.AGENT_EMAIL].org_id
     )
     status, err = await error(client, "send_event", {"chat_id": queued.id, "event": message("hi")})
-    assert (status, err) == (400, {"type": "validation", "message": "Requester is not user of the chat"})
+    assert (status, err) == (403, {"type": "authorization", "message": "Requester is not user of the chat"})
     inactive = next(c for c in sb.state.chats.values() if not c.active and c.user(constants.AGENT_EMAIL))
     status, err = await error(client, "send_event", {"chat_id": inactive.id, "event": message("hi")})
     assert (status, err["type"]) == (422, "chat_inactive")
@@ -88,6 +88,7 @@ async def test_add_user_then_send_and_agents_visibility(sb: Sandbox, client: htt
         "user_id": constants.AGENT_EMAIL,
         "user_type": "agent",
         "visibility": "agents",
+        "ignore_requester_presence": True,  # smith is not (yet) a user of the queued chat
     }
     assert await ok(client, "add_user_to_chat", body) == {}
     status, err = await error(client, "send_event", {"chat_id": queued.id, "event": message("hi all")})
@@ -120,7 +121,7 @@ async def test_add_user_then_send_and_agents_visibility(sb: Sandbox, client: htt
 async def test_remove_user_from_chat(sb: Sandbox, client: httpx2.AsyncClient) -> None:
     chat_id = active_chat_of(sb)
     chat = sb.state.chats[chat_id]
-    add = {"chat_id": chat_id, "user_id": "jones@example.com", "user_type": "agent", "visibility": "all"}
+    add = {"chat_id": chat_id, "user_id": "jones@example.com", "user_type": "agent", "visibility": "agents"}
     await ok(client, "add_user_to_chat", add)
     remove = {"chat_id": chat_id, "user_id": "jones@example.com", "user_type": "agent"}
     assert await ok(client, "remove_user_from_chat", remove) == {}
@@ -144,7 +145,7 @@ async def test_transfer_chat(sb: Sandbox, client: httpx2.AsyncClient) -> None:
     last = thread.events[-1]
     assert (last["type"], last["system_message_type"]) == ("system_message", "chat_transferred")
     status, err = await error(client, "transfer_chat", to_agent)
-    assert err == {"type": "validation", "message": "Requester is not user of the chat"}
+    assert (status, err) == (403, {"type": "authorization", "message": "Requester is not user of the chat"})
     await ok(client, "set_routing_status", {"status": "accepting_chats", "agent_id": "miller@example.com"})
     to_group = {"id": chat_id, "target": {"type": "group", "ids": [2]}, "ignore_requester_presence": True}
     assert await ok(client, "transfer_chat", to_group) == {}

@@ -1,0 +1,73 @@
+"""Who may act on a chat: the chat's users, its state, the one-public-agent rule.
+
+Documented rules (Agent Chat API v3.6):
+- send_event: "The user must be added to the chat before they can send an event." and "Users with
+  `visibility:agents` cannot send events with `visibility:all`."
+  (https://platform.text.com/docs/messaging/agent-chat-api#send-event)
+- transfer_chat, deactivate_chat, add_user_to_chat, remove_user_from_chat: "The requester must be
+  present on the list of chat users. You can override it by setting the
+  `ignore_requester_presence` parameter."
+  (https://platform.text.com/docs/messaging/agent-chat-api#transfer-chat and the others)
+- add_user_to_chat / remove_user_from_chat / transfer_chat: "The chat must be active."
+
+The error of a non-member is not documented: public client code reports HTTP 403 with "Requester
+is not user of the chat", type probably ``authorization`` [UNVERIFIED].
+"""
+
+from __future__ import annotations
+
+from .apiauth import Ctx
+from .errors import ApiError, validation
+from .model import JSON, Chat, ChatUser, Thread
+from .validate import optional_bool
+
+NOT_A_USER = "Requester is not user of the chat"  # [UNVERIFIED] exact wording, type and status
+PUBLIC_LIMIT = "Public agents in chat limit reached"  # [UNVERIFIED] wording, type and status
+
+
+def not_a_user() -> ApiError:
+    return ApiError("authorization", NOT_A_USER, status=403)
+
+
+def require_active(chat: Chat) -> Thread:
+    if not chat.active:
+        raise ApiError("chat_inactive", "Chat is inactive")
+    return chat.last_thread
+
+
+def require_presence(ctx: Ctx, chat: Chat, body: JSON) -> None:
+    """The requester must be a user of the chat unless ``ignore_requester_presence`` is true.
+    There is no exception for adding oneself: the docs' own add_user_to_chat example adds
+    smith@example.com with ``ignore_requester_presence: true``."""
+    if optional_bool(body, "ignore_requester_presence"):
+        return
+    if chat.user(ctx.agent.id) is None:
+        raise not_a_user()
+
+
+def require_member(ctx: Ctx, chat: Chat) -> ChatUser:
+    """send_event's rule (no override flag)."""
+    user = chat.user(ctx.agent.id)
+    if user is None:
+        raise not_a_user()
+    return user
+
+
+def check_visibility(user: ChatUser, event_visibility: str) -> None:
+    if user.visibility == "agents" and event_visibility == "all":
+        # The rule is documented; the error is [UNVERIFIED] (type, status and wording).
+        raise validation("Requester with `agents` visibility cannot send events visible to all")
+
+
+def check_public_limit(chat: Chat, agent_id: str) -> None:
+    """One public agent per chat by default: "To learn how to add more than one agent to the chat,
+    reach out to us" (https://platform.text.com/docs/messaging/agent-chat-api#add-user-to-chat).
+    Silent agents (``visibility: agents``) do not count; an agent already in the chat silently may
+    become public only when no other agent is. HTTP 422 ``validation`` [UNVERIFIED]."""
+    others = [u for u in chat.users if u.type == "agent" and u.visibility == "all" and u.id != agent_id]
+    if others:
+        raise ApiError("validation", PUBLIC_LIMIT, status=422)
+
+
+def public_agents(chat: Chat) -> list[ChatUser]:
+    return [u for u in chat.users if u.type == "agent" and u.visibility == "all"]

@@ -1,0 +1,81 @@
+"""``GET|POST /v3.6/reports/<resource>/<action>``: version, method, auth, region, scope, params."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..apiauth import Ctx, authenticate
+from ..errors import ApiError, validation
+from ..model import JSON
+from ..runtime import Runtime
+from ..wire import with_faults
+from . import agents, chats
+from .params import AGENT_DISTRIBUTIONS, CHAT_DISTRIBUTIONS, Query, nest_query, parse_query
+
+SUPPORTED_VERSIONS = ("v3.6",)
+SCOPE = "reports_read"  # "Required scopes: reports_read" on every method
+Builder = Callable[[Ctx, Query], JSON]
+# (builder, distributions, accepted time pairs). Chats reports take any of the three time
+# pairs; the agents reports and tags/chat_usage document ``filters.from/to`` only.
+_CHATS = (CHAT_DISTRIBUTIONS, ("from", "greetings", "surveys"))
+_FROM_ONLY = ("from",)
+METHODS: dict[tuple[str, str], tuple[Builder, tuple[str, ...], tuple[str, ...]]] = {
+    **{("chats", action): (chats.chat_report(action), *_CHATS) for action in chats.CHAT_REPORTS},
+    ("chats", "ranking"): (agents.ranking, *_CHATS),
+    ("agents", "performance"): (agents.performance, AGENT_DISTRIBUTIONS, _FROM_ONLY),
+    ("agents", "availability"): (agents.availability, AGENT_DISTRIBUTIONS, _FROM_ONLY),
+    # chat_usage documents no distribution: any value is ignored [UNVERIFIED].
+    ("tags", "chat_usage"): (chats.chat_usage, (), _FROM_ONLY),
+}
+
+
+async def _params(request: Request) -> JSON:
+    """POST: the JSON body; GET: the query string (``filters.from=...``)."""
+    if request.method == "GET":
+        return nest_query(list(request.query_params.multi_items()))
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise validation("Wrong format of request: the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise validation("Wrong format of request: the body must be a JSON object")
+    return body
+
+
+async def _call(rt: Runtime, request: Request) -> Response:
+    version = request.path_params["version"]
+    if version not in SUPPORTED_VERSIONS:
+        raise ApiError("unsupported_version", f"Unsupported version: {version.lstrip('v')}")
+    method = METHODS.get((request.path_params["resource"], request.path_params["action"]))
+    if method is None:
+        # The documented greetings_conversion, forms, queued_visitors_left and
+        # customers/unique_visitors are not emulated [UNVERIFIED: LiveChat answers them].
+        raise ApiError("not_found", "Method not found")
+    builder, distributions, pairs = method
+    ctx = Ctx(rt, authenticate(rt, request.headers))
+    ctx.require(SCOPE)
+    params = await _params(request)
+    if not distributions:
+        params = {k: v for k, v in params.items() if k != "distribution"}
+    query = parse_query(ctx, params, distributions=distributions or ("day",), pairs=pairs)
+    return JSONResponse(builder(ctx, query))
+
+
+async def reports_endpoint(rt: Runtime, request: Request) -> Response:
+    """Faults and request stats use the name ``reports/<resource>/<action>``."""
+
+    async def process() -> Response:
+        try:
+            return await _call(rt, request)
+        except ApiError as exc:
+            return exc.response()
+
+    name = f"reports/{request.path_params['resource']}/{request.path_params['action']}"
+    return await with_faults(rt, request, name, "api", process)

@@ -1,0 +1,196 @@
+"""Reports API request parameters: ``distribution``, ``timezone``, the time range of ``filters``.
+
+https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..apiauth import Ctx
+from ..errors import validation
+from ..model import JSON
+from ..validate import optional_obj
+
+CHAT_DISTRIBUTIONS = ("hour", "day", "day-hours", "month", "year")
+AGENT_DISTRIBUTIONS = ("hour", "day")
+# "Date & time format compatible with RFC3339 with optional resolution of microseconds,
+# YYYY-MM-DDTHH:MM:SS.ssssss+HH:MM"; fractions of 1 to 6 digits, ``Z`` or an offset. A space
+# instead of ``T`` or a missing offset is rejected [UNVERIFIED].
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One report request, validated. ``start``/``end`` are UTC and both inclusive, like
+    list_archives' ``filters.from`` / ``filters.to``."""
+
+    distribution: str
+    tz: tzinfo
+    start: datetime
+    end: datetime
+    pair: str  # which time pair set the range: "from" | "greetings" | "surveys" | "default"
+    filters: JSON
+
+
+def parse_query(ctx: Ctx, params: JSON, *, distributions: tuple[str, ...], pairs: tuple[str, ...]) -> Query:
+    distribution = _distribution(params, distributions)
+    filters = optional_obj(params, "filters")
+    # An empty ``filters`` object counts as "none provided" (the last seven days) [UNVERIFIED].
+    pair, raw_range = _time_pair(filters, pairs) if filters else ("default", None)
+    tz = _timezone(ctx, params, raw_range[0] if raw_range else None)
+    if raw_range is None:
+        start, end = _last_seven_days(ctx.now(), tz)
+    else:
+        start, end = raw_range[0].astimezone(UTC), raw_range[1].astimezone(UTC)
+        if start > end:
+            raise validation("`filters.from` must not be later than `filters.to`")  # [UNVERIFIED]
+    return Query(distribution, tz, start, end, pair, filters)
+
+
+def _distribution(params: JSON, allowed: tuple[str, ...]) -> str:
+    value = params.get("distribution")
+    if value is None:
+        return "day"
+    if not isinstance(value, str) or value not in allowed:
+        raise validation(f"`distribution` must be one of: {', '.join(allowed)}")
+    return value
+
+
+def _time_pair(filters: JSON, allowed: tuple[str, ...]) -> tuple[str, tuple[datetime, datetime]]:
+    """The one time pair the docs demand: "If filters are provided, they must contain exactly
+    one pair of time-based filters". A pair with one half missing is invalid too [UNVERIFIED]."""
+    found: list[tuple[str, JSON, str]] = []
+    if "from" in filters or "to" in filters:
+        found.append(("from", filters, "filters"))
+    for name in ("greetings", "surveys"):
+        nested = filters.get(name)
+        if isinstance(nested, dict) and ("from" in nested or "to" in nested):
+            found.append((name, nested, f"filters.{name}"))
+    wanted = " or ".join(f"`filters.{p}/to`" if p == "from" else f"`filters.{p}.from/to`" for p in allowed)
+    if len(found) != 1 or found[0][0] not in allowed:
+        raise validation(
+            f"If filters are provided, they must contain exactly one pair of time filters: {wanted}"
+        )
+    name, holder, path = found[0]
+    return name, (_moment(holder, "from", path), _moment(holder, "to", path))
+
+
+def _moment(holder: JSON, key: str, path: str) -> datetime:
+    value = holder.get(key)
+    if value is None:
+        raise validation(f"`{path}.{key}` is required")
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value.strip()):
+        raise validation(f"`{path}.{key}` must be an RFC 3339 date-time")
+    text = value.strip().replace("z", "Z").replace("t", "T")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise validation(f"`{path}.{key}` must be an RFC 3339 date-time") from None
+
+
+def _timezone(ctx: Ctx, params: JSON, start: datetime | None) -> tzinfo:
+    """The docs: "By default, the timezone is taken from the request. If it isn't provided, then
+    it's taken from the agent's timezone. When it's impossible to load the agent's timezone,
+    `filters.from` is parsed to get it." The sandbox has no separate agent time zone: it uses the agent's
+    ``work_scheduler.timezone`` [UNVERIFIED]; with neither that nor ``filters.from``, UTC."""
+    value = params.get("timezone")
+    if value is not None and value != "":
+        if not isinstance(value, str):
+            raise validation("`timezone` must be a string")
+        zone = load_zone(value)
+        if zone is None:
+            raise validation("`timezone` must be an IANA time zone name, e.g. America/Phoenix")
+        return zone
+    agent_zone = load_zone(str((ctx.agent.work_scheduler or {}).get("timezone") or ""))
+    if agent_zone is not None:
+        return agent_zone
+    if start is not None and start.utcoffset() is not None:
+        offset = start.utcoffset()
+        assert offset is not None
+        return UTC if not offset else timezone(offset)
+    return UTC
+
+
+def load_zone(name: str) -> tzinfo | None:
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return None
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _last_seven_days(now: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The docs: "If none provided, your report will span the last seven days": today and the six
+    days before it, whole days in the report's time zone [UNVERIFIED: the exact edges]."""
+    local_today = now.astimezone(tz).date()
+    first = local_today - timedelta(days=6)
+    start = datetime(first.year, first.month, first.day, tzinfo=tz)
+    after = local_today + timedelta(days=1)
+    end = datetime(after.year, after.month, after.day, tzinfo=tz) - timedelta(microseconds=1)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+# -- GET: the query string -------------------------------------------------------------------
+LIST_KEYS = frozenset({"values", "exclude_values"})
+BOOL_KEYS = frozenset({"exists", "require_every_value", "first"})
+INT_FILTERS = frozenset({"groups", "sales", "goals"})
+
+
+def nest_query(items: list[tuple[str, str]]) -> JSON:
+    """``filters.agents.values=a&filters.agents.values=b`` → ``{"filters": {"agents": {"values":
+    ["a", "b"]}}}``; ``properties[routing][continuous]`` brackets are path steps too
+    (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters).
+    ``values`` / ``exclude_values`` are always arrays; ``exists``, ``require_every_value`` and
+    ``first`` take ``true``/``false`` (``1``/``0``); values of integer filters (``groups``,
+    ``sales``, ``goals``) and ``page`` become integers; property values ``true``/``false`` or
+    digits become booleans / integers [UNVERIFIED: LiveChat's own coercion]."""
+    out: JSON = {}
+    for key, raw in items:
+        path = [p for p in re.sub(r"\[([^\]]*)\]", r".\1", key).split(".") if p != ""]
+        if not path:
+            continue
+        cursor = out
+        for step in path[:-1]:
+            nxt = cursor.setdefault(step, {})
+            if not isinstance(nxt, dict):
+                raise validation(f"`{key}` conflicts with another query parameter")
+            cursor = nxt
+        leaf = path[-1]
+        value = _coerce(path, raw)
+        if leaf in LIST_KEYS:
+            bucket = cursor.setdefault(leaf, [])
+            if not isinstance(bucket, list):
+                raise validation(f"`{key}` conflicts with another query parameter")
+            bucket.append(value)
+        elif isinstance(cursor.get(leaf), dict):
+            raise validation(f"`{key}` conflicts with another query parameter")
+        else:
+            cursor[leaf] = value
+    return out
+
+
+def _coerce(path: list[str], raw: str) -> Any:
+    leaf = path[-1]
+    if leaf in BOOL_KEYS:
+        lowered = raw.strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        raise validation(f"`{'.'.join(path)}` must be true or false")
+    if path == ["page"] or (leaf in LIST_KEYS and len(path) >= 2 and path[-2] in INT_FILTERS):
+        return int(raw) if re.fullmatch(r"-?\d+", raw.strip()) else raw
+    if leaf in LIST_KEYS and "properties" in path:
+        lowered = raw.strip().lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        return int(raw) if re.fullmatch(r"-?\d+", raw.strip()) else raw
+    return raw

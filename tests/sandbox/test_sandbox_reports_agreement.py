@@ -1,0 +1,229 @@
+"""The sandbox's Reports API v3.6 agrees with the chats: for the same ``filters.from/to``, a
+report counts exactly the threads list_archives returns, bucketed by ``thread.created_at``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from statistics import fmean
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx2
+import pytest
+
+from mcp_livechat.sandbox import Sandbox, constants
+from mcp_livechat.sandbox.reports.agents import wilson_score
+
+from .reports_testkit import RANGE_31, archived, customer_of, day_of, first_response, report_ok
+
+# -- agreement with the chats ------------------------------------------------------------------------
+RANGES = [
+    RANGE_31,
+    {"from": "2026-11-14T00:00:00Z", "to": "2026-11-20T23:59:59.999999Z"},
+    {"from": "2026-09-01T00:00:00-04:00", "to": "2026-10-15T12:30:00+02:00"},
+]
+
+
+@pytest.mark.parametrize("filters", RANGES)
+async def test_total_chats_agrees_with_list_archives(client: httpx2.AsyncClient, filters: Any) -> None:
+    threads = await archived(client, filters)
+    body = await report_ok(client, "chats/total_chats", {"timezone": "UTC", "filters": filters})
+    assert body["total"] == len(threads) > 0
+    assert sum(r.get("total", 0) for r in body["records"].values()) == body["total"]
+    per_day = Counter(day_of(t["created_at"]) for t in threads)
+    assert {k: r.get("total", 0) for k, r in body["records"].items() if r} == dict(per_day)
+
+
+async def test_range_edges_are_inclusive_like_list_archives(client: httpx2.AsyncClient) -> None:
+    threads = sorted(await archived(client, RANGE_31), key=lambda t: t["created_at"])
+    edges = {"from": threads[3]["created_at"], "to": threads[9]["created_at"]}
+    assert len(await archived(client, edges)) == 7
+    assert (await report_ok(client, "chats/total_chats", {"filters": edges}))["total"] == 7
+
+
+async def test_filters_select_the_same_threads_as_list_archives(client: httpx2.AsyncClient) -> None:
+    for extra in (
+        {"agents": {"exists": False}},
+        {"agents": {"values": ["jones@example.com", "miller@example.com"]}},
+        {"tags": {"values": ["support", "complaint"], "require_every_value": False}},
+        {"tags": {"exclude_values": ["spam"]}},
+        {"event_types": {"values": ["file"]}},
+    ):
+        filters = {**RANGE_31, **extra}
+        threads = await archived(client, filters)
+        assert (await report_ok(client, "chats/total_chats", {"filters": filters}))["total"] == len(
+            threads
+        ), extra
+    unassigned = await archived(client, {**RANGE_31, "agents": {"exists": False}})
+    assert unassigned and all(len(t["user_ids"]) == 1 for t in unassigned)
+    groups = await report_ok(
+        client, "chats/total_chats", {"filters": {**RANGE_31, "groups": {"values": [1, 2]}}}
+    )
+    everything = await archived(client, RANGE_31)
+    assert groups["total"] == sum(bool({1, 2} & set(t["access"]["group_ids"])) for t in everything)
+
+
+async def test_ratings_agree_with_the_thread_properties(client: httpx2.AsyncClient) -> None:
+    threads = await archived(client, RANGE_31)
+    body = await report_ok(client, "chats/ratings", {"timezone": "UTC", "filters": RANGE_31})
+    expected: dict[str, Counter[str]] = {}
+    for thread in threads:
+        counts = expected.setdefault(day_of(thread["created_at"]), Counter())
+        counts["chats"] += 1
+        score = thread["properties"].get("rating", {}).get("score")
+        if score is not None:
+            counts["good" if score == 1 else "bad"] += 1
+    assert {k: r for k, r in body["records"].items() if r} == {k: dict(v) for k, v in expected.items()}
+    assert body["total"] == len(threads)
+    assert (
+        sum(r.get("good", 0) for r in body["records"].values())
+        > sum(r.get("bad", 0) for r in body["records"].values())
+        > 0
+    )
+
+
+async def test_first_response_time_agrees_with_the_events(client: httpx2.AsyncClient, sb: Sandbox) -> None:
+    threads = await archived(client, RANGE_31)
+    body = await report_ok(client, "chats/first_response_time", {"timezone": "UTC", "filters": RANGE_31})
+    times: dict[str, list[float]] = {}
+    for thread in threads:
+        seconds = first_response(thread, customer_of(sb, thread["chat_id"]))
+        if seconds is not None:
+            times.setdefault(day_of(thread["created_at"]), []).append(seconds)
+    got = {k: r for k, r in body["records"].items() if r}
+    assert set(got) == set(times)
+    for day, values in times.items():
+        assert got[day]["count"] == len(values)
+        assert got[day]["first_response_time"] == pytest.approx(fmean(values), abs=0.006)
+
+
+async def test_performance_and_ranking_agree_with_who_served(client: httpx2.AsyncClient, sb: Sandbox) -> None:
+    threads = await archived(client, RANGE_31)
+    perf = await report_ok(client, "agents/performance", {"filters": RANGE_31})
+    ranking = (await report_ok(client, "chats/ranking", {"filters": RANGE_31}))["records"]
+    records, summary = perf["records"], perf["summary"]
+    for key in ("chats_count", "chats_rated_good", "chats_rated_bad", "first_response_chats_count"):
+        assert sum(r[key] for r in records.values()) == summary[key]
+    weighted = sum(r["first_response_time"] * r["first_response_chats_count"] for r in records.values())
+    assert summary["first_response_time"] == pytest.approx(weighted / summary["first_response_chats_count"])
+    for agent_id, record in records.items():
+        mine = [t for t in threads if agent_id in t["user_ids"]]
+        good = sum(t["properties"].get("rating", {}).get("score") == 1 for t in mine)
+        bad = sum(t["properties"].get("rating", {}).get("score") == 0 for t in mine)
+        assert (record["chats_count"], record["chats_rated_good"], record["chats_rated_bad"]) == (
+            len(mine),
+            good,
+            bad,
+        )
+        assert record["logged_in_time"] == record["accepting_chats_time"] + record["not_accepting_chats_time"]
+        if mine:
+            assert ranking[agent_id] == {
+                "total": len(mine),
+                "good": good,
+                "bad": bad,
+                "score": wilson_score(good, bad),
+            }
+    assert summary["chats_count"] > 0 and set(ranking) <= set(records)
+
+
+async def test_tags_agree_with_the_thread_tags(client: httpx2.AsyncClient) -> None:
+    threads = await archived(client, RANGE_31)
+    expected = Counter(tag for t in threads for tag in t.get("tags", []))
+    usage = await report_ok(client, "tags/chat_usage", {"filters": RANGE_31})
+    assert usage["records"] == dict(expected) and expected
+    per_day = await report_ok(client, "chats/tags", {"timezone": "UTC", "filters": RANGE_31})
+    summed: Counter[str] = Counter()
+    for record in per_day["records"].values():
+        summed.update(record)
+    assert summed == expected
+
+
+async def test_queued_visitors_agree_with_the_queues(client: httpx2.AsyncClient) -> None:
+    threads = await archived(client, RANGE_31)
+    body = await report_ok(client, "chats/queued_visitors", {"timezone": "UTC", "filters": RANGE_31})
+    queued = [r["queued"] for r in body["records"].values() if "queued" in r]
+    waits = [t["queue"]["wait_time"] for t in threads if "queue" in t]
+    assert sum(q["count"] for q in queued) == len(waits) > 0
+    assert min(q["min"] for q in queued) == int(min(waits)) and max(q["max"] for q in queued) == int(
+        max(waits)
+    )
+    unanswered = [t for t in threads if len(t["user_ids"]) == 1 and not t["active"]]
+    assert sum(r["left_queue"]["count"] for r in body["records"].values() if "left_queue" in r) == len(
+        unanswered
+    )
+    grouped = await report_ok(client, "tags/chat_usage", {"filters": {**RANGE_31, "groups": {"values": [2]}}})
+    in_group = Counter(tag for t in threads if 2 in t["access"]["group_ids"] for tag in t.get("tags", []))
+    assert grouped["records"] == dict(in_group)
+
+
+async def test_timezone_moves_a_late_thread_to_the_next_day(client: httpx2.AsyncClient, sb: Sandbox) -> None:
+    late = next(
+        t.created_at
+        for c in sb.state.org_chats(constants.ORGANIZATION_ID)
+        for t in c.threads
+        if t.created_at[11:13] == "23"
+    )
+    utc_day = date.fromisoformat(late[:10])
+    moment = {"from": late, "to": late}  # both edges inclusive: exactly this thread
+    in_utc = await report_ok(client, "chats/total_chats", {"timezone": "UTC", "filters": moment})
+    in_warsaw = await report_ok(client, "chats/total_chats", {"timezone": "Europe/Warsaw", "filters": moment})
+    assert in_utc["records"] == {utc_day.isoformat(): {"total": 1}}
+    assert in_warsaw["records"] == {(utc_day + timedelta(days=1)).isoformat(): {"total": 1}}
+    threads = await archived(client, RANGE_31)
+    warsaw = await report_ok(client, "chats/total_chats", {"timezone": "Europe/Warsaw", "filters": RANGE_31})
+    per_day = Counter(day_of(t["created_at"], "Europe/Warsaw") for t in threads)
+    assert {k: r["total"] for k, r in warsaw["records"].items() if r} == dict(per_day)
+
+
+async def test_distributions(client: httpx2.AsyncClient) -> None:
+    day = {"from": "2026-11-19T00:00:00Z", "to": "2026-11-19T23:59:59Z"}
+    total = (await report_ok(client, "chats/total_chats", {"timezone": "UTC", "filters": day}))["total"]
+    hours = await report_ok(
+        client, "chats/total_chats", {"timezone": "UTC", "distribution": "hour", "filters": day}
+    )
+    assert list(hours["records"]) == [f"2026-11-19 {h:02d}:00" for h in range(24)]
+    day_hours = await report_ok(
+        client, "chats/total_chats", {"timezone": "UTC", "distribution": "day-hours", "filters": RANGE_31}
+    )
+    assert list(day_hours["records"]) == [f"{h:02d}:00" for h in range(24)]
+    months = await report_ok(
+        client, "chats/total_chats", {"timezone": "UTC", "distribution": "month", "filters": RANGE_31}
+    )
+    years = await report_ok(
+        client, "chats/total_chats", {"timezone": "UTC", "distribution": "year", "filters": RANGE_31}
+    )
+    assert list(months["records"]) == ["2026-10", "2026-11"] and list(years["records"]) == ["2026"]
+    assert sum(r.get("total", 0) for r in hours["records"].values()) == total
+    for body in (day_hours, months, years):
+        assert sum(r.get("total", 0) for r in body["records"].values()) == body["total"]
+    default = await report_ok(client, "chats/total_chats")  # last seven days, the agent's time zone
+    today = datetime(2026, 11, 20, 12, tzinfo=UTC).astimezone(ZoneInfo("America/New_York")).date()
+    assert list(default["records"]) == [(today - timedelta(days=6 - d)).isoformat() for d in range(7)]
+
+
+async def test_availability_follows_the_work_schedules(client: httpx2.AsyncClient) -> None:
+    week = {"from": "2026-11-09T00:00:00-05:00", "to": "2026-11-15T23:59:59-05:00"}  # Monday to Sunday
+    body = await report_ok(client, "agents/availability", {"timezone": "America/New_York", "filters": week})
+    hours = {k: r["hours"] for k, r in body["records"].items()}
+    assert len(hours) == 7 and hours["2026-11-14"] == hours["2026-11-15"] == 0  # weekend: no shifts
+    assert all(0 < hours[f"2026-11-{d}"] <= 24 for d in range(10, 14)) and hours["2026-11-09"] > 0
+    assert body["total"] == pytest.approx(sum(hours.values()))
+    by_hour = await report_ok(
+        client,
+        "agents/availability",
+        {
+            "distribution": "hour",
+            "timezone": "UTC",
+            "filters": {"from": "2026-11-10T00:00:00Z", "to": "2026-11-10T23:59:59Z"},
+        },
+    )
+    minutes = [r["minutes"] for r in by_hour["records"].values()]
+    assert len(minutes) == 24 and all(0 <= m <= 60 for m in minutes) and max(minutes) == 60
+    future = {"from": "2026-11-23T00:00:00Z", "to": "2026-11-24T23:59:59Z"}
+    assert (await report_ok(client, "agents/availability", {"filters": future}))["total"] == 0
+    one = await report_ok(
+        client, "agents/performance", {"filters": {**week, "agents": {"values": ["jones@example.com"]}}}
+    )
+    assert list(one["records"]) == ["jones@example.com"]
+    assert one["records"]["jones@example.com"]["accepting_chats_time"] > 0
