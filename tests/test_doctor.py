@@ -269,9 +269,9 @@ def test_shapes_of_arrays_name_items_and_map_keys_without_values() -> None:
 
 
 def test_the_tool_table_covers_every_tool_and_names_real_actions() -> None:
-    from mcp_livechat.tools.registry import all_specs
+    from mcp_livechat.tools.catalogue import ALL_TOOLS
 
-    assert set(TOOL_ACTIONS) == set(all_specs())
+    assert set(TOOL_ACTIONS) == {spec.name for spec in ALL_TOOLS}
     for tool, needs in TOOL_ACTIONS.items():
         for action in needs.actions:
             assert action in REQUIRED_SCOPES, (tool, action)

@@ -275,9 +275,12 @@ def _refresh(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
     ``client_secret`` (https://platform.text.com/docs/authorization/oauth-authorization#using-the-refresh-token).
     Errors (https://platform.text.com/docs/authorization/troubleshooting#authorization-errors):
     a ``scope`` → 422 ``invalid_request`` [UNVERIFIED: the strictness and the status]; a wrong
-    client secret or an unknown/revoked refresh token ("refresh token not found") → 401
+    client secret or a refresh token never issued ("refresh token not found") → 401
     ``unauthorized_client``; "using refresh token with wrong client id" → 401 ``invalid_client``;
-    "refresh token expired" → ``invalid_grant`` (401 [UNVERIFIED])."""
+    a refresh token LiveChat issued but that was revoked (by the person, by a `DELETE /v2/token`
+    of its pair, or silently by the 25-token cap) or expired → ``invalid_grant``, whose
+    description reads "refresh token is invalid, expired, revoked"
+    (https://platform.text.com/docs/authorization/troubleshooting#invalid_grant) (401 [UNVERIFIED])."""
     if "scope" in params:
         raise OAuthError(
             422,
@@ -289,6 +292,8 @@ def _refresh(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
     tokens = rt.state.tokens
     refresh = tokens.valid_refresh(params["refresh_token"])
     if refresh is None:
+        if params["refresh_token"] in tokens.refresh:  # issued once, revoked since
+            raise OAuthError(401, "invalid_grant", "The refresh token was revoked.")
         raise _unauthorized_client()  # "refresh token not found"
     if refresh.client_id != client.client_id:
         raise OAuthError(401, "invalid_client")

@@ -78,10 +78,8 @@ async def test_refresh_errors_as_the_troubleshooting_page_lists_them(
     assert (
         await client.delete("/accounts/v2/token", headers=bearer(token["refresh_token"]))
     ).status_code == 200
-    assert oauth_error(await refresh(client, token["refresh_token"])) == (
-        401,
-        "unauthorized_client",
-    )  # revoked
+    # issued, then revoked: "refresh token is invalid, expired, revoked" (invalid_grant)
+    assert oauth_error(await refresh(client, token["refresh_token"])) == (401, "invalid_grant")
 
 
 async def test_refresh_tokens_expire_by_the_clock_or_the_control_endpoint(client: httpx2.AsyncClient) -> None:
