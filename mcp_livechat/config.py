@@ -193,14 +193,9 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def data_dir() -> Path:
-    """Where the embedded token store lives by default (the user data directory, per platform)."""
-    import os
-    import sys
+    """Where the embedded token store lives by default: the user data directory of the platform
+    (`platformdirs`): ``$XDG_DATA_HOME`` or ``~/.local/share`` on Linux, ``~/Library/Application
+    Support`` on macOS, the roaming ``%APPDATA%`` on Windows; then ``mcp-livechat``."""
+    from platformdirs import user_data_dir
 
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "mcp-livechat"
+    return Path(user_data_dir("mcp-livechat", appauthor=False, roaming=True))

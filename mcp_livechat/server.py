@@ -110,7 +110,7 @@ class Runtime:
     def _oauth(self, transport: httpx2.AsyncBaseTransport) -> OAuthConnections:
         from mcp_livechat.connect.connections import OAuthConnections
         from mcp_livechat.connect.oauth import LiveChatOAuth, OAuthApp
-        from mcp_livechat.connect.store import open_store
+        from mcp_livechat.connect.stores import open_store
 
         s = self.settings
         assert s.client_id and s.client_secret and self.http  # checked by Settings

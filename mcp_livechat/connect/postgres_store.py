@@ -1,11 +1,24 @@
-"""A token store shared by many replicas: PostgreSQL through psycopg 3 and its connection pool.
+"""A token store shared by many replicas: PostgreSQL through psycopg 3 and its connection pool; the
+row operations of `store_base.BaseTokenStore`.
 
-psycopg is imported when a store is built, never at module import. The pool is opened by
-`open()` (called on first use if nobody called it) and creates the tables, in `schema`, under an
-advisory lock so replicas starting together do not race. `take_pending` is one
-``DELETE ... RETURNING`` (single use across replicas); `refresh_lock` is a transaction-scoped
-advisory lock (``pg_advisory_xact_lock``) held on a pooled connection for the duration: the
-commit or rollback at the end of the block, or the death of the session, releases it.
+psycopg is imported when a store is built, never at module import. Failing fast:
+
+- the store starts while PostgreSQL is down: the pool is opened on first use (or `open()`); an
+  attempt that fails is thrown away, so the next operation tries afresh and the store recovers by
+  itself once the database is back. Concurrent callers share one attempt;
+- `timeout` (seconds) bounds connecting (``connect_timeout``, at least libpq's 2 s), waiting for a
+  pooled connection, and every statement (``statement_timeout`` on each session). Past it an
+  operation raises `StoreUnavailable`; `ping()` answers False. The refresh lock's wait has its own,
+  longer bound (`lock_timeout`). A network that drops packets silently mid-statement is bounded by
+  TCP itself: add ``keepalives_idle`` / ``tcp_user_timeout`` to the URL where that matters.
+
+On first connect the tables are created or migrated, in `schema`, under an advisory lock so
+replicas starting together do not race; then the key ids are checked. `take_pending` is one
+``DELETE ... RETURNING`` (single use across replicas); `put_pending` is one statement (purge,
+trim, insert). `refresh_lock` is a transaction-scoped advisory lock (``pg_advisory_xact_lock``) on a
+pooled connection for the duration: the commit or rollback at the end of the block, or the death
+of the session, releases it. `sweep_lock` is a session-level ``pg_try_advisory_lock`` on a pooled
+connection held for the duration, unlocked at exit (or freed by the server when the session dies).
 """
 
 from __future__ import annotations
@@ -13,17 +26,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import re
 import time
-import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from mcp_livechat.connect.crypto import Sealer, SealError, key_id
+from mcp_livechat.connect.crypto import Sealer
 from mcp_livechat.connect.identity import Principal
-from mcp_livechat.connect.store import PendingAuthorization, StoredToken, TokenCodec, state_hash
+from mcp_livechat.connect.postgres_queries import Queries
+from mcp_livechat.connect.store import GrantInfo, StoredToken, StoreUnavailable
+from mcp_livechat.connect.store_base import SCHEMA_VERSION, BaseTokenStore, PendingRow, RowKind, StaleRow
 from mcp_livechat.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -31,11 +45,14 @@ if TYPE_CHECKING:
     from psycopg.sql import Composed
     from psycopg_pool import AsyncConnectionPool
 
-__all__ = ["SCHEMA_VERSION", "PostgresTokenStore"]
+    Conn: TypeAlias = AsyncConnection[tuple[Any, ...]]
+    Pool: TypeAlias = AsyncConnectionPool[Conn]
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "PostgresTokenStore", "advisory_key"]
+
 log = logging.getLogger(__name__)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_WARN_EVERY = 30.0  # seconds between two "unreachable" warnings
 
 
 def advisory_key(*parts: str) -> int:
@@ -44,7 +61,7 @@ def advisory_key(*parts: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-class PostgresTokenStore:
+class PostgresTokenStore(BaseTokenStore):
     """`TokenStore` in PostgreSQL tables ``livechat_tokens``, ``livechat_pending``, ``livechat_meta``."""
 
     def __init__(
@@ -54,27 +71,27 @@ class PostgresTokenStore:
         *,
         schema: str = "public",
         min_size: int = 1,
-        max_size: int = 5,
-        timeout: float = 10.0,
+        max_size: int = 10,
+        timeout: float = 2.0,
         lock_timeout: float = 60.0,
         connect_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         if not _IDENTIFIER.fullmatch(schema):
             raise ConfigurationError(f"LIVECHAT_TOKEN_STORE: invalid PostgreSQL schema name {schema!r}")
+        super().__init__(sealer)
         self.schema = schema
         self._url = url
-        self._codec = TokenCodec(sealer)
-        self._sealer = sealer
         self._min_size = min_size
         self._max_size = max_size
         self._timeout = timeout
         self._lock_timeout = lock_timeout
         self._connect_kwargs = dict(connect_kwargs or {})
-        self._pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
-        self._opening = asyncio.Lock()
-        self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._q = _Queries(schema)
+        self._pool: Pool | None = None
+        self._opening: asyncio.Future[Pool] | None = None
+        self._background: set[asyncio.Future[None]] = set()
+        self._q = Queries(schema)
         self._closed = False
+        self._warned_at = -_WARN_EVERY
 
     def __repr__(self) -> str:
         return f"PostgresTokenStore(schema={self.schema!r})"  # the URL may hold a password
@@ -82,268 +99,292 @@ class PostgresTokenStore:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Open the pool and create the tables (idempotent). `ConfigurationError` if unreachable."""
-        await self._ensure()
+        """Connect, create or migrate the tables, check the keys (idempotent). `StoreUnavailable` if
+        PostgreSQL does not answer within the timeout; `ConfigurationError` if the schema or the keys
+        do not fit."""
+        await self._ready()
 
-    async def _ensure(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
-        if self._pool is not None:
-            return self._pool
+    async def _ready(self) -> Pool:
         if self._closed:
             raise RuntimeError("the token store is closed")
-        async with self._opening:  # a concurrent caller may have opened it while this one waited
-            if self._pool is None:
-                self._pool = await self._connect()
+        if self._pool is not None:
             return self._pool
+        if self._opening is None:  # concurrent callers share one attempt, so each waits one timeout
+            self._opening = asyncio.ensure_future(self._open_pool())
+            self._opening.add_done_callback(self._opened)
+        return await asyncio.shield(self._opening)
 
-    async def _connect(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
+    def _opened(self, attempt: asyncio.Future[Pool]) -> None:
+        self._opening = None
+        if not attempt.cancelled() and attempt.exception() is None:
+            self._pool = attempt.result()
+
+    async def _open_pool(self) -> Pool:
+        """Check the schema on one direct connection (a refused connection fails at once, not after
+        the pool's retries), then open the pool."""
         import psycopg
         from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-        pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] = AsyncConnectionPool(
+        kwargs = {
+            "autocommit": True,
+            "connect_timeout": max(2, math.ceil(self._timeout)),
+            **self._connect_kwargs,
+        }
+        try:
+            async with asyncio.timeout(self._timeout):
+                first: Conn = await psycopg.AsyncConnection.connect(self._url, **kwargs)
+        except psycopg.ProgrammingError:  # its message may quote the URL, password included
+            raise ConfigurationError(
+                "LIVECHAT_TOKEN_STORE: psycopg refused the PostgreSQL URL; check its syntax and parameters"
+            ) from None
+        except (TimeoutError, psycopg.OperationalError) as exc:
+            raise self._unavailable(exc) from exc
+        try:
+            async with first:
+                await self._configure(first)
+                await self._prepare(first)
+        except (TimeoutError, psycopg.OperationalError) as exc:
+            raise self._unavailable(exc) from exc
+        pool: Pool = AsyncConnectionPool(
             self._url,
-            kwargs={"autocommit": True, **self._connect_kwargs},
+            kwargs=kwargs,
             min_size=self._min_size,
             max_size=self._max_size,
             timeout=self._timeout,
             check=AsyncConnectionPool.check_connection,
+            configure=self._configure,
+            reconnect_timeout=max(5.0, self._timeout),  # then a waiting caller starts a fresh attempt
             name=f"mcp-livechat-{self.schema}",
             open=False,
         )
         try:
             await pool.open(wait=True, timeout=self._timeout)
-            await self._create_schema(pool)
+            if self._closed:
+                raise RuntimeError("the token store is closed")
         except (PoolTimeout, psycopg.OperationalError) as exc:
-            await pool.close()
-            raise ConfigurationError(
-                f"LIVECHAT_TOKEN_STORE: cannot reach PostgreSQL ({type(exc).__name__})"
-            ) from exc
+            self._close_later(pool)
+            raise self._unavailable(exc) from exc
         except BaseException:
-            await pool.close()
+            self._close_later(pool)
             raise
         return pool
 
-    async def _create_schema(self, pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]) -> None:
-        async with pool.connection() as conn, conn.transaction():
+    async def _configure(self, conn: Conn) -> None:
+        await conn.execute("SELECT set_config('statement_timeout', %s, false)", (_ms(self._timeout),))
+
+    async def _prepare(self, conn: Conn) -> None:
+        """Create or migrate the tables, then check the key ids (under an advisory lock: replicas
+        starting together take turns)."""
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('statement_timeout', %s, true)", (_ms(self._lock_timeout),))
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key("schema", self.schema),))
             exists = await (
                 await conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,))
             ).fetchone()
             if exists is None:
                 await conn.execute(self._q.create_schema)
-            for statement in self._q.create_tables:
+            for statement in self._q.create_v1:
                 await conn.execute(statement)
             row = await (await conn.execute(self._q.schema_version)).fetchone()
             version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
-                raise ConfigurationError(
-                    f"LIVECHAT_TOKEN_STORE: schema {self.schema!r} has version {version}, written by a newer "
-                    f"mcp-livechat (this one knows up to {SCHEMA_VERSION}); upgrade"
-                )
+            self.check_schema_version(version, f"PostgreSQL schema {self.schema!r}")
+            if version < SCHEMA_VERSION:
+                for statement in self._q.to_v2:
+                    await conn.execute(statement)
+                if version == 1:
+                    await conn.execute(self._q.backfill_state_at)
+                await conn.execute(self._q.set_version, (str(SCHEMA_VERSION),))
+            kids = {kid for (kid,) in await (await conn.execute(self._q.key_ids)).fetchall()}
+            self.check_keys(kids, f"PostgreSQL schema {self.schema!r}")
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        now = time.monotonic()
+        if now - self._warned_at >= _WARN_EVERY:  # an outage fails every call: say so now and then
+            self._warned_at = now
+            # libpq's first line names host, port, role or database (never the password)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log.warning("PostgreSQL token store unreachable: %s", reason)
+        return StoreUnavailable(
+            f"the token store is unreachable (PostgreSQL did not answer within {self._timeout:g} s);"
+            " retry shortly"
+        )
+
+    def _close_later(self, pool: Pool) -> None:
+        task = asyncio.ensure_future(pool.close())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
         self._closed = True
+        if self._opening is not None:
+            await asyncio.gather(self._opening, return_exceptions=True)
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def __aenter__(self) -> PostgresTokenStore:
-        await self.open()
-        return self
+    # -- statements --------------------------------------------------------------------------
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    @asynccontextmanager
+    async def _conn(self) -> AsyncIterator[Conn]:
+        """A pooled connection; `StoreUnavailable` if none comes, or a statement fails to reach the server."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        pool = await self._ready()
+        try:
+            async with pool.connection(timeout=self._timeout) as conn:
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise self._unavailable(exc) from exc
+
+    async def _fetch(
+        self, query: Composed, args: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        async with self._conn() as conn:
+            cur = await conn.execute(query, args)
+            return await cur.fetchall() if cur.description else []
+
+    async def _rowcount(self, query: Composed, args: Sequence[Any] | Mapping[str, Any]) -> int:
+        async with self._conn() as conn:
+            return (await conn.execute(query, args)).rowcount
+
+    async def _probe(self) -> None:
+        async with self._conn() as conn:
+            await conn.execute("SELECT 1")
+
+    # -- tokens and grants -------------------------------------------------------------------
+
+    async def _select_token(self, principal: Principal) -> bytes | None:
+        rows = await self._fetch(self._q.get_token, (principal.tenant, principal.user))
+        return bytes(rows[0][0]) if rows else None
+
+    async def _upsert_token(
+        self, principal: Principal, blob: bytes, kid: str, token: StoredToken, now: float
     ) -> None:
-        await self.close()
+        args = (principal.tenant, principal.user, blob, kid, token.expires_at, now, token.account_id, now)
+        await self._rowcount(self._q.put_token, args)
 
-    # -- tokens ------------------------------------------------------------------------------
+    async def _delete_token(self, principal: Principal) -> bool:
+        return await self._rowcount(self._q.delete_token, (principal.tenant, principal.user)) > 0
 
-    async def get(self, principal: Principal) -> StoredToken | None:
-        pool = await self._ensure()
-        async with pool.connection() as conn:
-            cur = await conn.execute(self._q.get_token, (principal.tenant, principal.user))
-            row = await cur.fetchone()
-        return None if row is None else self._codec.open_token(principal, row[0])
+    async def _set_state(self, principal: Principal, state: str, reason: str | None, now: float) -> bool:
+        args = (state, now, state, reason, principal.tenant, principal.user)
+        return await self._rowcount(self._q.set_state, args) > 0
 
-    async def put(self, principal: Principal, token: StoredToken) -> None:
-        blob = self._codec.seal_token(principal, token)
-        pool = await self._ensure()
-        async with pool.connection() as conn:
-            await conn.execute(
-                self._q.put_token, (principal.tenant, principal.user, blob, key_id(blob), token.expires_at)
-            )
+    async def _set_check(self, principal: Principal, outcome: str, error_type: str | None, at: float) -> bool:
+        args = (at, outcome, error_type, principal.tenant, principal.user)
+        return await self._rowcount(self._q.set_check, args) > 0
 
-    async def delete(self, principal: Principal) -> bool:
-        pool = await self._ensure()
-        async with pool.connection() as conn:
-            cur = await conn.execute(self._q.delete_token, (principal.tenant, principal.user))
-            return cur.rowcount > 0
+    async def _set_identity(
+        self, principal: Principal, account_id: str | None, agent_email: str | None
+    ) -> bool:
+        args = (account_id, agent_email, principal.tenant, principal.user)
+        return await self._rowcount(self._q.set_identity, args) > 0
+
+    async def _grant_rows(self, tenant: str | None) -> list[GrantInfo]:
+        rows = await (
+            self._fetch(self._q.grants) if tenant is None else self._fetch(self._q.grants_of, (tenant,))
+        )
+        return [GrantInfo(*row) for row in rows]
 
     # -- pending authorizations -------------------------------------------------------------
 
-    async def put_pending(self, pending: PendingAuthorization) -> None:
-        digest, blob = self._codec.seal_pending(pending)
-        p = pending.principal
-        pool = await self._ensure()
-        async with pool.connection() as conn:
-            await conn.execute(self._q.purge_pending, (time.time(),))  # keeps the table small
-            await conn.execute(
-                self._q.put_pending, (digest, p.tenant, p.user, blob, key_id(blob), pending.expires_at)
-            )
+    async def _insert_pending(self, digest: str, row: PendingRow, kid: str, now: float, keep: int) -> None:
+        tenant, user, blob, expires_at = row
+        args = {
+            "digest": digest, "tenant": tenant, "user": user, "sealed": blob, "key_id": kid,
+            "expires_at": expires_at, "now": now, "keep": keep - 1,
+        }  # fmt: skip
+        await self._rowcount(self._q.put_pending, args)
 
-    async def take_pending(self, state: str, now: float | None = None) -> PendingAuthorization | None:
-        pool = await self._ensure()
-        async with pool.connection() as conn:
-            cur = await conn.execute(self._q.take_pending, (state_hash(state),))
-            row = await cur.fetchone()
-        return self._codec.pending_from_row(state, row, now)
+    async def _take_pending_row(self, digest: str) -> PendingRow | None:
+        rows = await self._fetch(self._q.take_pending, (digest,))
+        return _pending(rows)
 
-    async def peek_pending(self, state: str, now: float | None = None) -> PendingAuthorization | None:
-        pool = await self._ensure()
-        async with pool.connection() as conn:
-            cur = await conn.execute(self._q.peek_pending, (state_hash(state),))
-            row = await cur.fetchone()
-        return self._codec.pending_from_row(state, row, now)
+    async def _peek_pending_row(self, digest: str) -> PendingRow | None:
+        return _pending(await self._fetch(self._q.peek_pending, (digest,)))
 
-    async def purge_expired(self, now: float | None = None) -> int:
-        pool = await self._ensure()
-        async with pool.connection() as conn:
-            cur = await conn.execute(self._q.purge_pending, (time.time() if now is None else now,))
-            return cur.rowcount
+    async def _live_pending_blobs(self, principal: Principal, now: float, limit: int) -> list[bytes]:
+        rows = await self._fetch(self._q.live_pending, (principal.tenant, principal.user, now, limit))
+        return [bytes(blob) for (blob,) in rows]
 
-    # -- refresh lock ------------------------------------------------------------------------
+    async def _purge_pending(self, now: float) -> int:
+        return await self._rowcount(self._q.purge_pending, (now,))
 
-    def refresh_lock(self, principal: Principal) -> AbstractAsyncContextManager[None]:
-        return self._refresh_lock(principal.key)
+    # -- re-seal -----------------------------------------------------------------------------
+
+    async def _key_counts(self, primary: str) -> tuple[int, int]:
+        ((stale, current),) = await self._fetch(self._q.key_counts, {"p": primary})
+        return int(stale), int(current)
+
+    async def _stale_rows(
+        self, kind: RowKind, primary: str, after: tuple[str, ...] | None, limit: int
+    ) -> Sequence[StaleRow]:
+        rows = await self._fetch(self._q.stale[kind, after is not None], (primary, *(after or ()), limit))
+        width = 2 if kind == "token" else 1
+        return [StaleRow(tuple(r[:width]), Principal(r[width], r[width + 1]), bytes(r[-1])) for r in rows]
+
+    async def _swap_sealed(
+        self, kind: RowKind, swaps: Sequence[tuple[tuple[str, ...], bytes, bytes]], primary: str
+    ) -> int:
+        won = 0
+        async with self._conn() as conn, conn.transaction():
+            for ident, old, new in swaps:
+                won += (await conn.execute(self._q.swap[kind], (new, primary, *ident, old))).rowcount
+        return won
+
+    # -- locks -------------------------------------------------------------------------------
+
+    def _process_lock(self, name: str) -> AbstractAsyncContextManager[None]:
+        return self._xact_lock(advisory_key("refresh", self.schema, name))
 
     @asynccontextmanager
-    async def _refresh_lock(self, name: str) -> AsyncIterator[None]:
-        local = self._local.get(name)
-        if local is None:
-            local = self._local[name] = asyncio.Lock()
-        async with local:  # one pooled connection per principal per process, however many wait
-            import psycopg
+    async def _xact_lock(self, key: int) -> AsyncIterator[None]:
+        import psycopg
 
-            pool = await self._ensure()
-            async with pool.connection() as conn, conn.transaction():
-                await conn.execute(
-                    "SELECT set_config('lock_timeout', %s, true)", (f"{int(self._lock_timeout * 1000)}ms",)
-                )
+        async with self._conn() as conn, conn.transaction():
+            wait = _ms(self._lock_timeout)
+            await conn.execute(
+                "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                (wait, wait),
+            )
+            try:
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:
+                raise TimeoutError(
+                    "timed out waiting for another replica to finish refreshing this token"
+                ) from exc
+            yield
+
+    def _try_store_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
+        return self._session_lock(advisory_key(name, self.schema))
+
+    @asynccontextmanager
+    async def _session_lock(self, key: int) -> AsyncIterator[bool]:
+        import psycopg
+
+        async with self._conn() as conn:
+            row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))).fetchone()
+            if not (row and row[0]):
+                yield False
+                return
+            try:
+                yield True
+            finally:
                 try:
-                    await conn.execute(
-                        "SELECT pg_advisory_xact_lock(%s)", (advisory_key("refresh", self.schema, name),)
-                    )
-                except psycopg.errors.LockNotAvailable as exc:
-                    raise TimeoutError(
-                        "timed out waiting for another replica to finish refreshing this token"
-                    ) from exc
-                yield
-
-    # -- operations --------------------------------------------------------------------------
-
-    async def ping(self) -> bool:
-        try:
-            pool = await self._ensure()
-            async with pool.connection(timeout=min(self._timeout, 5.0)) as conn:
-                await conn.execute("SELECT 1")
-        except Exception:
-            return False
-        return True
-
-    async def reseal_all(self) -> int:
-        """Re-encrypt token and pending rows sealed with an old key; rows that do not open are skipped.
-
-        Each row is updated only if it still holds the blob that was read, so a concurrent `put`
-        wins over the migration."""
-        primary = self._sealer.primary_key_id
-        count = skipped = 0
-        pool = await self._ensure()
-        async with pool.connection() as conn:
-            tokens = await (await conn.execute(self._q.old_tokens, (primary,))).fetchall()
-            pending = await (await conn.execute(self._q.old_pending, (primary,))).fetchall()
-            work: list[tuple[Composed, tuple[Any, ...], tuple[Any, ...]]] = [
-                (self._q.reseal_token, (), row) for row in tokens
-            ]
-            work += [(self._q.reseal_pending, (row[0],), row[1:]) for row in pending]
-            for update, ident, (tenant, user, blob) in work:
-                try:
-                    fresh = self._codec.reseal(Principal(tenant, user), blob)
-                except SealError:
-                    skipped += 1
-                    continue
-                if fresh is not None:
-                    cur = await conn.execute(update, (fresh, primary, *ident, tenant, user, blob))
-                    count += cur.rowcount
-        if skipped:
-            log.warning("PostgreSQL token store: %d rows could not be opened and were not resealed", skipped)
-        return count
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                except psycopg.Error:
+                    await conn.close()  # the server frees a session's locks when the session ends
 
 
-class _Queries:
-    """Every statement, with the schema-qualified table names composed safely once."""
+def _pending(rows: list[tuple[Any, ...]]) -> PendingRow | None:
+    if not rows:
+        return None
+    tenant, user, sealed, expires_at = rows[0]
+    return tenant, user, bytes(sealed), float(expires_at)
 
-    def __init__(self, schema: str) -> None:
-        from psycopg import sql
 
-        names = {
-            "schema": sql.Identifier(schema),
-            "tokens": sql.Identifier(schema, "livechat_tokens"),
-            "pending": sql.Identifier(schema, "livechat_pending"),
-            "meta": sql.Identifier(schema, "livechat_meta"),
-        }
-
-        def q(text: str) -> Composed:
-            return sql.SQL(text).format(**names)
-
-        self.create_schema = q("CREATE SCHEMA IF NOT EXISTS {schema}")
-        self.create_tables = [
-            q("CREATE TABLE IF NOT EXISTS {meta} (name text PRIMARY KEY, value text NOT NULL)"),
-            q(
-                "CREATE TABLE IF NOT EXISTS {tokens} ("
-                " tenant text NOT NULL, user_id text NOT NULL, sealed bytea NOT NULL, key_id text NOT NULL,"
-                " expires_at timestamptz NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),"
-                " PRIMARY KEY (tenant, user_id))"
-            ),
-            q(
-                "CREATE TABLE IF NOT EXISTS {pending} ("
-                " state_hash text PRIMARY KEY, tenant text NOT NULL, user_id text NOT NULL,"
-                " sealed bytea NOT NULL, key_id text NOT NULL, expires_at timestamptz NOT NULL)"
-            ),
-            q("CREATE INDEX IF NOT EXISTS livechat_pending_expires_at ON {pending} (expires_at)"),
-            q(  # '1' is SCHEMA_VERSION
-                "INSERT INTO {meta} (name, value) VALUES ('schema_version', '1')"
-                " ON CONFLICT (name) DO NOTHING"
-            ),
-        ]
-        self.schema_version = q("SELECT value FROM {meta} WHERE name = 'schema_version'")
-        self.get_token = q("SELECT sealed FROM {tokens} WHERE tenant = %s AND user_id = %s")
-        self.put_token = q(
-            "INSERT INTO {tokens} (tenant, user_id, sealed, key_id, expires_at)"
-            " VALUES (%s, %s, %s, %s, to_timestamp(%s)) ON CONFLICT (tenant, user_id) DO UPDATE SET"
-            " sealed = excluded.sealed, key_id = excluded.key_id, expires_at = excluded.expires_at,"
-            " updated_at = now()"
-        )
-        self.delete_token = q("DELETE FROM {tokens} WHERE tenant = %s AND user_id = %s")
-        self.put_pending = q(
-            "INSERT INTO {pending} (state_hash, tenant, user_id, sealed, key_id, expires_at)"
-            " VALUES (%s, %s, %s, %s, %s, to_timestamp(%s)) ON CONFLICT (state_hash) DO UPDATE SET"
-            " tenant = excluded.tenant, user_id = excluded.user_id, sealed = excluded.sealed,"
-            " key_id = excluded.key_id, expires_at = excluded.expires_at"
-        )
-        self.take_pending = q(
-            "DELETE FROM {pending} WHERE state_hash = %s"
-            " RETURNING tenant, user_id, sealed, extract(epoch FROM expires_at)::float8"
-        )
-        self.peek_pending = q(
-            "SELECT tenant, user_id, sealed, extract(epoch FROM expires_at)::float8 FROM {pending}"
-            " WHERE state_hash = %s"
-        )
-        self.purge_pending = q("DELETE FROM {pending} WHERE expires_at <= to_timestamp(%s)")
-        self.old_tokens = q("SELECT tenant, user_id, sealed FROM {tokens} WHERE key_id <> %s")
-        self.reseal_token = q(
-            "UPDATE {tokens} SET sealed = %s, key_id = %s WHERE tenant = %s AND user_id = %s AND sealed = %s"
-        )
-        self.old_pending = q("SELECT state_hash, tenant, user_id, sealed FROM {pending} WHERE key_id <> %s")
-        self.reseal_pending = q(
-            "UPDATE {pending} SET sealed = %s, key_id = %s"
-            " WHERE state_hash = %s AND tenant = %s AND user_id = %s AND sealed = %s"
-        )
+def _ms(seconds: float) -> str:
+    return f"{max(1, int(seconds * 1000))}ms"

@@ -1,71 +1,105 @@
-"""The embedded default token store: one SQLite file (WAL), stdlib `sqlite3`.
+"""The embedded default token store: one SQLite file (WAL), stdlib `sqlite3`; the row operations of
+`store_base.BaseTokenStore`.
 
-One connection per store, opened in the constructor (creating the directory 0700, the file 0600
-and the schema), used from `asyncio.to_thread` under a mutex. Measured: a primary-key SELECT takes
-~5 us on the shared connection against ~170 us with a connection (and busy_timeout pragma) per call;
-`get` ~60 us median, `put` ~0.4 ms (the fsync of synchronous=FULL).
+One connection per store, opened in the constructor (creating the directory 0700, the file 0600,
+the schema or its migration, then checking the key ids), used from `asyncio.to_thread` under a
+mutex. `busy_timeout` is the store's `timeout`; a statement still blocked by another writer after
+it raises `StoreUnavailable`. Measured (bench/store.py): `get` ~50 us median, `put` ~0.4 ms (the
+fsync of synchronous=FULL).
 
-`refresh_lock` excludes other coroutines of this process (an asyncio lock per principal) and
-other processes on the same file (a lease row in `locks`, taken with one atomic upsert, polled,
-renewed while held, so a crashed holder blocks others for at most one lease).
+Cross-process locks are OS file locks (`filelock`: flock on Unix, a byte-range lock on Windows) on files
+in ``.<db name>.locks/`` beside the database (hidden, so ``tokens.db*`` still means the database
+files): ``refresh-<sha256 of the principal>.lock`` for `refresh_lock`, ``sweep.lock``
+for `sweep_lock`. The OS releases them when the holder's process ends, however it ends, so a
+crashed holder never blocks anyone. The files are empty and stay (one per person who refreshed):
+removing a lock file while another process waits on it would split the lock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import hashlib
 import logging
 import os
 import sqlite3
 import threading
 import time
-import uuid
-import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from mcp_livechat.connect.crypto import Sealer, SealError, key_id, make_private_dirs
+from mcp_livechat.connect.crypto import Sealer, make_private_dirs
 from mcp_livechat.connect.identity import Principal
-from mcp_livechat.connect.store import PendingAuthorization, StoredToken, TokenCodec, state_hash
+from mcp_livechat.connect.store import GrantInfo, StoredToken, StoreUnavailable
+from mcp_livechat.connect.store_base import SCHEMA_VERSION, BaseTokenStore, PendingRow, RowKind, StaleRow
 from mcp_livechat.errors import ConfigurationError
 
-__all__ = ["SCHEMA_VERSION", "SqliteTokenStore"]
+if TYPE_CHECKING:
+    from filelock.asyncio import BaseAsyncFileLock
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "SqliteTokenStore", "sealed_key_ids"]
+
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tokens (
-    tenant     TEXT NOT NULL,
-    user_id    TEXT NOT NULL,
-    sealed     BLOB NOT NULL,
-    key_id     TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (tenant, user_id)
-);
-CREATE TABLE IF NOT EXISTS pending (
-    state_hash TEXT PRIMARY KEY,
-    tenant     TEXT NOT NULL,
-    user_id    TEXT NOT NULL,
-    sealed     BLOB NOT NULL,
-    key_id     TEXT NOT NULL,
-    expires_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS pending_expires_at ON pending (expires_at);
-CREATE TABLE IF NOT EXISTS locks (
-    name       TEXT PRIMARY KEY,
-    owner      TEXT NOT NULL,
-    expires_at REAL NOT NULL
-);
-"""
+_V1 = (
+    "CREATE TABLE IF NOT EXISTS tokens (tenant TEXT NOT NULL, user_id TEXT NOT NULL,"
+    " sealed BLOB NOT NULL, key_id TEXT NOT NULL, expires_at REAL NOT NULL, updated_at REAL NOT NULL,"
+    " PRIMARY KEY (tenant, user_id))",
+    "CREATE TABLE IF NOT EXISTS pending (state_hash TEXT PRIMARY KEY, tenant TEXT NOT NULL,"
+    " user_id TEXT NOT NULL, sealed BLOB NOT NULL, key_id TEXT NOT NULL, expires_at REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS pending_expires_at ON pending (expires_at)",
+)
+_V1_TO_V2 = (
+    *(
+        f"ALTER TABLE tokens ADD COLUMN {column}"
+        for column in (
+            "account_id TEXT",
+            "agent_email TEXT",
+            "state TEXT NOT NULL DEFAULT 'connected'",
+            "state_reason TEXT",
+            "state_at REAL NOT NULL DEFAULT 0",
+            "last_check_at REAL",
+            "last_outcome TEXT",
+            "last_error_type TEXT",
+        )
+    ),
+    "UPDATE tokens SET state_at = updated_at",
+    "ALTER TABLE pending ADD COLUMN created_at REAL NOT NULL DEFAULT 0",
+    "CREATE INDEX IF NOT EXISTS pending_principal ON pending (tenant, user_id, created_at)",
+    "DROP TABLE IF EXISTS locks",  # version 1's lease rows: replaced by OS file locks
+)
+_MIGRATIONS = {0: _V1 + _V1_TO_V2, 1: _V1_TO_V2}
+_KEY_IDS = "SELECT key_id FROM tokens UNION SELECT key_id FROM pending WHERE expires_at > ?"
+_GRANT_COLUMNS = (
+    "tenant, user_id, account_id, agent_email, state, state_reason, state_at, last_check_at,"
+    " last_outcome, last_error_type, expires_at, updated_at, key_id"
+)
+_UPSERT = (
+    "INSERT INTO tokens (tenant, user_id, sealed, key_id, expires_at, updated_at, account_id, state,"
+    " state_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'connected', ?) ON CONFLICT (tenant, user_id) DO UPDATE SET"
+    " sealed = excluded.sealed, key_id = excluded.key_id, expires_at = excluded.expires_at,"
+    " updated_at = excluded.updated_at, account_id = coalesce(excluded.account_id, tokens.account_id),"
+    " agent_email = CASE WHEN excluded.account_id IS NULL OR excluded.account_id IS tokens.account_id"
+    " THEN tokens.agent_email END,"
+    " state_at = CASE WHEN tokens.state = 'connected' THEN tokens.state_at ELSE excluded.state_at END,"
+    " state = 'connected', state_reason = NULL"
+)
+_STALE = {  # (select, identity columns)
+    "token": (
+        "SELECT tenant, user_id, tenant, user_id, sealed FROM tokens WHERE key_id != ?",
+        "tenant, user_id",
+    ),
+    "pending": ("SELECT state_hash, tenant, user_id, sealed FROM pending WHERE key_id != ?", "state_hash"),
+}
+_SWAP = {
+    "token": "UPDATE tokens SET sealed = ?, key_id = ? WHERE tenant = ? AND user_id = ? AND sealed = ?",
+    "pending": "UPDATE pending SET sealed = ?, key_id = ? WHERE state_hash = ? AND sealed = ?",
+}
 
 
-class SqliteTokenStore:
+class SqliteTokenStore(BaseTokenStore):
     """`TokenStore` in one SQLite file. Several instances and processes may share the file."""
 
     def __init__(
@@ -73,21 +107,17 @@ class SqliteTokenStore:
         path: str | os.PathLike[str],
         sealer: Sealer,
         *,
-        busy_timeout: float = 10.0,
-        lease: float = 30.0,
+        timeout: float = 2.0,
         lock_timeout: float = 60.0,
         poll_interval: float = 0.02,
     ) -> None:
+        super().__init__(sealer)
         self.path = Path(path).expanduser()
-        self._codec = TokenCodec(sealer)
-        self._sealer = sealer
-        self._busy_timeout = busy_timeout
-        self._lease = lease
+        self._timeout = timeout
         self._lock_timeout = lock_timeout
         self._poll = poll_interval
+        self._lock_dir = self.path.with_name(f".{self.path.name}.locks")
         self._mutex = threading.Lock()
-        self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._background: set[asyncio.Future[None]] = set()
         self._conn: sqlite3.Connection | None = self._connect()
 
     def __repr__(self) -> str:
@@ -98,15 +128,16 @@ class SqliteTokenStore:
     def _connect(self) -> sqlite3.Connection:
         try:
             make_private_dirs(self.path.parent)
+            make_private_dirs(self._lock_dir)
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             conn = sqlite3.connect(
-                self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
             )
         except (OSError, sqlite3.Error) as exc:
             raise ConfigurationError(f"LIVECHAT_TOKEN_STORE: cannot open {self.path}: {exc}") from exc
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 log.warning("SQLite token store %s: WAL unavailable (journal_mode=%s)", self.path, mode)
@@ -114,16 +145,12 @@ class SqliteTokenStore:
             conn.execute("PRAGMA secure_delete = ON")
             with _transaction(conn):
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise ConfigurationError(
-                        f"LIVECHAT_TOKEN_STORE: {self.path} has schema version {version}, written by a newer "
-                        f"mcp-livechat (this one knows up to {SCHEMA_VERSION}); upgrade"
-                    )
+                self.check_schema_version(version, str(self.path))
                 if version < SCHEMA_VERSION:
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
+                    for statement in _MIGRATIONS[version]:
+                        conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self.check_keys({kid for (kid,) in conn.execute(_KEY_IDS, (time.time(),))}, str(self.path))
         except sqlite3.Error as exc:
             conn.close()
             raise ConfigurationError(f"LIVECHAT_TOKEN_STORE: cannot use {self.path}: {exc}") from exc
@@ -132,231 +159,236 @@ class SqliteTokenStore:
             raise
         return conn
 
-    async def open(self) -> None:
-        """Nothing to do: the constructor opened the file (kept for symmetry with PostgreSQL)."""
-
     async def close(self) -> None:
         with self._mutex:  # statements are short; closing inline avoids a thread hop at shutdown
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
 
-    async def __aenter__(self) -> SqliteTokenStore:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
     async def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         def call() -> _T:
             with self._mutex:
                 if self._conn is None:
                     raise RuntimeError("the token store is closed")
-                return fn(self._conn)
+                try:
+                    return fn(self._conn)
+                except sqlite3.OperationalError as exc:
+                    if getattr(exc, "sqlite_errorcode", 0) & 0xFF in (
+                        sqlite3.SQLITE_BUSY,
+                        sqlite3.SQLITE_LOCKED,
+                    ):
+                        raise StoreUnavailable(
+                            f"the token store is busy (another process held {self.path.name} for more than"
+                            f" {self._timeout:g} s); retry shortly"
+                        ) from exc
+                    raise
 
         return await asyncio.to_thread(call)
 
-    # -- tokens ------------------------------------------------------------------------------
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> Callable[[sqlite3.Connection], list[Any]]:
+        return lambda c: c.execute(sql, args).fetchall()
 
-    async def get(self, principal: Principal) -> StoredToken | None:
-        row = await self._run(
-            lambda c: c.execute(
-                "SELECT sealed FROM tokens WHERE tenant = ? AND user_id = ?",
-                (principal.tenant, principal.user),
-            ).fetchone()
-        )
-        return None if row is None else self._codec.open_token(principal, row[0])
+    def _count(self, sql: str, args: Sequence[Any]) -> Callable[[sqlite3.Connection], int]:
+        return lambda c: c.execute(sql, args).rowcount
 
-    async def put(self, principal: Principal, token: StoredToken) -> None:
-        blob = self._codec.seal_token(principal, token)
-        args = (principal.tenant, principal.user, blob, key_id(blob), token.expires_at, time.time())
-        await self._run(
-            lambda c: c.execute(
-                "INSERT INTO tokens (tenant, user_id, sealed, key_id, expires_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, user_id) DO UPDATE SET"
-                " sealed = excluded.sealed, key_id = excluded.key_id,"
-                " expires_at = excluded.expires_at, updated_at = excluded.updated_at",
-                args,
-            )
-        )
+    async def _probe(self) -> None:
+        await self._run(self._rows("SELECT 1 FROM tokens LIMIT 1"))
 
-    async def delete(self, principal: Principal) -> bool:
-        cursor = await self._run(
-            lambda c: c.execute(
-                "DELETE FROM tokens WHERE tenant = ? AND user_id = ?", (principal.tenant, principal.user)
-            )
+    # -- tokens and grants -------------------------------------------------------------------
+
+    async def _select_token(self, principal: Principal) -> bytes | None:
+        sql = "SELECT sealed FROM tokens WHERE tenant = ? AND user_id = ?"
+        rows = await self._run(self._rows(sql, (principal.tenant, principal.user)))
+        return bytes(rows[0][0]) if rows else None
+
+    async def _upsert_token(
+        self, principal: Principal, blob: bytes, kid: str, token: StoredToken, now: float
+    ) -> None:
+        args = (principal.tenant, principal.user, blob, kid, token.expires_at, now, token.account_id, now)
+        await self._run(self._count(_UPSERT, args))
+
+    async def _delete_token(self, principal: Principal) -> bool:
+        sql = "DELETE FROM tokens WHERE tenant = ? AND user_id = ?"
+        return await self._run(self._count(sql, (principal.tenant, principal.user))) > 0
+
+    async def _set_state(self, principal: Principal, state: str, reason: str | None, now: float) -> bool:
+        sql = (
+            "UPDATE tokens SET state_at = CASE WHEN state = ? THEN state_at ELSE ? END, state = ?,"
+            " state_reason = ? WHERE tenant = ? AND user_id = ?"
         )
-        return cursor.rowcount > 0
+        args = (state, now, state, reason, principal.tenant, principal.user)
+        return await self._run(self._count(sql, args)) > 0
+
+    async def _set_check(self, principal: Principal, outcome: str, error_type: str | None, at: float) -> bool:
+        sql = (
+            "UPDATE tokens SET last_check_at = ?, last_outcome = ?, last_error_type = ?"
+            " WHERE tenant = ? AND user_id = ?"
+        )
+        args = (at, outcome, error_type, principal.tenant, principal.user)
+        return await self._run(self._count(sql, args)) > 0
+
+    async def _set_identity(
+        self, principal: Principal, account_id: str | None, agent_email: str | None
+    ) -> bool:
+        sql = "UPDATE tokens SET account_id = ?, agent_email = ? WHERE tenant = ? AND user_id = ?"
+        args = (account_id, agent_email, principal.tenant, principal.user)
+        return await self._run(self._count(sql, args)) > 0
+
+    async def _grant_rows(self, tenant: str | None) -> list[GrantInfo]:
+        where, args = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
+        sql = f"SELECT {_GRANT_COLUMNS} FROM tokens {where} ORDER BY tenant, user_id"  # noqa: S608 (fixed text)
+        return [GrantInfo(*row) for row in await self._run(self._rows(sql, args))]
 
     # -- pending authorizations -------------------------------------------------------------
 
-    async def put_pending(self, pending: PendingAuthorization) -> None:
-        digest, blob = self._codec.seal_pending(pending)
-        p = pending.principal
-        args = (digest, p.tenant, p.user, blob, key_id(blob), pending.expires_at)
-        now = time.time()
+    async def _insert_pending(self, digest: str, row: PendingRow, kid: str, now: float, keep: int) -> None:
+        tenant, user, blob, expires_at = row
 
-        def put(c: sqlite3.Connection) -> None:
+        def insert(c: sqlite3.Connection) -> None:
             with _transaction(c):
-                c.execute("DELETE FROM pending WHERE expires_at <= ?", (now,))  # keeps the table small
+                c.execute("DELETE FROM pending WHERE expires_at <= ?", (now,))
                 c.execute(
-                    "INSERT OR REPLACE INTO pending (state_hash, tenant, user_id, sealed, key_id, expires_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    args,
+                    "DELETE FROM pending WHERE tenant = ?1 AND user_id = ?2 AND state_hash NOT IN"
+                    " (SELECT state_hash FROM pending WHERE tenant = ?1 AND user_id = ?2"
+                    " ORDER BY created_at DESC LIMIT ?3)",
+                    (tenant, user, keep - 1),
+                )
+                c.execute(
+                    "INSERT OR REPLACE INTO pending (state_hash, tenant, user_id, sealed, key_id, expires_at,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (digest, tenant, user, blob, kid, expires_at, now),
                 )
 
-        await self._run(put)
+        await self._run(insert)
 
-    async def take_pending(self, state: str, now: float | None = None) -> PendingAuthorization | None:
-        digest = state_hash(state)
-
-        def take(c: sqlite3.Connection) -> tuple[str, str, bytes, float] | None:
+    async def _take_pending_row(self, digest: str) -> PendingRow | None:
+        def take(c: sqlite3.Connection) -> PendingRow | None:
             with _transaction(c):
-                row: tuple[str, str, bytes, float] | None = c.execute(
-                    "SELECT tenant, user_id, sealed, expires_at FROM pending WHERE state_hash = ?", (digest,)
-                ).fetchone()
+                row = _pending_row(c, digest)
                 if row is not None:
                     c.execute("DELETE FROM pending WHERE state_hash = ?", (digest,))
                 return row
 
-        row = await self._run(take)
-        return self._codec.pending_from_row(state, row, now)
+        return await self._run(take)
 
-    async def peek_pending(self, state: str, now: float | None = None) -> PendingAuthorization | None:
-        digest = state_hash(state)
-        row: tuple[str, str, bytes, float] | None = await self._run(
-            lambda c: c.execute(
-                "SELECT tenant, user_id, sealed, expires_at FROM pending WHERE state_hash = ?", (digest,)
-            ).fetchone()
+    async def _peek_pending_row(self, digest: str) -> PendingRow | None:
+        return await self._run(lambda c: _pending_row(c, digest))
+
+    async def _live_pending_blobs(self, principal: Principal, now: float, limit: int) -> list[bytes]:
+        sql = (
+            "SELECT sealed FROM pending WHERE tenant = ? AND user_id = ? AND expires_at > ?"
+            " ORDER BY created_at DESC LIMIT ?"
         )
-        return self._codec.pending_from_row(state, row, now)
+        rows = await self._run(self._rows(sql, (principal.tenant, principal.user, now, limit)))
+        return [bytes(blob) for (blob,) in rows]
 
-    async def purge_expired(self, now: float | None = None) -> int:
-        cutoff = time.time() if now is None else now
-        cursor = await self._run(lambda c: c.execute("DELETE FROM pending WHERE expires_at <= ?", (cutoff,)))
-        return cursor.rowcount
+    async def _purge_pending(self, now: float) -> int:
+        return await self._run(self._count("DELETE FROM pending WHERE expires_at <= ?", (now,)))
 
-    # -- refresh lock ------------------------------------------------------------------------
+    # -- re-seal -----------------------------------------------------------------------------
 
-    def refresh_lock(self, principal: Principal) -> AbstractAsyncContextManager[None]:
-        return self._refresh_lock(principal.key)
+    async def _key_counts(self, primary: str) -> tuple[int, int]:
+        sql = (
+            "SELECT (SELECT count(*) FROM tokens WHERE key_id != ?1) + (SELECT count(*) FROM pending"
+            " WHERE key_id != ?1), (SELECT count(*) FROM tokens WHERE key_id = ?1) + (SELECT count(*)"
+            " FROM pending WHERE key_id = ?1)"
+        )
+        ((stale, current),) = await self._run(self._rows(sql, (primary,)))
+        return int(stale), int(current)
+
+    async def _stale_rows(
+        self, kind: RowKind, primary: str, after: tuple[str, ...] | None, limit: int
+    ) -> Sequence[StaleRow]:
+        select, ident = _STALE[kind]
+        cursor = f" AND ({ident}) > ({', '.join('?' * len(after))})" if after else ""
+        sql = f"{select}{cursor} ORDER BY {ident} LIMIT ?"  # fixed fragments only; data are parameters
+        rows = await self._run(self._rows(sql, (primary, *(after or ()), limit)))
+        width = 2 if kind == "token" else 1
+        return [StaleRow(tuple(r[:width]), Principal(r[width], r[width + 1]), bytes(r[-1])) for r in rows]
+
+    async def _swap_sealed(
+        self, kind: RowKind, swaps: Sequence[tuple[tuple[str, ...], bytes, bytes]], primary: str
+    ) -> int:
+        def swap(c: sqlite3.Connection) -> int:
+            with _transaction(c):
+                return sum(
+                    c.execute(_SWAP[kind], (new, primary, *ident, old)).rowcount for ident, old, new in swaps
+                )
+
+        return await self._run(swap)
+
+    # -- cross-process locks -----------------------------------------------------------------
+
+    def _file_lock(self, stem: str) -> BaseAsyncFileLock:
+        from filelock import AsyncFileLock
+
+        return AsyncFileLock(self._lock_dir / f"{stem}.lock", mode=0o600)
+
+    def _process_lock(self, name: str) -> AbstractAsyncContextManager[None]:
+        return self._held_file(f"refresh-{hashlib.sha256(name.encode()).hexdigest()[:32]}")
 
     @asynccontextmanager
-    async def _refresh_lock(self, name: str) -> AsyncIterator[None]:
-        local = self._local.get(name)
-        if local is None:
-            local = self._local[name] = asyncio.Lock()
-        async with local:
-            owner = uuid.uuid4().hex
-            await self._acquire_lease(name, owner)
-            renewer = asyncio.create_task(self._renew_lease(name, owner))
-            try:
-                yield
-            finally:
-                renewer.cancel()
-                with suppress(asyncio.CancelledError):
-                    await renewer
-                # the thread runs to the end even if this await is cancelled
-                await self._run(functools.partial(_release_lease, name=name, owner=owner))
+    async def _held_file(self, stem: str) -> AsyncIterator[None]:
+        from filelock import Timeout
 
-    async def _acquire_lease(self, name: str, owner: str) -> None:
-        deadline = time.monotonic() + self._lock_timeout
-        delay = self._poll
-        while True:
-            attempt = asyncio.ensure_future(
-                self._run(functools.partial(_try_lease, name=name, owner=owner, lease=self._lease))
-            )
-            try:
-                acquired = await asyncio.shield(attempt)
-            except asyncio.CancelledError:
-                # the attempt runs on in its thread; if it takes the lease, give it back at once
-                attempt.add_done_callback(functools.partial(self._give_back, name, owner))
-                raise
-            if acquired:
-                return
-            if time.monotonic() >= deadline:
-                raise TimeoutError("timed out waiting for another process to finish refreshing this token")
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 0.25)
-
-    def _give_back(self, name: str, owner: str, attempt: asyncio.Future[bool]) -> None:
-        if attempt.cancelled() or attempt.exception() is not None or not attempt.result():
-            return
-        task = asyncio.ensure_future(self._run(functools.partial(_release_lease, name=name, owner=owner)))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _renew_lease(self, name: str, owner: str) -> None:
-        while True:
-            await asyncio.sleep(self._lease / 3)
-            if not await self._run(
-                functools.partial(_renew_lease, name=name, owner=owner, lease=self._lease)
-            ):
-                log.warning("SQLite token store: a refresh lease was lost before it was released")
-                return
-
-    # -- operations --------------------------------------------------------------------------
-
-    async def ping(self) -> bool:
+        lock = self._file_lock(stem)
         try:
-            await self._run(lambda c: c.execute("SELECT 1 FROM tokens LIMIT 1").fetchall())
-        except Exception:
-            return False
-        return True
+            await lock.acquire(timeout=self._lock_timeout, poll_interval=self._poll)
+        except Timeout:
+            raise TimeoutError(
+                "timed out waiting for another process to finish refreshing this token"
+            ) from None
+        try:
+            yield
+        finally:
+            await lock.release()
 
-    async def reseal_all(self) -> int:
-        """Re-encrypt token and pending rows sealed with an old key; rows that do not open are skipped."""
-        primary = self._sealer.primary_key_id
+    def _try_store_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
+        return self._try_file(name)
 
-        def reseal(c: sqlite3.Connection) -> int:
-            count = skipped = 0
-            with _transaction(c):
-                for table, id_col in (("tokens", "rowid"), ("pending", "state_hash")):
-                    rows = c.execute(
-                        f"SELECT {id_col}, tenant, user_id, sealed FROM {table} WHERE key_id != ?",  # noqa: S608
-                        (primary,),
-                    ).fetchall()
-                    for ident, tenant, user, blob in rows:
-                        try:
-                            fresh = self._codec.reseal(Principal(tenant, user), blob)
-                        except SealError:
-                            skipped += 1
-                            continue
-                        if fresh is not None:
-                            c.execute(
-                                f"UPDATE {table} SET sealed = ?, key_id = ? WHERE {id_col} = ?",  # noqa: S608
-                                (fresh, primary, ident),
-                            )
-                            count += 1
-            if skipped:
-                log.warning("SQLite token store: %d rows could not be opened and were not resealed", skipped)
-            return count
+    @asynccontextmanager
+    async def _try_file(self, stem: str) -> AsyncIterator[bool]:
+        from filelock import Timeout
 
-        return await self._run(reseal)
+        lock = self._file_lock(stem)
+        try:
+            await lock.acquire(blocking=False)
+        except Timeout:
+            held = False
+        else:
+            held = True
+        if not held:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            await lock.release()
 
 
-def _try_lease(c: sqlite3.Connection, *, name: str, owner: str, lease: float) -> bool:
-    """Take the lease if it is free or expired: one atomic upsert, True if this owner now holds it."""
-    now = time.time()
-    cursor = c.execute(
-        "INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (name)"
-        " DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE locks.expires_at <= ?",
-        (name, owner, now + lease, now),
-    )
-    return cursor.rowcount == 1
+def sealed_key_ids(path: Path) -> set[str]:
+    """Key ids of the token (and live pending) rows in the SQLite file at `path`, read-only; empty if
+    there is no such file or it holds no token table yet."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        return set()
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
+    except sqlite3.Error:
+        return set()
+    try:
+        return {kid for (kid,) in conn.execute(_KEY_IDS, (time.time(),))}
+    except sqlite3.Error:
+        return set()
+    finally:
+        conn.close()
 
 
-def _renew_lease(c: sqlite3.Connection, *, name: str, owner: str, lease: float) -> bool:
-    cursor = c.execute(
-        "UPDATE locks SET expires_at = ? WHERE name = ? AND owner = ?", (time.time() + lease, name, owner)
-    )
-    return cursor.rowcount == 1
-
-
-def _release_lease(c: sqlite3.Connection, *, name: str, owner: str) -> None:
-    c.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
+def _pending_row(c: sqlite3.Connection, digest: str) -> PendingRow | None:
+    row = c.execute(
+        "SELECT tenant, user_id, sealed, expires_at FROM pending WHERE state_hash = ?", (digest,)
+    ).fetchone()
+    return None if row is None else cast(PendingRow, (row[0], row[1], bytes(row[2]), row[3]))
 
 
 @contextmanager

@@ -1,16 +1,20 @@
-"""Where each person's LiveChat tokens live: the `TokenStore` protocol, its records, and `open_store`.
+"""Where each person's LiveChat tokens live: the records, the `TokenStore` protocol, `StoreUnavailable`.
 
-Two implementations: `sqlite_store.SqliteTokenStore` (embedded default, one file) and
-`postgres_store.PostgresTokenStore` (shared by many replicas). Both keep secrets sealed:
+The implementations share one shape (`store_base.BaseTokenStore`: sealing, the codec, the
+in-process locks, re-seal, the schema and key checks) and differ only in their row operations:
+`sqlite_store.SqliteTokenStore` (embedded default, one file) and `postgres_store.PostgresTokenStore`
+(shared by many replicas). `stores.open_store` picks one from LIVECHAT_TOKEN_STORE. This module
+imports neither backend. What a row holds:
 
-- token rows, keyed by (tenant, user): ``sealer.seal(principal, token.to_bytes())`` plus the key id
-  and the expiry in clear (the expiry is not secret and helps operators);
-- pending authorizations, keyed by SHA-256 hex of the OAuth state (the state itself is never
-  stored): principal columns, the sealed verifier / redirect URI / state hash / expiry, the expiry.
+- a token row, keyed by (tenant, user): the sealed `StoredToken` and, in clear, its key id, expiry
+  and update time plus the grant's health (`GrantInfo`: account, agent e-mail, state, last check);
+  never a token;
+- a pending authorization, keyed by SHA-256 hex of the OAuth state: the principal and expiry in
+  clear; the state itself, the PKCE verifier and the redirect URI sealed.
 
 A row that does not open (wrong key, tampered, copied to another principal) raises
-`crypto.SealError` from `get` / `take_pending` instead of looking absent: the caller tells the
-person to reconnect, and an operator who lost the key sees why.
+`crypto.SealError` from `get` / `take_pending` instead of looking absent, and is kept: the caller
+marks it `needs_reconnect`, and an operator who lost the key sees why.
 """
 
 from __future__ import annotations
@@ -18,29 +22,39 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from mcp_livechat.connect.identity import Principal
-from mcp_livechat.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from mcp_livechat.connect.crypto import Sealer
+from mcp_livechat.errors import TransportError
 
 __all__ = [
+    "CONNECTED",
+    "NEEDS_RECONNECT",
+    "GrantInfo",
+    "GrantState",
     "PendingAuthorization",
+    "ResealReport",
+    "StoreUnavailable",
     "StoredToken",
-    "TokenCodec",
     "TokenStore",
-    "open_store",
     "state_hash",
 ]
 
 _FORMAT = 1
+
+GrantState = Literal["connected", "needs_reconnect"]
+CONNECTED: Final = "connected"
+NEEDS_RECONNECT: Final = "needs_reconnect"
+
+
+class StoreUnavailable(TransportError):
+    """The token store did not answer within its timeout (down, unreachable or saturated)."""
+
+    def __init__(self, message: str = "the token store is unreachable right now; retry shortly") -> None:
+        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -77,7 +91,7 @@ class StoredToken:
             "client_id": self.client_id,
             "obtained_at": self.obtained_at,
         }
-        return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+        return _dump(data)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoredToken:
@@ -110,21 +124,88 @@ class PendingAuthorization:
             f" redirect_uri={self.redirect_uri!r}, expires_at={self.expires_at!r})"
         )
 
+    def to_bytes(self) -> bytes:
+        """The plaintext that is sealed for `principal` (the state is inside: never in clear)."""
+        body = {
+            "v": _FORMAT,
+            "state": self.state,
+            "state_hash": state_hash(self.state),
+            "code_verifier": self.code_verifier,
+            "redirect_uri": self.redirect_uri,
+            "expires_at": self.expires_at,
+        }
+        return _dump(body)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, principal: Principal, state: str | None = None) -> PendingAuthorization:
+        """Parse `to_bytes` output for the row keyed by `state` (None: take the state from the body).
+
+        `ValueError` if it is not a pending authorization, belongs to another state (a blob moved
+        between rows), or holds no state when none is given (rows written before the state was kept).
+        """
+        obj = _load_object(data)
+        sealed_state = _opt_str(obj, "state")
+        state = state if state is not None else sealed_state
+        if state is None or _str(obj, "state_hash") != state_hash(state):
+            raise ValueError("state mismatch")
+        return cls(
+            state=state,
+            principal=principal,
+            code_verifier=_str(obj, "code_verifier"),
+            redirect_uri=_str(obj, "redirect_uri"),
+            expires_at=_num(obj, "expires_at"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GrantInfo:
+    """One person's grant as an operator or a health sweep sees it: clear columns only, no secret."""
+
+    tenant: str
+    user: str
+    account_id: str | None
+    agent_email: str | None
+    state: GrantState
+    state_reason: str | None  # e.g. "cannot be decrypted", "refresh refused"
+    state_at: float  # unix seconds: when the grant entered `state`
+    last_check_at: float | None
+    last_outcome: str | None  # e.g. "ok", "refreshed", "dead", "error"
+    last_error_type: str | None  # LiveChat's error code of the last failed check
+    expires_at: float  # of the access token
+    updated_at: float  # last write of the sealed token
+    key_id: str  # which configured key sealed it
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.tenant, self.user)
+
+
+@dataclass(frozen=True, slots=True)
+class ResealReport:
+    """What `reseal_all` did: rows re-sealed under the primary key, already current, or that do not open."""
+
+    resealed: int = 0
+    current: int = 0
+    unopenable: int = 0
+
 
 class TokenStore(Protocol):
     async def get(self, principal: Principal) -> StoredToken | None:
-        """The stored token, None if there is none; `SealError` if the row does not open."""
+        """The stored token, None if there is none; `SealError` if the row does not open (it is kept)."""
         ...
 
     async def put(self, principal: Principal, token: StoredToken) -> None:
-        """Insert or replace."""
+        """Insert or replace; the grant becomes `connected` (its reason cleared)."""
         ...
 
     async def delete(self, principal: Principal) -> bool:
         """True if a row existed."""
         ...
 
-    async def put_pending(self, pending: PendingAuthorization) -> None: ...
+    async def put_pending(self, pending: PendingAuthorization) -> None:
+        """Store a pending authorization; in the same transaction, drop expired ones and the
+        principal's oldest beyond a small cap."""
+        ...
 
     async def take_pending(self, state: str, now: float | None = None) -> PendingAuthorization | None:
         """Atomically remove and return (single use). Unknown, taken or expired -> None (expired rows
@@ -136,12 +217,42 @@ class TokenStore(Protocol):
         unknown, taken or expired; `SealError` if the row does not open."""
         ...
 
+    async def live_pending(
+        self, principal: Principal, now: float | None = None
+    ) -> PendingAuthorization | None:
+        """The principal's newest unexpired pending authorization that opens, or None."""
+        ...
+
     async def purge_expired(self, now: float | None = None) -> int:
         """Drop expired pending authorizations; returns how many."""
         ...
 
+    async def mark(self, principal: Principal, *, state: GrantState, reason: str | None = None) -> bool:
+        """Set the grant's state (and why); False if the principal has no row."""
+        ...
+
+    async def record_check(
+        self, principal: Principal, *, outcome: str, error_type: str | None = None, at: float | None = None
+    ) -> bool:
+        """Remember the outcome of a health check; False if the principal has no row."""
+        ...
+
+    async def set_identity(
+        self, principal: Principal, *, account_id: str | None, agent_email: str | None
+    ) -> bool:
+        """Remember whose LiveChat account the grant is; False if the principal has no row."""
+        ...
+
+    async def list_grants(self, tenant: str | None = None) -> list[GrantInfo]:
+        """Every grant (of one tenant), ordered by tenant then user."""
+        ...
+
     def refresh_lock(self, principal: Principal) -> AbstractAsyncContextManager[None]:
         """Mutual exclusion, across processes and replicas, for refreshing one principal's token."""
+        ...
+
+    def sweep_lock(self) -> AbstractAsyncContextManager[bool]:
+        """Never waits: yields True if this process now holds the store-wide sweep lock, else False."""
         ...
 
     async def ping(self) -> bool:
@@ -150,137 +261,20 @@ class TokenStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def reseal_all(self) -> int:
-        """Re-encrypt rows sealed with an old key under the primary key; returns how many."""
+    async def reseal_all(
+        self, progress: Callable[[int, int], None] | None = None, batch: int = 100
+    ) -> ResealReport:
+        """Re-encrypt rows sealed with an old key under the primary key, in short batches."""
         ...
 
 
 def state_hash(state: str) -> str:
-    """What a pending row is keyed by: the state itself is never stored."""
+    """What a pending row is keyed by: the state itself is never stored in clear."""
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-class TokenCodec:
-    """Turns records into sealed blobs and back; shared by the store implementations."""
-
-    __slots__ = ("sealer",)
-
-    def __init__(self, sealer: Sealer) -> None:
-        self.sealer = sealer
-
-    def seal_token(self, principal: Principal, token: StoredToken) -> bytes:
-        return self.sealer.seal(principal, token.to_bytes())
-
-    def open_token(self, principal: Principal, blob: bytes) -> StoredToken:
-        from mcp_livechat.connect.crypto import SealError
-
-        plaintext = self.sealer.open(principal, bytes(blob))
-        try:
-            return StoredToken.from_bytes(plaintext)
-        except ValueError:
-            raise SealError() from None
-
-    def seal_pending(self, pending: PendingAuthorization) -> tuple[str, bytes]:
-        """(state hash, sealed blob)."""
-        digest = state_hash(pending.state)
-        body = {
-            "v": _FORMAT,
-            "state_hash": digest,
-            "code_verifier": pending.code_verifier,
-            "redirect_uri": pending.redirect_uri,
-            "expires_at": pending.expires_at,
-        }
-        plaintext = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
-        return digest, self.sealer.seal(pending.principal, plaintext)
-
-    def open_pending(self, state: str, principal: Principal, blob: bytes) -> PendingAuthorization:
-        from mcp_livechat.connect.crypto import SealError
-
-        plaintext = self.sealer.open(principal, bytes(blob))
-        try:
-            obj = _load_object(plaintext)
-            if _str(obj, "state_hash") != state_hash(state):  # a blob moved between pending rows
-                raise ValueError("state mismatch")
-            return PendingAuthorization(
-                state=state,
-                principal=principal,
-                code_verifier=_str(obj, "code_verifier"),
-                redirect_uri=_str(obj, "redirect_uri"),
-                expires_at=_num(obj, "expires_at"),
-            )
-        except ValueError:
-            raise SealError() from None
-
-    def pending_from_row(
-        self, state: str, row: Sequence[Any] | None, now: float | None = None
-    ) -> PendingAuthorization | None:
-        """A pending row `(tenant, user, sealed, expires_at)` opened, or None if absent or expired."""
-        now = time.time() if now is None else now
-        if row is None or row[3] <= now:
-            return None
-        pending = self.open_pending(state, Principal(row[0], row[1]), row[2])
-        return None if pending.expires_at <= now else pending
-
-    def reseal(self, principal: Principal, blob: bytes) -> bytes | None:
-        """`blob` sealed under the primary key, or None if it already is. `SealError` if it does not open."""
-        blob = bytes(blob)
-        if not self.sealer.needs_reseal(blob):
-            return None
-        return self.sealer.seal(principal, self.sealer.open(principal, blob))
-
-
-def open_store(url: str | None, *, keys: Sequence[bytes], default_dir: Path) -> TokenStore:
-    """Build the store named by LIVECHAT_TOKEN_STORE.
-
-    - None / "" -> SQLite at ``default_dir / "tokens.db"``;
-    - ``sqlite:///abs/path.db`` -> SQLite at ``/abs/path.db``; ``sqlite:relative.db`` or
-      ``sqlite://relative/path.db`` -> relative to the working directory; ``~`` is expanded;
-    - ``postgresql://...`` / ``postgres://...`` -> PostgreSQL (a libpq URL).
-
-    Without keys, SQLite uses (creating it if needed) a 0600 key file, ``encryption.key``, next to
-    the database; PostgreSQL refuses. The PostgreSQL store connects on first use (or `await open()`).
-    """
-    from mcp_livechat.connect.crypto import Sealer, load_or_create_key_file
-
-    url = (url or "").strip()
-    scheme = url.partition(":")[0].lower() if ":" in url else ""
-    if not url or scheme == "sqlite":
-        from mcp_livechat.connect.sqlite_store import SqliteTokenStore
-
-        if url:
-            db_path = _sqlite_path(url)
-            key_path = db_path.parent / "encryption.key"
-        else:
-            db_path = Path(default_dir).expanduser() / "tokens.db"
-            key_path = Path(default_dir).expanduser() / "encryption.key"
-        sealer = Sealer(keys) if keys else Sealer([load_or_create_key_file(key_path)])
-        return SqliteTokenStore(db_path, sealer)
-    if scheme in ("postgresql", "postgres"):
-        if not keys:
-            raise ConfigurationError(
-                "LIVECHAT_ENCRYPTION_KEY is required with a PostgreSQL token store (LIVECHAT_TOKEN_STORE): "
-                "set it to base64 of 32 random bytes, shared by every replica"
-            )
-        from mcp_livechat.connect.postgres_store import PostgresTokenStore
-
-        return PostgresTokenStore(url, Sealer(keys))
-    raise ConfigurationError(
-        f"LIVECHAT_TOKEN_STORE: unsupported scheme {scheme or '(none)'!r}; "
-        "use sqlite:///path/to/tokens.db or postgresql://user@host/db"
-    )
-
-
-def _sqlite_path(url: str) -> Path:
-    rest = url.split(":", 1)[1]
-    if rest.startswith("//"):
-        rest = rest[2:]
-        if rest.startswith("/"):
-            rest = "/" + rest.lstrip("/")
-    if not rest or "?" in rest or rest in (":memory:", "/:memory:"):
-        raise ConfigurationError(
-            "LIVECHAT_TOKEN_STORE: a SQLite store needs a file path, e.g. sqlite:///var/lib/mcp-livechat/tokens.db"
-        )
-    return Path(rest).expanduser()
+def _dump(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
 
 
 def _load_object(data: bytes) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 from mcp_livechat.connect.crypto import Sealer, SealError, key_id, load_or_create_key_file
 from mcp_livechat.connect.identity import Principal
 from mcp_livechat.errors import ConfigurationError, LiveChatError
-from tests.connect.conftest import ALICE, ALICE_ELSEWHERE, BOB, KEY_A, KEY_B, KEY_C
+from tests.connect.store_kit import ALICE, ALICE_ELSEWHERE, BOB, KEY_A, KEY_B, KEY_C
 
 SECRET = b"dal:the-access-token"
 
