@@ -19,9 +19,8 @@ at ``constants.BASE_DATE`` and ticks in real time; ``sb.clock.advance()`` moves 
 from __future__ import annotations
 
 from . import constants
-from .app import serve
 from .clock import Clock
-from .core import Sandbox, SandboxTransport
+from .core import Sandbox, SandboxTransport, serve
 from .faults import FaultInjector
 from .stats import Stats
 

@@ -1,12 +1,9 @@
-"""The Starlette app (accounts server + APIs + control endpoints on one port) and ``serve()``."""
+"""The Starlette app: accounts server, APIs and control endpoints on one port."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,9 +15,6 @@ from .dispatch import api_endpoint
 from .reports import reports_endpoint
 from .runtime import Runtime
 from .wire import RAW_SEND_KEY, with_faults
-
-if TYPE_CHECKING:
-    from .core import Sandbox
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -93,28 +87,3 @@ def _control(rt: Runtime, handler: Callable[[Runtime, Request], Awaitable[Respon
         return await control.guarded(handler, rt, request)
 
     return endpoint
-
-
-async def serve(sb: Sandbox, host: str, port: int) -> None:
-    """Serve ``sb.app`` with uvicorn (h11, no access log: query strings can carry tokens).
-
-    Cancelling the task shuts the server down gracefully.
-    """
-    config = uvicorn.Config(
-        sb.app,
-        host=host,
-        port=port,
-        http="h11",
-        lifespan="off",
-        access_log=False,
-        log_config=None,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.ensure_future(server.serve())
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        server.should_exit = True
-        await task
-        raise

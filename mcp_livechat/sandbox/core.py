@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable, Sequence
 
 import httpx2
+import uvicorn
 
 from . import constants
 from .app import SandboxApp, build_app
@@ -147,3 +148,28 @@ class Sandbox:
             "account_id": constants.ACCOUNT_ID,
             "pat": constants.PAT,
         }
+
+
+async def serve(sb: Sandbox, host: str, port: int) -> None:
+    """Serve ``sb.app`` with uvicorn (h11, no access log: query strings can carry tokens).
+
+    Cancelling the task shuts the server down gracefully.
+    """
+    config = uvicorn.Config(
+        sb.app,
+        host=host,
+        port=port,
+        http="h11",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.ensure_future(server.serve())
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        server.should_exit = True
+        await task
+        raise
