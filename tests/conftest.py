@@ -206,8 +206,14 @@ def connect(sandbox: Sandbox, era: str) -> Callable[..., Any]:
 
     from mcp_livechat.server import create_server
 
-    def make(**overrides: Any) -> Client:
-        server, _ = create_server(sandbox_settings(**overrides), transport=sandbox.transport())
+    def make(*, pat: tuple[str, str] | None = None, **overrides: Any) -> Client:
+        """`pat=(account_id, pat)` acts as another seeded agent (default: account A's owner)."""
+        settings = sandbox_settings(**overrides)
+        if pat is not None:
+            from pydantic import SecretStr
+
+            settings = settings.model_copy(update={"account_id": pat[0], "pat": SecretStr(pat[1])})
+        server, _ = create_server(settings, transport=sandbox.transport())
         return Client(server, mode=era)  # type: ignore[arg-type]
 
     return make

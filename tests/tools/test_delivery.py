@@ -1,0 +1,215 @@
+"""Writes into chats as LiveChat's rules allow, each applied at most once (over the SDK client,
+both eras, against a sandbox that enforces chat membership and one public agent per chat)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mcp_livechat.sandbox import Sandbox, constants
+from tests.helpers import call, fail
+
+ME = constants.AGENT_EMAIL
+
+
+def _chats(sb: Sandbox) -> list[Any]:
+    return [c for c in sb.state.chats.values() if c.organization_id == constants.ORGANIZATION_ID and c.active]
+
+
+def queued_nobody_joined(sb: Sandbox) -> Any:
+    return next(
+        c for c in _chats(sb) if c.last_thread.queue is not None and not any(u.type == "agent" for u in c.users)
+    )
+
+
+def served_by_another(sb: Sandbox) -> tuple[Any, Any]:
+    for chat in _chats(sb):
+        others = [u for u in chat.users if u.type == "agent" and u.id != ME and u.visibility == "all"]
+        if others and chat.user(ME) is None:
+            return chat, others[0]
+    raise AssertionError("the seed has no chat served by another agent")
+
+
+def texts(chat: Any) -> list[str]:
+    return [str(e.get("text")) for e in chat.last_thread.events if e.get("type") == "message"]
+
+
+async def test_a_reply_into_a_queued_chat_nobody_joined_is_delivered_visibly(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat = queued_nobody_joined(sandbox)
+    async with connect() as client:
+        sent = await call(client, "send_message", {"chat_id": chat.id, "text": "Hi, I can help."})
+    assert sent["joined_chat"] is True and sent["joined_as"] == "all" and sent["custom_id"].startswith("mcp-")
+    me = chat.user(ME)
+    assert me is not None and me.visibility == "all"  # a public user of the chat now
+    assert texts(chat).count("Hi, I can help.") == 1
+    event = next(e for e in chat.last_thread.events if e.get("id") == sent["event_id"])
+    assert event["visibility"] == "all" and event["custom_id"] == sent["custom_id"]
+
+
+async def test_a_note_into_a_chat_another_agent_serves_joins_silently(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat, serving = served_by_another(sandbox)
+    async with connect() as client:
+        note = await call(
+            client, "send_message", {"chat_id": chat.id, "text": "VIP, be kind", "visibility": "agents"}
+        )
+    assert note["joined_as"] == "agents"
+    assert chat.user(ME).visibility == "agents" and chat.user(serving.id).visibility == "all"
+    event = next(e for e in chat.last_thread.events if e.get("id") == note["event_id"])
+    assert event["visibility"] == "agents"
+
+
+async def test_a_public_reply_where_another_agent_serves_is_refused_and_nothing_is_sent(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat, serving = served_by_another(sandbox)
+    before = sandbox.stats.requests["send_event"], len(chat.last_thread.events)
+    async with connect() as client:
+        refused = await fail(client, "send_message", {"chat_id": chat.id, "text": "Hello!"})
+        # also after joining silently: a public reply stays refused while another agent serves
+        await call(client, "send_message", {"chat_id": chat.id, "text": "watching", "visibility": "agents"})
+        again = await fail(client, "send_message", {"chat_id": chat.id, "text": "Hello!"})
+    for text in (refused, again):
+        assert serving.id in text and "visibility='agents'" in text and "transfer_chat" in text
+    assert "Hello!" not in texts(chat)
+    assert sandbox.stats.requests["send_event"] == before[0] + 1  # only the note
+    assert chat.user(ME).visibility == "agents"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "malformed", "after_processing": True},  # applied, answered with a broken body
+        {"kind": "drop", "after_processing": True},  # applied, the answer lost
+    ],
+    ids=["broken-body", "dropped-after-processing"],
+)
+async def test_an_applied_send_with_an_unclear_answer_is_reported_sent_once(
+    connect: Callable[..., Any], sandbox: Sandbox, fault: dict[str, Any]
+) -> None:
+    chat = queued_nobody_joined(sandbox)
+    async with connect() as client:
+        await call(client, "send_message", {"chat_id": chat.id, "text": "first"})  # joins
+        sandbox.faults.add(fault["kind"], count=1, methods=["send_event"], after_processing=fault["after_processing"])
+        sent = await call(client, "send_message", {"chat_id": chat.id, "text": "exactly once"})
+    assert texts(chat).count("exactly once") == 1
+    event = next(e for e in chat.last_thread.events if e.get("text") == "exactly once")
+    assert sent["event_id"] == event["id"] and "found in the chat" in sent["note"]
+
+
+@pytest.mark.parametrize("kind", ["server_error", "drop"])
+async def test_a_send_that_did_not_happen_is_sent_once_more(
+    connect: Callable[..., Any], sandbox: Sandbox, kind: str
+) -> None:
+    chat = queued_nobody_joined(sandbox)
+    async with connect() as client:
+        await call(client, "send_message", {"chat_id": chat.id, "text": "first"})
+        sandbox.faults.add(kind, count=1, methods=["send_event"], after_processing=False)
+        sent = await call(client, "send_message", {"chat_id": chat.id, "text": "once more"})
+    assert texts(chat).count("once more") == 1 and sent["event_id"]
+
+
+async def test_a_send_lost_twice_is_reported_not_sent(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    chat = queued_nobody_joined(sandbox)
+    async with connect() as client:
+        await call(client, "send_message", {"chat_id": chat.id, "text": "first"})
+        sandbox.faults.add("server_error", count=2, methods=["send_event"])
+        text = await fail(client, "send_message", {"chat_id": chat.id, "text": "lost"})
+    assert "it was not sent" in text and "lost" not in texts(chat)
+    assert "may or may not" not in text  # it was checked: nothing is left open
+
+
+async def test_no_write_tells_the_model_to_simply_retry_what_may_have_happened(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat = queued_nobody_joined(sandbox)
+    other = next(c for c in _chats(sandbox) if c.id != chat.id and c.last_thread.queue is not None)
+    async with connect() as client:
+        sandbox.faults.add("drop", count=1, methods=["transfer_chat"], after_processing=True)
+        moved = await fail(client, "transfer_chat", {"chat_id": chat.id, "group_id": 1})
+        sandbox.faults.add("malformed", count=1, methods=["transfer_chat"], after_processing=True)
+        moved_again = await fail(client, "transfer_chat", {"chat_id": chat.id, "group_id": 0})
+        sandbox.faults.add("malformed", count=1, methods=["deactivate_chat"], after_processing=True)
+        closed = await call(client, "close_chat", {"chat_id": other.id})
+    for text in (moved, moved_again):
+        assert "may or may not have been applied" in text and "retry in a moment" not in text.lower()
+    assert closed["done"].startswith("closed") and "confirmed" in closed["done"]
+    assert not other.active
+
+
+async def test_a_refused_transfer_names_who_can_take_it_and_can_queue_instead(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat = queued_nobody_joined(sandbox)
+    target = next(
+        a
+        for a in sandbox.state.agents.values()
+        if a.organization_id == constants.ORGANIZATION_ID
+        and a.id != ME
+        and set(a.groups) & set(chat.group_ids)
+        and not a.suspended
+        and not a.awaiting_approval
+    )
+    target.routing_status = "not_accepting_chats"
+    async with connect() as client:
+        refused = await fail(client, "transfer_chat", {"chat_id": chat.id, "agent_id": target.id})
+        queued = await call(
+            client, "transfer_chat", {"chat_id": chat.id, "agent_id": target.id, "queue_if_unavailable": True}
+        )
+    assert "refused the transfer" in refused and "least busy first" in refused
+    assert "queue_if_unavailable=true" in refused
+    assert queued["done"] == f"transferred to agent {target.id}"
+    assert chat.last_thread.queue is not None  # waiting for the target, as LiveChat documents
+
+
+async def test_profile_limits_are_checked_before_anything_is_written(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    schedule = {"timezone": "Europe/Warsaw", "schedule": [{"day": "monday", "start": "16:00", "end": "24:00"}]}
+    async with connect() as client:
+        ok = await call(client, "update_agent_profile", {"work_scheduler": schedule})
+        before = sandbox.stats.requests["update_agent"]
+        late = {**schedule, "schedule": [{"day": "monday", "start": "16:00", "end": "24:30"}]}
+        bad_end = await fail(client, "update_agent_profile", {"work_scheduler": late, "job_title": "x"})
+        reversed_ = {**schedule, "schedule": [{"day": "monday", "start": "17:00", "end": "09:00"}]}
+        backwards = await fail(client, "update_agent_profile", {"work_scheduler": reversed_})
+        long_title = await fail(client, "update_agent_profile", {"job_title": "t" * 65})
+        after = sandbox.stats.requests["update_agent"]
+    assert ok["agent"]["work_scheduler"]["schedule"][0]["end"] == "24:00"
+    assert "work_scheduler" in bad_end and "end" in bad_end
+    assert "start 17:00 must be before end 09:00" in backwards
+    assert "job_title" in long_title and "64" in long_title
+    assert after == before  # nothing reached LiveChat
+
+
+async def test_a_refused_name_change_after_the_settings_change_says_what_was_applied(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    async with connect(pat=(constants.NORMAL_AGENT_ACCOUNT_ID, constants.NORMAL_AGENT_PAT)) as client:
+        result = await call(client, "update_agent_profile", {"job_title": "Night shift", "name": "Carla G"})
+        only_name = await fail(client, "update_agent_profile", {"name": "Carla G"})
+    assert result["changed"] == ["job_title"] and "name" in result["not_applied"]
+    assert result["agent"]["job_title"] == "Night shift"
+    assert "NOT applied" in result["note"] and "accounts--all:rw" in result["note"]
+    assert "accounts--all:rw" in only_name  # nothing applied: a plain error naming the scope
+
+
+async def test_get_chat_shows_livechat_summary_restricted_threads_and_deleted_events(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    mine = [c for c in sandbox.state.chats.values() if c.organization_id == constants.ORGANIZATION_ID]
+    summarized = next((c, t) for c in mine for t in c.threads if t.summary and t.summary.get("text"))
+    restricted = next((c, t) for c in mine for t in c.threads if t.restricted_access)
+    deleted = next((c, t) for c in mine for t in c.threads if any(e.get("deleted") for e in t.events))
+    async with connect() as client:
+        s = await call(client, "get_chat", {"chat_id": summarized[0].id, "thread_id": summarized[1].id})
+        r = await call(client, "get_chat", {"chat_id": restricted[0].id, "thread_id": restricted[1].id})
+        d = await call(client, "get_chat", {"chat_id": deleted[0].id, "thread_id": deleted[1].id, "max_events": 500})
+    assert s["summary"] and s["summary"][:20] in summarized[1].summary["text"]
+    assert r["restricted_access"] == restricted[1].restricted_access and r["lines"] == []
+    assert any("[message deleted]" in line for line in d["lines"])
