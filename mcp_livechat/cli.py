@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--read-only", action="store_true", default=None, help="offer no tool that changes anything"
     )
-    serve.add_argument("--toolsets", help="comma list: chats,customers,agents,account")
+    serve.add_argument(
+        "--toolsets", help="comma list of chats,customers,agents,account,supervisor,admin,reports, or all"
+    )
     serve.add_argument("--tools", help="comma list of tool names to offer (in addition to --toolsets)")
     serve.add_argument("--exclude-tools", help="comma list of tool names never to offer")
     serve.add_argument(

@@ -115,6 +115,71 @@ class ChatUpdated(Out):
     tags: list[str] | None = None
 
 
+class ThreadInfo(Out):
+    id: str
+    started_at: str | None = None
+    active: bool | None = None
+    agents: list[str] = []
+    tags: list[str] = []
+    events: int = 0
+    summary: str | None = None
+    restricted_access: str | None = None
+
+
+class ThreadList(Out):
+    chat_id: str
+    threads: list[ThreadInfo]
+    found: int | None = None
+    next_page_id: str | None = None
+    note: str | None = None
+
+
+class WaitingChat(Out):
+    chat_id: str
+    thread_id: str | None = None
+    wait_seconds: int
+    waiting_since: str
+    queued: bool = False
+    queue_position: int | None = None
+    customer: Person | None = None
+    last_customer_message: str | None = None
+    group_ids: list[int] = []
+    agents: list[str] = []
+
+
+class WaitingList(Out):
+    chats: list[WaitingChat]
+    scanned: int
+    note: str | None = None
+
+
+class SearchHit(Out):
+    id: str
+    title: str
+    url: str
+
+
+class SearchResults(Out):
+    """The shape ChatGPT connectors and deep research read from a `search` tool."""
+
+    results: list[SearchHit]
+
+
+class FetchedDocument(Out):
+    """The shape ChatGPT connectors and deep research read from a `fetch` tool."""
+
+    id: str
+    title: str
+    text: str
+    url: str
+    metadata: dict[str, str | int | bool | list[str] | None] = {}
+
+
+class Done(Out):
+    done: str
+    note: str | None = None
+
+
 # ------------------------------------------------------------------ customers
 
 

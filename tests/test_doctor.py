@@ -116,7 +116,7 @@ async def test_a_pat_without_read_scopes_names_the_tools_it_disables(sandbox: Sa
     assert "customers:ro" not in report.scopes.held and "agents--my:ro" in report.scopes.held
     line = next(w for w in report.warnings if w.startswith("missing scope customers:ro"))
     assert line == (
-        "missing scope customers:ro (LiveChat refused get_customer): disables get_customer, update_customer"
+        "missing scope customers:ro (LiveChat refused get_customer): disables get_customer, update_customer; limits fetch, search"
     )
     skipped = {s.method: s.skipped for s in report.shapes}
     assert skipped["get_customer"] == skipped["list_agents"] == "refused: the credential lacks the scope"

@@ -35,11 +35,15 @@ TOOL_ACTIONS: dict[str, Needs] = {
     "list_chats": Needs(("list_chats",)),
     "get_chat": Needs(("get_chat",)),
     "search_archives": Needs(("list_archives",)),
-    "send_message": Needs(("send_event",), (ME, "get_chat", "add_user_to_chat")),
-    "transfer_chat": Needs(("transfer_chat",)),
-    "close_chat": Needs(("deactivate_chat",)),
+    "send_message": Needs(("send_event", ME, "get_chat"), ("add_user_to_chat",)),
+    "transfer_chat": Needs(("transfer_chat",), ("list_agents_for_transfer",)),
+    "close_chat": Needs(("deactivate_chat",), ("get_chat",)),
     "tag_thread": Needs(("tag_thread",)),
     "untag_thread": Needs(("untag_thread",)),
+    "search": Needs(("list_archives",), ("get_customer",)),
+    "fetch": Needs((), ("get_chat", "get_customer")),
+    "list_threads": Needs(("list_threads",)),
+    "list_waiting_chats": Needs(("list_chats",)),
     # tools/customers.py
     "get_customer": Needs(("get_customer",)),
     "update_customer": Needs(("update_customer", "get_customer")),
@@ -58,6 +62,18 @@ TOOL_ACTIONS: dict[str, Needs] = {
     "get_connection_status": Needs(),
     "connect_livechat": Needs(),
     "disconnect_livechat": Needs(),
+    # tools/supervisor.py
+    "join_chat": Needs((ME, "get_chat"), ("add_user_to_chat",)),
+    "leave_chat": Needs((ME, "get_chat"), ("remove_user_from_chat",)),
+    "follow_chat": Needs(("follow_chat",)),
+    "unfollow_chat": Needs(("unfollow_chat",)),
+    "list_agents_for_transfer": Needs(("list_agents_for_transfer",)),
+    # tools/admin.py
+    "create_tag": Needs(("create_tag",)),
+    "delete_tag": Needs(("delete_tag",)),
+    "ban_customer": Needs(("ban_customer",)),
+    "list_customer_bans": Needs(("list_customer_bans",)),
+    "unban_customer": Needs(("unban_customer",)),
 }
 
 # Scopes the Scopes page gives to LiveChat's `administrator` role (its "Role" column), among the

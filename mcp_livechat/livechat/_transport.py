@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn, Protocol, TypeVar
 
 import httpx2
@@ -70,6 +71,10 @@ REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
     "list_agents_for_transfer": (),  # "Required scopes: -"
     "unfollow_chat": (),
     "get_customer": ("customers:ro",),
+    "ban_customer": ("customers.ban:rw",),
+    **dict.fromkeys(("create_tag", "update_tag", "delete_tag"), ("tags--all:rw", "tags--groups:rw")),
+    "list_customer_bans": ("banlist_read",),
+    "unban_customer": ("banlist_write",),
     "update_customer": ("customers:rw",),
     "set_routing_status": ("agents--my:rw", "agents--all:rw"),
     "list_routing_statuses": ("agents--all:ro",),
@@ -245,6 +250,9 @@ class Transport:
     def __init__(self, shared: LiveChatHttp, credentials: CredentialProvider) -> None:
         self.shared = shared
         self.credentials = credentials
+        # LiveChat's own clock, from the `Date` header of its last answer (RFC 9110 §6.6.1): how
+        # long someone has waited is measured against it, not against this machine's clock.
+        self.server_time: datetime | None = None
 
     async def call(
         self,
@@ -337,6 +345,7 @@ class Transport:
             raise
         elapsed = (time.perf_counter() - started) * 1e3
         logger.debug("livechat %s -> %d in %.0f ms", action, response.status_code, elapsed)
+        self.server_time = _http_date(response.headers.get("Date")) or self.server_time
         return response
 
     def _redirected(self, cred: Credential, exc: Misdirected, tried: str | None) -> bool:
@@ -403,6 +412,16 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _retry_after(response: httpx2.Response) -> float | None:

@@ -201,6 +201,11 @@ class AgentChat:
         body = {"chat_id": chat_id, "thread_id": thread_id, "tag": tag}
         await self._t.call("agent", "untag_thread", body, idempotent=True)
 
+    async def ban_customer(self, customer_id: str, days: int) -> None:
+        """https://platform.text.com/docs/messaging/agent-chat-api#ban-customer"""
+        body = {"id": customer_id, "ban": {"days": days}}
+        await self._t.call("agent", "ban_customer", body, idempotent=True)
+
     async def get_customer(self, customer_id: str) -> Customer:
         return await self._read("get_customer", {"id": customer_id}, as_model(Customer))
 

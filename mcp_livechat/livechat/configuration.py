@@ -8,7 +8,7 @@ from typing import Any
 
 from mcp_livechat.livechat._transport import Decode, T, Transport, as_list, as_model
 from mcp_livechat.livechat.agent_chat import _compact
-from mcp_livechat.livechat.types import Agent, Group, Tag
+from mcp_livechat.livechat.types import Agent, CustomerBan, Group, Tag
 
 # Optional agent fields LiveChat returns only when asked for (get_agent / list_agents `fields`).
 AGENT_FIELDS = (
@@ -87,3 +87,23 @@ class Configuration:
     async def list_tags(self, group_ids: Sequence[int] | None = None) -> list[Tag]:
         body = {"filters": {"group_ids": list(group_ids)}} if group_ids else {}
         return await self._read("list_tags", body, as_list(Tag))
+
+    async def create_tag(self, name: str, group_ids: Sequence[int] | None = None) -> None:
+        """https://platform.text.com/docs/management/configuration-api#create-tag"""
+        body = _compact(name=name, group_ids=list(group_ids) if group_ids is not None else None)
+        await self._t.call("configuration", "create_tag", body, idempotent=False)
+
+    async def delete_tag(self, name: str) -> None:
+        """https://platform.text.com/docs/management/configuration-api#delete-tag (case-sensitive name)"""
+        await self._t.call("configuration", "delete_tag", {"name": name}, idempotent=True)
+
+    async def list_customer_bans(self) -> list[CustomerBan]:
+        """Active bans, a bare array
+        (https://platform.text.com/docs/management/configuration-api#list-customer-bans)."""
+        return await self._read("list_customer_bans", {}, as_list(CustomerBan))
+
+    async def unban_customer(self, *, customer_id: str | None = None, ip: str | None = None) -> None:
+        """Exactly one of `ip` and `customer_id`
+        (https://platform.text.com/docs/management/configuration-api#unban-customer)."""
+        body = _compact(customer_id=customer_id, ip=ip)
+        await self._t.call("configuration", "unban_customer", body, idempotent=True)

@@ -277,6 +277,17 @@ class Tag(LCModel):
     created_at: Timestamp = None
 
 
+class CustomerBan(LCModel):
+    """One active ban (https://platform.text.com/docs/management/configuration-api#list-customer-bans)."""
+
+    ip: str | None = None
+    customer_id: str | None = None
+    agent_id: str | None = None
+    thread_id: str | None = None
+    created_at: Timestamp = None
+    expires_at: Timestamp = None
+
+
 class TransferCandidate(LCModel):
     agent_id: str
     total_active_chats: int | None = None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import email.utils
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from . import accounts, control, oauth
+from .clock import Clock
 from .dispatch import api_endpoint
 from .reports import reports_endpoint
 from .runtime import Runtime
@@ -21,12 +24,28 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 class SandboxApp(Starlette):
     """Starlette, plus the server's raw ``send`` kept in the scope so that a ``drop`` fault can
-    reach the connection's transport (see wire.drop_connection)."""
+    reach the connection's transport (see wire.drop_connection), and a ``Date`` header from the
+    sandbox's clock on every answer, as an origin server with a clock sends one (RFC 9110 §6.6.1)."""
+
+    clock: Clock | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope[RAW_SEND_KEY] = send
+            if self.clock is not None:
+                send = _dated(send, self.clock)
         await super().__call__(scope, receive, send)
+
+
+def _dated(send: Send, clock: Clock) -> Send:
+    async def send_with_date(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+            stamp = email.utils.format_datetime(clock.now().astimezone(UTC), usegmt=True)
+            message = {**message, "headers": [*headers, (b"date", stamp.encode("latin-1"))]}
+        await send(message)
+
+    return send_with_date
 
 
 def build_app(rt: Runtime) -> SandboxApp:
@@ -79,7 +98,9 @@ def build_app(rt: Runtime) -> SandboxApp:
     ]
     for name, (handler, methods) in control.ENDPOINTS.items():
         routes.append(Route(f"/sandbox/{name}", _control(rt, handler), methods=methods))
-    return SandboxApp(routes=routes)
+    app = SandboxApp(routes=routes)
+    app.clock = rt.clock
+    return app
 
 
 def _control(rt: Runtime, handler: Callable[[Runtime, Request], Awaitable[Response]]) -> Endpoint:

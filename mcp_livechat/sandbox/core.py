@@ -162,6 +162,7 @@ async def serve(sb: Sandbox, host: str, port: int) -> None:
         http="h11",
         lifespan="off",
         access_log=False,
+        date_header=False,  # the app dates its answers with the sandbox clock
         log_config=None,
         log_level="warning",
     )

@@ -23,8 +23,7 @@ MAX_TAGS = 500  # keeps a result well under 25,000 tokens
     open_world=True,
 )
 async def list_groups(tc: ToolContext) -> shapes.GroupList:
-    """List the account's groups (teams that chats are routed to): id, name, language and routing
-    status. Group ids are used by list_chats, transfer_chat, list_agents and list_tags."""
+    """The account's groups (teams chats are routed to): id, name, language, routing status."""
     groups = await tc.livechat.configuration.list_groups(fields=("routing_status",))
     return shapes.GroupList(groups=groups)
 
@@ -41,7 +40,7 @@ async def list_tags(
     tc: ToolContext,
     group_id: Annotated[int | None, Field(ge=0, description="Only tags of this group")] = None,
 ) -> shapes.TagList:
-    """List the tags that can be put on chat threads, with the groups each belongs to."""
+    """Tags that can be put on threads, with their groups."""
     tags = await tc.livechat.configuration.list_tags([group_id] if group_id is not None else None)
     note = f"Showing {MAX_TAGS} of {len(tags)} tags; filter by group_id." if len(tags) > MAX_TAGS else None
     return shapes.TagList(tags=tags[:MAX_TAGS], note=note)
@@ -57,8 +56,7 @@ async def list_tags(
     needs_livechat=False,
 )
 async def get_connection_status(tc: ToolContext) -> m.ConnectionStatus:
-    """Whether your LiveChat account is connected, how (personal access token or sign-in), as
-    whom, with which scopes and until when. Never shows a token."""
+    """Whether your LiveChat account is connected, how, as whom, with which scopes, until when."""
     return await tc.connections.status(tc.principal)
 
 
@@ -72,8 +70,8 @@ async def get_connection_status(tc: ToolContext) -> m.ConnectionStatus:
     needs_livechat=False,
 )
 async def connect_livechat(tc: ToolContext) -> m.ConnectionStatus:
-    """Get the link that connects your LiveChat account (sign in to LiveChat in the browser),
-    or confirm you are connected. Open the link, then retry what you were doing."""
+    """The link that connects your LiveChat account (sign in in the browser), or confirms you are
+    connected."""
     status = await tc.connections.status(tc.principal)
     if status.connected or status.mode == "pat":
         return status
@@ -92,8 +90,7 @@ async def connect_livechat(tc: ToolContext) -> m.ConnectionStatus:
     needs_livechat=False,
 )
 async def disconnect_livechat(tc: ToolContext) -> m.ConnectionStatus:
-    """Disconnect your LiveChat account: revokes the stored sign-in at LiveChat and deletes it
-    here. Tools stop working for you until you connect again."""
+    """Disconnect LiveChat: revokes your sign-in at LiveChat and deletes it here."""
     return await tc.connections.disconnect(tc.principal)
 
 

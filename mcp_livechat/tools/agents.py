@@ -99,8 +99,7 @@ async def _full_agent(tc: ToolContext, agent_id: str) -> shapes.Agent:
     open_world=True,
 )
 async def get_my_profile(tc: ToolContext) -> shapes.MyProfile:
-    """Who you are in LiveChat: account, email (your agent id), role, status, job title, chat
-    limit, groups, notifications and work schedule."""
+    """Who you are in LiveChat: account, e-mail (your agent id), role, statuses and settings."""
     me = await tc.livechat.accounts.get_me()
     agent_id = me.email or await tc.my_agent_id()
     note = None
@@ -132,8 +131,7 @@ async def list_agents(
     group_id: Annotated[int | None, Field(ge=0, description="Only members of this group")] = None,
     include_suspended: bool = False,
 ) -> shapes.AgentList:
-    """List the account's agents with role, status, job title and chat limit. Use it to find an
-    agent id for transfer_chat, get_agent or update_agent_profile."""
+    """The account's agents with role, status, job title and chat limit."""
     agents = await tc.livechat.configuration.list_agents(
         group_ids=[group_id] if group_id is not None else None,
         suspended=None if include_suspended else False,
@@ -155,8 +153,8 @@ async def list_agents(
     open_world=True,
 )
 async def get_agent(tc: ToolContext, agent_id: AgentId) -> shapes.Agent:
-    """One agent's full settings: role, login and routing status, job title, chat limit, groups
-    with priorities, notifications, email subscriptions and work schedule."""
+    """One agent's full settings: role, statuses, job title, chat limit, groups, notifications,
+    schedule."""
     return await _full_agent(tc, agent_id)
 
 
@@ -182,9 +180,8 @@ async def update_agent_profile(
     email_subscriptions: list[Literal["daily_summary", "weekly_summary"]] | None = None,
     work_scheduler: WorkSchedule | None = None,
 ) -> shapes.ProfileUpdated:
-    """Change an agent's settings (yourself by default): job title, chat limit, login status,
-    groups, notifications, email subscriptions, work schedule, and your own display name.
-    Lists replace the current ones. Returns the agent as LiveChat has it afterwards."""
+    """Change an agent's settings (you by default; lists replace). name: your own only. Returns the
+    agent after."""
     me = await tc.my_agent_id()
     target = agent_id or me
     unknown = sorted(set(notifications or ()) - NOTIFICATIONS)
@@ -245,8 +242,7 @@ async def set_routing_status(
     status: Literal["accepting_chats", "not_accepting_chats"],
     agent_id: Annotated[str | None, Field(description="Default: you. Others need admin rights")] = None,
 ) -> lc.RoutingStatus:
-    """Set whether an agent (you by default) is accepting chats right now. This is the live
-    routing status; login_status in update_agent_profile is the status set at login."""
+    """Set whether an agent (you by default) accepts chats right now (the live routing status)."""
     target = agent_id or await tc.my_agent_id()
     await tc.livechat.agent.set_routing_status(status, target)
     return lc.RoutingStatus(agent_id=target, status=status)
@@ -263,7 +259,7 @@ async def set_routing_status(
 async def list_routing_statuses(
     tc: ToolContext, group_id: Annotated[int | None, Field(ge=0, description="Only this group")] = None
 ) -> shapes.RoutingStatusList:
-    """Who is accepting chats right now: each agent's routing status, optionally for one group."""
+    """Who accepts chats right now: each agent's routing status, optionally for one group."""
     statuses = await tc.livechat.agent.list_routing_statuses([group_id] if group_id is not None else None)
     return shapes.RoutingStatusList(statuses=statuses[:MAX_STATUSES], count=len(statuses))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
 
@@ -9,9 +10,10 @@ from pydantic import AwareDatetime, Field
 
 from mcp_livechat import models as m
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError, ambiguous
-from mcp_livechat.tools import delivery, project
+from mcp_livechat.tools import delivery, finding, project
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
+from mcp_livechat.tools.text import UNTRUSTED_NOTE
 
 MAX_MESSAGE_BYTES = 16 * 1024
 
@@ -51,8 +53,7 @@ async def list_chats(
     limit: Annotated[int, Field(ge=1, le=100)] = 25,
     page_id: PageId = None,
 ) -> m.ChatList:
-    """List chats, most recent first, each with customer, agents, last message, tags, groups and
-    queue position. Use it to triage the queue or find a chat; get_chat reads one in full."""
+    """Chats, newest first: customer, agents, last message, tags, groups, queue. get_chat reads one."""
     ignored = [n for n, v in (("status", status != "active"), ("group_ids", group_ids)) if v]
     if page_id:
         page = await tc.livechat.agent.list_chats(page_id=page_id)
@@ -81,9 +82,8 @@ async def get_chat(
     thread_id: Annotated[str | None, Field(description="A thread of this chat; default: the latest")] = None,
     max_events: Annotated[int, Field(ge=1, le=500, description="Most recent events to include")] = 100,
 ) -> m.Transcript:
-    """Read one chat thread as a transcript: one line per event with time, author, role and text,
-    plus customer, agents, tags and queue. Long threads keep their latest events (see note);
-    previous_thread_id / next_thread_id navigate between threads."""
+    """A chat thread as a transcript, a line per event (time, author, role, text), plus customer,
+    tags, queue and LiveChat's summary. Keeps the latest events; previous/next_thread_id navigate."""
     chat = await tc.livechat.agent.get_chat(chat_id, thread_id)
     return project.transcript(chat, max_events)
 
@@ -126,9 +126,8 @@ async def search_archives(
     limit: Annotated[int, Field(ge=1, le=100)] = 25,
     page_id: PageId = None,
 ) -> m.ArchiveList:
-    """Search past and current chats, one result per thread, newest first. The way to find a
-    customer's conversations (by customer_id or customer_email), or chats by text, agent, tag or
-    date. Returns previews; get_chat reads a thread in full."""
+    """Past and current chats, one per thread, newest first, by text, customer id or e-mail, agent,
+    tag, date or group. Previews; get_chat reads one."""
     given = {
         "query": query,
         "customer_id": customer_id,
@@ -178,9 +177,8 @@ async def send_message(
         Literal["all", "agents"], Field(description="all: the customer sees it; agents: internal note")
     ] = "all",
 ) -> m.MessageSent:
-    """Send a message to an active chat, or an internal note only agents see. You join the chat
-    first if needed (silently for notes); a chat another agent serves publicly takes notes only.
-    Sent at most once: an unclear answer is checked in the chat, never blindly resent."""
+    """Reply in an active chat, or an internal note (visibility=agents). Joins the chat if needed
+    (silently for notes). Sent at most once: unclear answers are checked, never resent blindly."""
     size = len(text.encode())
     if size > MAX_MESSAGE_BYTES:
         raise UserInputError(
@@ -262,8 +260,7 @@ async def transfer_chat(
         bool, Field(description="Queue the chat when no target agent can take it now, instead of failing")
     ] = False,
 ) -> m.ChatUpdated:
-    """Transfer an active chat to one agent or to a group (give exactly one). The target needs
-    access to the chat; a refusal names who can take it."""
+    """Transfer an active chat to one agent or one group. A refusal names who can take it."""
     if (agent_id is None) == (group_id is None):
         raise UserInputError("give exactly one of agent_id or group_id", argument="agent_id")
     if agent_id is not None:
@@ -300,8 +297,8 @@ async def transfer_chat(
     open_world=True,
 )
 async def close_chat(tc: ToolContext, chat_id: ChatId) -> m.ChatUpdated:
-    """Close (deactivate) an active chat: the conversation ends for the customer and the thread
-    is archived. The customer can start a new thread later; this cannot be undone."""
+    """Close (deactivate) an active chat: it ends for the customer and is archived. Cannot be
+    undone."""
     agent = tc.livechat.agent
     try:
         await agent.deactivate_chat(chat_id, ignore_requester_presence=True)
@@ -332,8 +329,7 @@ Tag = Annotated[
     open_world=True,
 )
 async def tag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag: Tag) -> m.ChatUpdated:
-    """Add an existing tag to a chat thread. The tag must exist and share a group with the thread;
-    tagging twice is harmless."""
+    """Put an existing tag on a thread (the tag must share a group with it). Idempotent."""
     await tc.livechat.agent.tag_thread(chat_id, thread_id, tag)
     return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=f"tagged {tag!r}")
 
@@ -347,9 +343,110 @@ async def tag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag:
     open_world=True,
 )
 async def untag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag: Tag) -> m.ChatUpdated:
-    """Remove a tag from a chat thread; removing a tag that is not there is harmless."""
+    """Remove a tag from a chat thread. Idempotent."""
     await tc.livechat.agent.untag_thread(chat_id, thread_id, tag)
     return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=f"untagged {tag!r}")
+
+
+
+SEARCH_LIMIT = 20
+
+
+@tool(toolset="chats", title="Search", read_only=True, destructive=False, idempotent=True, open_world=True)
+async def search(
+    tc: ToolContext,
+    query: Annotated[str, Field(min_length=1, max_length=500, description="Words, or a customer e-mail")],
+) -> m.SearchResults:
+    """Search LiveChat: an e-mail finds that customer and their chats; other text searches messages.
+    Returns ids for fetch."""
+    query = query.strip()
+    app = tc.services.app_url
+    results: list[m.SearchHit] = []
+    if finding.EMAIL.match(query):
+        page = await tc.livechat.agent.list_archives(customer_email=query, limit=SEARCH_LIMIT)
+        customer_id = next((u.id for c in page.chats for u in c.users if u.type == "customer"), None)
+        if customer_id:
+            with contextlib.suppress(LiveChatError):  # the chats are worth returning without the profile
+                results.append(finding.customer_hit(await tc.livechat.agent.get_customer(customer_id), app))
+    else:
+        page = await tc.livechat.agent.list_archives(query=query, limit=SEARCH_LIMIT)
+    results += [finding.hit(chat, app) for chat in page.chats]
+    return m.SearchResults(results=results)
+
+
+@tool(toolset="chats", title="Fetch", read_only=True, destructive=False, idempotent=True, open_world=True)
+async def fetch(
+    tc: ToolContext, id: Annotated[str, Field(min_length=3, max_length=200, description="An id from search")]
+) -> m.FetchedDocument:
+    """Full text of a search result: a thread's transcript or a customer profile, with link and
+    metadata."""
+    kind, key, thread_id = finding.parse_doc_id(id)
+    if kind == "customer":
+        return finding.customer_document(await tc.livechat.agent.get_customer(key), tc.services.app_url)
+    return finding.chat_document(await tc.livechat.agent.get_chat(key, thread_id), tc.services.app_url)
+
+
+@tool(toolset="chats", title="List a chat's threads", read_only=True, destructive=False, idempotent=True,
+      open_world=True)  # fmt: skip
+async def list_threads(
+    tc: ToolContext,
+    chat_id: ChatId,
+    limit: Annotated[int, Field(ge=1, le=25)] = 10,
+    page_id: PageId = None,
+) -> m.ThreadList:
+    """A chat's threads (the customer's visits), newest first: dates, agents, tags, events,
+    LiveChat's summary."""
+    agent = tc.livechat.agent
+    if page_id:
+        page = await agent.list_threads(chat_id, page_id=page_id)
+    else:
+        page = await agent.list_threads(chat_id, limit=limit, sort_order="desc")
+    return m.ThreadList(
+        chat_id=chat_id,
+        threads=[finding.thread_info(t) for t in page.threads],
+        found=page.found_threads,
+        next_page_id=page.next_page_id,
+        note=_page_note(page_id, page.next_page_id, ["limit"] if page_id and limit != 10 else []),
+    )
+
+
+WAITING_PAGES, WAITING_PAGE_SIZE = 10, 100  # at most 1,000 active chats scanned per call
+
+
+@tool(toolset="chats", title="Who is waiting", read_only=True, destructive=False, idempotent=True,
+      open_world=True)  # fmt: skip
+async def list_waiting_chats(
+    tc: ToolContext,
+    group_ids: Annotated[list[int] | None, Field(max_length=200, description="Only these groups")] = None,
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+) -> m.WaitingList:
+    """Who waits for an answer: active chats that are queued or whose last message is the
+    customer's, longest wait first. The triage view."""
+    agent = tc.livechat.agent
+    waiting: list[m.WaitingChat] = []
+    scanned, page_id, pages = 0, None, 0
+    while pages < WAITING_PAGES:
+        if page_id:
+            page = await agent.list_chats(page_id=page_id)
+        else:
+            page = await agent.list_chats(active=True, group_ids=group_ids, limit=WAITING_PAGE_SIZE)
+        pages += 1
+        scanned += len(page.chats_summary)
+        now = tc.livechat.transport.server_time or datetime.now(UTC)
+        waiting += [w for c in page.chats_summary if (w := finding.waiting(c, now)) is not None]
+        await tc.report_progress(pages, None, f"scanned {scanned} active chats")
+        page_id = page.next_page_id
+        if not page_id:
+            break
+    waiting.sort(key=lambda w: (-w.wait_seconds, w.chat_id))
+    notes = []
+    if page_id:
+        notes.append(f"Stopped after {scanned} active chats; more exist (filter by group_ids).")
+    if len(waiting) > limit:
+        notes.append(f"Showing the {limit} longest waits of {len(waiting)}.")
+    if any(w.last_customer_message for w in waiting[:limit]):
+        notes.append(UNTRUSTED_NOTE)
+    return m.WaitingList(chats=waiting[:limit], scanned=scanned, note=" ".join(notes) or None)
 
 
 TOOLS: tuple[ToolSpec, ...] = (
@@ -361,4 +458,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     close_chat,
     tag_thread,
     untag_thread,
+    search,
+    fetch,
+    list_threads,
+    list_waiting_chats,
 )

@@ -28,9 +28,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     open_world=True,
 )
 async def get_customer(tc: ToolContext, customer_id: CustomerId) -> m.Customer:
-    """A customer's profile: name, email, phone, location, visit statistics, last visit pages,
-    session fields and chat ids. Customer ids appear in chats (customer.id); to find chats by
-    email use search_archives."""
+    """A customer's profile: contact, location, visit statistics, last pages, session fields, chat
+    ids."""
     return project.customer(await tc.livechat.agent.get_customer(customer_id))
 
 
@@ -52,8 +51,8 @@ async def update_customer(
         dict[str, str] | None, Field(description='Replaces all session fields, e.g. {"plan": "pro"}')
     ] = None,
 ) -> m.CustomerUpdated:
-    """Correct a customer's name, email, phone number or session fields (give at least one).
-    Returns the profile as LiveChat has it afterwards."""
+    """Correct a customer's name, e-mail, phone or session fields (at least one). Returns the
+    profile after."""
     if email is not None and not _EMAIL.match(email):
         raise UserInputError(f"email {email[:60]!r} is not an email address", argument="email")
     if phone_number is not None and not _E164.match(phone_number):

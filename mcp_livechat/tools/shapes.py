@@ -52,3 +52,15 @@ class GroupList(Out):
 class TagList(Out):
     tags: list[lc.Tag]
     note: str | None = None
+
+
+class TransferCandidates(Out):
+    chat_id: str
+    agents: list[lc.TransferCandidate]
+    note: str | None = None
+
+
+class BanList(Out):
+    bans: list[lc.CustomerBan]
+    count: int
+    note: str | None = None

@@ -1,0 +1,129 @@
+"""search/fetch (the shapes ChatGPT connectors read), thread history, and who is waiting."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from mcp_livechat.sandbox import Sandbox, constants
+from mcp_livechat.tools import chats
+from tests.helpers import call, fail
+
+
+def _org_chats(sb: Sandbox) -> list[Any]:
+    return [c for c in sb.state.chats.values() if c.organization_id == constants.ORGANIZATION_ID]
+
+
+def _a_word_customers_wrote(sb: Sandbox) -> str:
+    """A distinctive word of some customer message in the seed (read from the sandbox's state)."""
+    for chat in _org_chats(sb):
+        for thread in chat.threads:
+            for event in thread.events:
+                if event.get("type") == "message" and event.get("author_id") == chat.customer_id:
+                    words = [w.strip(".,!?") for w in str(event.get("text", "")).split()]
+                    long = [w for w in words if len(w) >= 7 and w.isalpha()]
+                    if long:
+                        return long[0]
+    raise AssertionError("no customer message in the seed")
+
+
+async def test_search_results_open_with_fetch_and_contain_the_word(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    word = _a_word_customers_wrote(sandbox)
+    async with connect() as client:
+        found = await call(client, "search", {"query": word})
+        assert found["results"], f"nothing found for {word!r}"
+        for hit in found["results"]:
+            assert set(hit) == {"id", "title", "url"} and hit["url"].startswith("https://my.livechatinc.com/")
+            doc = await call(client, "fetch", {"id": hit["id"]})
+            assert set(doc) == {"id", "title", "text", "url", "metadata"} and doc["id"] == hit["id"]
+            assert word.lower() in doc["text"].lower()
+            meta = doc["metadata"]
+            assert meta["chat_id"] in hit["id"] and meta["thread_id"] in hit["id"] and meta["started_at"]
+        raw = await client.call_tool("search", {"query": word})
+    assert json.loads(raw.content[0].text) == raw.structured_content  # the same JSON as text
+
+
+async def test_an_email_query_finds_that_customers_chats_and_profile(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    theirs: dict[str, set[str]] = {}
+    for chat in _org_chats(sandbox):
+        theirs.setdefault(chat.customer_id, set()).add(chat.id)
+    customer = next(c for c in sandbox.state.customers.values() if c.email and c.id in theirs
+                    and c.organization_id == constants.ORGANIZATION_ID)  # fmt: skip
+    async with connect() as client:
+        found = await call(client, "search", {"query": customer.email})
+        ids = [h["id"] for h in found["results"]]
+        assert ids[0] == f"customer:{customer.id}"
+        chat_ids = {i.split(":")[1] for i in ids[1:]}
+        assert chat_ids and chat_ids <= theirs[customer.id]
+        profile = await call(client, "fetch", {"id": ids[0]})
+    assert profile["metadata"]["customer_id"] == customer.id and customer.email in profile["text"]
+
+
+async def test_no_hits_is_an_empty_list_and_a_foreign_id_is_refused(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        assert await call(client, "search", {"query": "zqxjzqxj-nothing-like-this"}) == {"results": []}
+        bad = await fail(client, "fetch", {"id": "order:123"})
+    assert "id" in bad and "search" in bad
+
+
+async def test_list_threads_newest_first_with_paging(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    multi = max(_org_chats(sandbox), key=lambda c: len(c.threads))
+    assert len(multi.threads) >= 3
+    async with connect() as client:
+        first = await call(client, "list_threads", {"chat_id": multi.id, "limit": 2})
+        rest = await call(client, "list_threads", {"chat_id": multi.id, "page_id": first["next_page_id"]})
+    got = [t["id"] for t in first["threads"] + rest["threads"]]
+    assert got[: len(multi.threads)] == [t.id for t in reversed(multi.threads)][: len(got)]
+    newest = first["threads"][0]
+    assert newest["events"] == len(multi.threads[-1].events) and newest["started_at"]
+
+
+def _expected_waiting(sb: Sandbox) -> set[str]:
+    """Independently of the tool: queued, or the last message of the thread is the customer's."""
+    out = set()
+    for chat in _org_chats(sb):
+        if not chat.active:
+            continue
+        messages = [e for e in chat.last_thread.events if e.get("type") == "message"]
+        if chat.last_thread.queue is not None or (messages and messages[-1].get("author_id") == chat.customer_id):
+            out.add(chat.id)
+    return out
+
+
+async def test_list_waiting_chats_is_exactly_who_waits_longest_first(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    expected = _expected_waiting(sandbox)
+    assert expected
+    async with connect() as client:
+        waiting = await call(client, "list_waiting_chats", {"limit": 100})
+        top = await call(client, "list_waiting_chats", {"limit": 2})
+    assert {w["chat_id"] for w in waiting["chats"]} == expected
+    waits = [w["wait_seconds"] for w in waiting["chats"]]
+    assert waits == sorted(waits, reverse=True)
+    since = [datetime.fromisoformat(w["waiting_since"]) for w in waiting["chats"]]
+    assert since == sorted(since)
+    # waits are measured on LiveChat's clock (its Date header), not this machine's
+    assert max(waits) < 90 * 86400
+    assert [w["chat_id"] for w in top["chats"]] == [w["chat_id"] for w in waiting["chats"][:2]]
+    assert f"Showing the 2 longest waits of {len(expected)}" in top["note"]
+    assert any(w.get("queued") for w in waiting["chats"]) and any(w.get("last_customer_message") for w in waiting["chats"])
+
+
+async def test_list_waiting_chats_walks_pages_within_its_bound(
+    connect: Callable[..., Any], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chats, "WAITING_PAGE_SIZE", 5)
+    monkeypatch.setattr(chats, "WAITING_PAGES", 2)
+    async with connect() as client:
+        bounded = await call(client, "list_waiting_chats", {})
+    assert bounded["scanned"] == 10 and "Stopped after 10 active chats" in bounded["note"]
+    assert sandbox.stats.requests["list_chats"] == 2

@@ -1,0 +1,109 @@
+"""Toolsets `supervisor` and `admin` (opt-in) against the sandbox, over the SDK client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mcp_livechat.sandbox import Sandbox, constants
+from tests.helpers import call, fail
+
+ME = constants.AGENT_EMAIL
+NORMAL = (constants.NORMAL_AGENT_ACCOUNT_ID, constants.NORMAL_AGENT_PAT)
+
+
+def _chats(sb: Sandbox, *, active: bool) -> list[Any]:
+    return [c for c in sb.state.chats.values() if c.organization_id == constants.ORGANIZATION_ID
+            and c.active is active]  # fmt: skip
+
+
+async def test_only_the_default_toolsets_unless_asked_and_all_means_all(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        default = {t.name for t in (await client.list_tools()).tools}
+        hidden = await client.call_tool("join_chat", {"chat_id": "X"})
+    async with connect(toolsets="all") as client:
+        everything = {t.name for t in (await client.list_tools()).tools}
+    assert "join_chat" not in default and "ban_customer" not in default and {"search", "fetch"} <= default
+    assert hidden.is_error and "toolset 'supervisor'" in hidden.content[0].text  # type: ignore[union-attr]
+    assert {"join_chat", "leave_chat", "ban_customer", "create_tag"} <= everything and default < everything
+
+
+async def test_join_silently_then_leave(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    chat = next(c for c in _chats(sandbox, active=True) if c.user(ME) is None)
+    async with connect(toolsets="supervisor") as client:
+        joined = await call(client, "join_chat", {"chat_id": chat.id})
+        assert chat.user(ME) is not None and chat.user(ME).visibility == "agents"
+        again = await call(client, "join_chat", {"chat_id": chat.id})
+        left = await call(client, "leave_chat", {"chat_id": chat.id})
+        nothing = await call(client, "leave_chat", {"chat_id": chat.id})
+    assert "silently" in joined["done"] and "already" in again["done"]
+    assert left["done"].startswith("left") and chat.user(ME) is None and "not in chat" in nothing["done"]
+
+
+async def test_join_and_leave_refuse_inactive_chats(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    closed = _chats(sandbox, active=False)[0]
+    async with connect(toolsets="supervisor") as client:
+        join = await fail(client, "join_chat", {"chat_id": closed.id})
+        leave = await fail(client, "leave_chat", {"chat_id": closed.id})
+    for text in (join, leave):
+        assert "not active" in text and closed.id in text
+
+
+async def test_a_public_join_where_another_agent_serves_is_refused(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat = next(c for c in _chats(sandbox, active=True) if c.user(ME) is None
+                and any(u.type == "agent" and u.visibility == "all" for u in c.users))  # fmt: skip
+    async with connect(toolsets="supervisor") as client:
+        refused = await fail(client, "join_chat", {"chat_id": chat.id, "visibility": "all"})
+    assert "served publicly" in refused and chat.user(ME) is None
+
+
+async def test_follow_unfollow_and_who_can_take_a_chat(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    chat = next(c for c in _chats(sandbox, active=True) if c.user(ME) is None)
+    async with connect(toolsets="supervisor") as client:
+        await call(client, "follow_chat", {"chat_id": chat.id})
+        await call(client, "unfollow_chat", {"chat_id": chat.id})
+        who = await call(client, "list_agents_for_transfer", {"chat_id": chat.id})
+    loads = [a.get("total_active_chats", 0) for a in who["agents"]]
+    assert who["agents"] and loads == sorted(loads)
+    assert sandbox.stats.requests["follow_chat"] == 1 and sandbox.stats.requests["unfollow_chat"] == 1
+
+
+async def test_tags_can_be_created_used_and_deleted(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    chat = next(c for c in _chats(sandbox, active=True) if 0 in c.group_ids)
+    async with connect(toolsets="admin,chats,account") as client:
+        await call(client, "create_tag", {"name": "refund-request", "group_ids": [0]})
+        dup = await fail(client, "create_tag", {"name": "Refund-Request", "group_ids": [0]})
+        args = {"chat_id": chat.id, "thread_id": chat.last_thread.id, "tag": "refund-request"}
+        await call(client, "tag_thread", args)
+        await call(client, "delete_tag", {"name": "refund-request"})
+        tags = await call(client, "list_tags", {})
+    assert "already_exists" in dup or "exists" in dup
+    assert "refund-request" not in [t["name"] for t in tags["tags"]]
+
+
+async def test_ban_list_and_lift(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    customer = next(c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID)
+    async with connect(toolsets="admin") as client:
+        await call(client, "ban_customer", {"customer_id": customer.id, "days": 3})
+        bans = await call(client, "list_customer_bans", {})
+        assert customer.id in [b.get("customer_id") for b in bans["bans"]]
+        both = await fail(client, "unban_customer", {"customer_id": customer.id, "ip": "10.0.0.1"})
+        await call(client, "unban_customer", {"customer_id": customer.id})
+        after = await call(client, "list_customer_bans", {})
+    assert "exactly one" in both
+    assert customer.id not in [b.get("customer_id") for b in after["bans"]]
+
+
+async def test_admin_tools_without_their_scopes_name_the_scope(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    normal = sandbox.state.agents[constants.NORMAL_AGENT_EMAIL]
+    normal.pat_scopes = tuple(s for s in normal.pat_scopes if not s.startswith(("tags--", "customers.ban")))
+    customer = next(c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID)
+    async with connect(toolsets="admin", pat=NORMAL) as client:
+        bans = await fail(client, "list_customer_bans", {})
+        lift = await fail(client, "unban_customer", {"customer_id": customer.id})
+        ban = await fail(client, "ban_customer", {"customer_id": customer.id, "days": 1})
+        tag = await fail(client, "create_tag", {"name": "x-test", "group_ids": [0]})
+    assert "banlist_read" in bans and "banlist_write" in lift
+    assert "customers.ban:rw" in ban and "tags--all:rw" in tag and "tags--groups:rw" in tag
