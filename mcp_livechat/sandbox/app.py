@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 from . import accounts, control, oauth
 from .dispatch import api_endpoint
 from .reports import reports_endpoint
-from .runtime import Runtime
+from .runtime import Emulator
 from .wire import RAW_SEND_KEY, with_faults
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -29,7 +29,7 @@ class SandboxApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def build_app(rt: Runtime) -> SandboxApp:
+def build_app(rt: Emulator) -> SandboxApp:
     async def authorize(request: Request) -> Response:
         return oauth.authorize(rt, request)
 
@@ -82,7 +82,7 @@ def build_app(rt: Runtime) -> SandboxApp:
     return SandboxApp(routes=routes)
 
 
-def _control(rt: Runtime, handler: Callable[[Runtime, Request], Awaitable[Response]]) -> Endpoint:
+def _control(rt: Emulator, handler: Callable[[Emulator, Request], Awaitable[Response]]) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         return await control.guarded(handler, rt, request)
 

@@ -44,7 +44,7 @@ DEFAULT_MESSAGES = {
 }
 
 
-class ApiError(Exception):
+class WebApiFault(Exception):
     """A Web API error. The HTTP status follows ``STATUS`` by type unless ``status`` overrides it
     for one case (e.g. 422 ``validation`` "Public agents in chat limit reached")."""
 
@@ -76,8 +76,8 @@ class ApiError(Exception):
         return JSONResponse(self.body(), status_code=self.status, headers=headers)
 
 
-def validation(message: str) -> ApiError:
-    return ApiError("validation", message)
+def validation(message: str) -> WebApiFault:
+    return WebApiFault("validation", message)
 
 
 OAUTH_DESCRIPTIONS = {
@@ -101,7 +101,9 @@ OAUTH_DESCRIPTIONS = {
 }
 
 
-class OAuthError(Exception):
+class AccountsFault(Exception):
+    """An accounts server error, answered in its OAuth dialect."""
+
     def __init__(
         self,
         status: int,
@@ -134,9 +136,9 @@ class OAuthError(Exception):
         return JSONResponse(self.body(), status_code=self.status, headers=headers)
 
 
-def missing_fields(fields: list[str]) -> OAuthError:
-    return OAuthError(422, "invalid_request", invalid_fields={f: "is required" for f in fields})
+def missing_fields(fields: list[str]) -> AccountsFault:
+    return AccountsFault(422, "invalid_request", invalid_fields={f: "is required" for f in fields})
 
 
-def insufficient_scope() -> OAuthError:
-    return OAuthError(403, "access_denied", sub_error="insufficient_scope")
+def insufficient_scope() -> AccountsFault:
+    return AccountsFault(403, "access_denied", sub_error="insufficient_scope")
