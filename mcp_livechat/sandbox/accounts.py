@@ -102,15 +102,15 @@ def account_json(rt: Emulator, agent: AgentRecord, *, with_roles: bool) -> dict[
     return body
 
 
-def _target(rt: Emulator, principal: Requester, account_id: str) -> AgentRecord:
-    if account_id == "me" or account_id == principal.agent.account_id:
-        return principal.agent
+def _target(rt: Emulator, requester: Requester, account_id: str) -> AgentRecord:
+    if account_id == "me" or account_id == requester.agent.account_id:
+        return requester.agent
     try:
         uuid.UUID(account_id)
     except ValueError:
         raise AccountsFault(422, "invalid_request", invalid_fields={"account_id": "invalid uuid"}) from None
     agent = rt.state.agent_by_account_id(account_id)
-    if agent is None or agent.org_id != principal.agent.org_id:
+    if agent is None or agent.org_id != requester.agent.org_id:
         raise AccountsFault(
             404, "resource_not_found", extra={"resource_name": "account", "resource_id": account_id}
         )
@@ -125,12 +125,12 @@ async def account(rt: Emulator, request: Request) -> Response:
 
 
 async def _account(rt: Emulator, request: Request) -> Response:
-    principal = resolve_credentials(rt, request.headers.get("authorization"), rt.clock.now())
-    if principal is None:
+    requester = resolve_credentials(rt, request.headers.get("authorization"), rt.clock.now())
+    if requester is None:
         raise AccountsFault(401, "unauthorized")
-    agent = _target(rt, principal, request.path_params["account_id"])
-    own = agent is principal.agent
-    held = principal.scopes
+    agent = _target(rt, requester, request.path_params["account_id"])
+    own = agent is requester.agent
+    held = requester.scopes
     if request.method == "GET":
         if not scopes.has(held, "accounts--my:ro" if own else "accounts--all:ro"):
             raise insufficient_scope()

@@ -64,22 +64,22 @@ def resolve_credentials(rt: Emulator, authorization: str | None, now: datetime) 
 
 
 def authenticate(rt: Emulator, headers: Mapping[str, str]) -> Requester:
-    principal = resolve_credentials(rt, headers.get("authorization"), rt.clock.now())
-    if principal is None:
+    requester = resolve_credentials(rt, headers.get("authorization"), rt.clock.now())
+    if requester is None:
         raise WebApiFault("authentication", "Invalid access token")
     # Region routing (fact sheet §2): fra accounts must say X-Region: fra; dal accounts may omit
     # the header but must not name another region.
     requested = (headers.get("x-region") or "").strip().lower()
-    region = principal.org.region
+    region = requester.org.region
     if requested != region and not (region == "dal" and requested == ""):
         raise WebApiFault("misdirected_request", "Wrong region", {"region": region})
-    return principal
+    return requester
 
 
 @dataclass
 class Ctx:
     rt: Emulator
-    principal: Requester
+    requester: Requester
 
     @property
     def state(self) -> State:
@@ -87,20 +87,20 @@ class Ctx:
 
     @property
     def agent(self) -> AgentRecord:
-        return self.principal.agent
+        return self.requester.agent
 
     @property
     def org_id(self) -> str:
-        return self.principal.org.id
+        return self.requester.org.id
 
     def now(self) -> datetime:
         return self.rt.clock.now()
 
     def has(self, scope: str) -> bool:
-        return scopes.has(self.principal.scopes, scope)
+        return scopes.has(self.requester.scopes, scope)
 
     def require(self, *alternatives: str) -> str:
-        """The first alternative the principal holds; else ``authorization`` naming them all."""
+        """The first alternative the requester holds; else ``authorization`` naming them all."""
         for scope in alternatives:
             if self.has(scope):
                 return scope

@@ -77,9 +77,9 @@ async def _call(rt: Emulator, request: Request) -> Response:
     handler = table.get(request.path_params["method"]) if table is not None else None
     if handler is None:
         raise WebApiFault("not_found", "Method not found")
-    principal = authenticate(rt, request.headers)
+    requester = authenticate(rt, request.headers)
     body = await _parse_body(request)
-    result = handler(Ctx(rt, principal), body)
+    result = handler(Ctx(rt, requester), body)
     return JSONResponse(result)
 
 

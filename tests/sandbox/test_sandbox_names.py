@@ -56,7 +56,12 @@ def _product_classes() -> dict[str, str]:
         for name in _classes(tree):
             found.setdefault(name, where)
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and _third_party(node.module):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.level == 0
+                and node.module
+                and _third_party(node.module)
+            ):
                 for alias in node.names:
                     if alias.name[:1].isupper():
                         found.setdefault(alias.name, f"{node.module} (imported by {where})")
