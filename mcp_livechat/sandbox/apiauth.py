@@ -67,8 +67,12 @@ def authenticate(rt: Emulator, headers: Mapping[str, str]) -> Requester:
     requester = resolve_credentials(rt, headers.get("authorization"), rt.clock.now())
     if requester is None:
         raise WebApiFault("authentication", "Invalid access token")
-    # Region routing (fact sheet §2): fra accounts must say X-Region: fra; dal accounts may omit
-    # the header but must not name another region.
+    # Region routing [UNVERIFIED]: fra accounts must say X-Region: fra; dal accounts may omit the
+    # header but must not name another region. LiveChat's current pages no longer describe the
+    # header (earlier revisions of the Agent Chat and Configuration API pages said to send
+    # X-Region: fra with fra tokens and that dal tokens need none); the error is still documented:
+    # misdirected_request, "Wrong region", with data.region
+    # (https://platform.text.com/docs/messaging/agent-chat-api#errors).
     requested = (headers.get("x-region") or "").strip().lower()
     region = requester.org.region
     if requested != region and not (region == "dal" and requested == ""):

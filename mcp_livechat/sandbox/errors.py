@@ -7,8 +7,9 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-# HTTP status per Web API error type. LiveChat does not document these: this is the fact
-# sheet's suggested mapping (§6) [UNVERIFIED]. Our own calls:
+# HTTP status per Web API error type. LiveChat documents the types
+# (https://platform.text.com/docs/messaging/agent-chat-api#possible-errors) but no status for any:
+# each status here is our reading of the type's meaning [UNVERIFIED]. Among them:
 # - chat_inactive → 422 (the request is well-formed, the chat's state forbids it) [UNVERIFIED]
 # - agent_offline → 422 (same reasoning) [UNVERIFIED]
 # - unsupported_version → 400 [UNVERIFIED]

@@ -1,4 +1,5 @@
-"""Accounts server OAuth 2.1: the authorize page and ``POST /v2/token`` (fact sheet §1)."""
+"""Accounts server OAuth 2.1: the authorize page and ``POST /v2/token``
+(https://platform.text.com/docs/authorization/oauth-authorization#authorization-code-grant)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def accounts_base(request: Request) -> str:
 
 
 def redirect_allowed(requested: str, whitelist: tuple[str, ...]) -> bool:
-    """§1.2: scheme and host:port exact (a whitelisted URI without a port means the scheme's
+    """https://platform.text.com/docs/authorization/oauth-authorization#redirect-uris: scheme
+    and host:port exact (a whitelisted URI without a port means the scheme's
     default port, loopback hosts included), the whitelisted path is a prefix, no ``..`` segments."""
     try:
         req = urlsplit(requested)
@@ -107,7 +109,8 @@ def authorize(rt: Emulator, request: Request) -> Response:
         return ooops(request, "invalid_scope")
     state_param = {"state": q["state"]} if "state" in q else {}
     if not rt.consent:
-        # [UNVERIFIED] RFC 6749 §4.1.2.1 style; LiveChat's denial flow is not documented.
+        # [UNVERIFIED] https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1 style; LiveChat's
+        # denial flow is not documented.
         params = {"error": "access_denied"} | state_param
         return _back(redirect_uri, params, fragment=response_type == "token")
     region = rt.state.org_of(agent).region

@@ -1,4 +1,6 @@
-"""JSON shapes of the Agent Chat and Configuration APIs (per LiveChat's v3.6 sample payloads)."""
+"""JSON shapes of the Agent Chat and Configuration APIs, per LiveChat's v3.6 sample payloads
+(https://platform.text.com/docs/messaging/agent-chat-api/data-structures and the methods of
+https://platform.text.com/docs/management/configuration-api)."""
 
 from __future__ import annotations
 
@@ -51,7 +53,10 @@ def _last_events(state: State, customer: CustomerRecord) -> tuple[str | None, st
 
 
 def customer_json(state: State, customer: CustomerRecord) -> JSON:
-    """get_customer (fact sheet §4; users/customer.json): optional keys only when set."""
+    """get_customer (https://platform.text.com/docs/messaging/agent-chat-api#get-customer). The
+    Customer structure marks its keys optional
+    (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#customer): besides
+    ``id``, ``type`` and ``created_at``, a key appears only when set."""
     out: JSON = {"id": customer.id, "type": "customer", "created_at": customer.created_at}
     if customer.name is not None:
         out["name"] = customer.name

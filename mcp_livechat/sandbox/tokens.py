@@ -18,7 +18,8 @@ def new_access_token(region: str) -> str:
 
 
 def new_refresh_token() -> str:
-    # No region prefix since 2024-11-20 (fact sheet §1.4).
+    # "Refresh tokens no longer include the `dal:` or `fra:` prefixes"
+    # (https://platform.text.com/docs/authorization/oauth-authorization#using-the-refresh-token).
     return secrets.token_urlsafe(24)
 
 
