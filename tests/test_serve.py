@@ -64,7 +64,10 @@ def running(
 
 async def _session(client: Client) -> dict[str, Any]:
     names = {t.name for t in (await client.list_tools()).tools}
-    assert len(names) == 21
+    from mcp_livechat.tools.catalogue import ALL_TOOLS
+    from mcp_livechat.tools.spec import DEFAULT_TOOLSETS
+
+    assert names == {s.name for s in ALL_TOOLS if s.toolset in DEFAULT_TOOLSETS}
     chats = await client.call_tool("list_chats", {"limit": 2})
     assert not chats.is_error and len(chats.structured_content["chats"]) == 2  # type: ignore[index]
     me = await client.call_tool("get_my_profile", {})

@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from . import scopes
-from .apiauth import Principal, resolve_credentials
+from .apiauth import Requester, resolve_credentials
 from .clock import accounts_time
-from .errors import OAuthError, insufficient_scope
-from .model import Agent
-from .runtime import Runtime
+from .errors import AccountsFault, insufficient_scope
+from .model import AgentRecord
+from .runtime import Emulator
 
 _ROLE_NS = uuid.UUID("6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
 
@@ -27,14 +27,14 @@ def _presented_token(request: Request) -> str | None:
     return request.query_params.get("code") or None
 
 
-def info(rt: Runtime, request: Request) -> Response:
+def info(rt: Emulator, request: Request) -> Response:
     value = _presented_token(request)
     if value is None:
-        return OAuthError(422, "invalid_request", invalid_fields={"code": "is required"}).response()
+        return AccountsFault(422, "invalid_request", invalid_fields={"code": "is required"}).response()
     now = rt.clock.now()
     token = rt.state.tokens.valid_access(value, now)
     if token is None:  # [UNVERIFIED] status/code for an invalid token on /info
-        return OAuthError(401, "unauthorized", "Invalid or expired access token.").response()
+        return AccountsFault(401, "unauthorized", "Invalid or expired access token.").response()
     agent = rt.state.agents[token.agent_id]
     body: dict[str, object] = {
         "access_token": token.token,
@@ -50,18 +50,18 @@ def info(rt: Runtime, request: Request) -> Response:
     return JSONResponse(body)
 
 
-def revoke(rt: Runtime, request: Request) -> Response:
+def revoke(rt: Emulator, request: Request) -> Response:
     value = _presented_token(request)
     if value is None:
-        return OAuthError(422, "invalid_request", invalid_fields={"code": "is required"}).response()
+        return AccountsFault(422, "invalid_request", invalid_fields={"code": "is required"}).response()
     if not rt.state.tokens.revoke(value):
-        return OAuthError(404, "resource_not_found", extra={"resource_name": "token"}).response()
+        return AccountsFault(404, "resource_not_found", extra={"resource_name": "token"}).response()
     rt.stats.incr("token_revoked")
     # "OK, tokens are revoked, returns no content." (Global Accounts API spec, DELETE /v2/token)
     return Response(status_code=200)
 
 
-def account_json(rt: Runtime, agent: Agent, *, with_roles: bool) -> dict[str, object]:
+def account_json(rt: Emulator, agent: AgentRecord, *, with_roles: bool) -> dict[str, object]:
     """Global Accounts API account (OpenAPI ``&ref_2`` + ``properties``)."""
     body: dict[str, object] = {
         "account_id": agent.account_id,
@@ -102,35 +102,35 @@ def account_json(rt: Runtime, agent: Agent, *, with_roles: bool) -> dict[str, ob
     return body
 
 
-def _target(rt: Runtime, principal: Principal, account_id: str) -> Agent:
-    if account_id == "me" or account_id == principal.agent.account_id:
-        return principal.agent
+def _target(rt: Emulator, requester: Requester, account_id: str) -> AgentRecord:
+    if account_id == "me" or account_id == requester.agent.account_id:
+        return requester.agent
     try:
         uuid.UUID(account_id)
     except ValueError:
-        raise OAuthError(422, "invalid_request", invalid_fields={"account_id": "invalid uuid"}) from None
+        raise AccountsFault(422, "invalid_request", invalid_fields={"account_id": "invalid uuid"}) from None
     agent = rt.state.agent_by_account_id(account_id)
-    if agent is None or agent.org_id != principal.agent.org_id:
-        raise OAuthError(
+    if agent is None or agent.org_id != requester.agent.org_id:
+        raise AccountsFault(
             404, "resource_not_found", extra={"resource_name": "account", "resource_id": account_id}
         )
     return agent
 
 
-async def account(rt: Runtime, request: Request) -> Response:
+async def account(rt: Emulator, request: Request) -> Response:
     try:
         return await _account(rt, request)
-    except OAuthError as exc:
+    except AccountsFault as exc:
         return exc.response()
 
 
-async def _account(rt: Runtime, request: Request) -> Response:
-    principal = resolve_credentials(rt, request.headers.get("authorization"), rt.clock.now())
-    if principal is None:
-        raise OAuthError(401, "unauthorized")
-    agent = _target(rt, principal, request.path_params["account_id"])
-    own = agent is principal.agent
-    held = principal.scopes
+async def _account(rt: Emulator, request: Request) -> Response:
+    requester = resolve_credentials(rt, request.headers.get("authorization"), rt.clock.now())
+    if requester is None:
+        raise AccountsFault(401, "unauthorized")
+    agent = _target(rt, requester, request.path_params["account_id"])
+    own = agent is requester.agent
+    held = requester.scopes
     if request.method == "GET":
         if not scopes.has(held, "accounts--my:ro" if own else "accounts--all:ro"):
             raise insufficient_scope()
@@ -143,18 +143,18 @@ async def _account(rt: Runtime, request: Request) -> Response:
     try:
         body = json.loads(await request.body() or b"{}")
     except ValueError:
-        raise OAuthError(400, "bad_request", "The request body is not valid JSON.") from None
+        raise AccountsFault(400, "bad_request", "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
-        raise OAuthError(400, "bad_request", "The request body must be a JSON object.")
+        raise AccountsFault(400, "bad_request", "The request body must be a JSON object.")
     read_only = {k: "is read-only" for k in ("email", "roles", "account_id") if k in body}  # [UNVERIFIED]
     if read_only:
-        raise OAuthError(422, "invalid_request", invalid_fields=read_only)
+        raise AccountsFault(422, "invalid_request", invalid_fields=read_only)
     if "name" in body:
         name = body["name"]
         if not isinstance(name, str) or not name.strip():
-            raise OAuthError(422, "invalid_request", invalid_fields={"name": "is invalid"})
+            raise AccountsFault(422, "invalid_request", invalid_fields={"name": "is invalid"})
         if len(name) > 191:
-            raise OAuthError(422, "invalid_request", invalid_fields={"name": "value too long"})
+            raise AccountsFault(422, "invalid_request", invalid_fields={"name": "value too long"})
         agent.name = name
         agent.updated_at = rt.clock.now()
     return JSONResponse(account_json(rt, agent, with_roles=scopes.has(held, "accounts.roles--all:ro")))

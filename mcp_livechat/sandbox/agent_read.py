@@ -7,22 +7,22 @@ from typing import Any
 from .apiauth import Ctx
 from .archives import archive_keys
 from .clock import parse_rfc3339
-from .errors import ApiError, validation
-from .model import JSON, Chat, Thread
+from .errors import WebApiFault, validation
+from .model import JSON, ChatRecord, ThreadRecord
 from .pagination import paginate, resume
 from .render import archive_json, chat_json, chat_summary, customer_json, thread_json
 from .validate import int_list, optional_bool, optional_int, optional_obj, require_str, sort_order, timestamp
 
 
-def visible_chat(ctx: Ctx, chat_id: str, *, perm: str = "ro") -> Chat:
+def visible_chat(ctx: Ctx, chat_id: str, *, perm: str = "ro") -> ChatRecord:
     all_chats = ctx.chat_level(perm)
     chat = ctx.state.chats.get(chat_id)
     if chat is None or not ctx.state.can_see_chat(chat, ctx.agent, all_chats=all_chats):
-        raise ApiError("not_found", "Chat not found")
+        raise WebApiFault("not_found", "Chat not found")
     return chat
 
 
-def _visible_threads(ctx: Ctx, chat: Chat, all_chats: bool) -> list[Thread]:
+def _visible_threads(ctx: Ctx, chat: ChatRecord, all_chats: bool) -> list[ThreadRecord]:
     return [t for t in chat.threads if ctx.state.can_see_thread(chat, t, ctx.agent, all_chats=all_chats)]
 
 
@@ -113,14 +113,14 @@ def get_chat(ctx: Ctx, body: JSON) -> JSON:
     if thread_id is None:
         visible = _visible_threads(ctx, chat, all_chats)
         if not visible:
-            raise ApiError("not_found", "Thread not found")
+            raise WebApiFault("not_found", "Thread not found")
         thread = visible[-1]
     else:
         if not isinstance(thread_id, str):
             raise validation("`thread_id` must be a string")
         found = chat.thread(thread_id)
         if found is None or not ctx.state.can_see_thread(chat, found, ctx.agent, all_chats=all_chats):
-            raise ApiError("not_found", "Thread not found")
+            raise WebApiFault("not_found", "Thread not found")
         thread = found
     return chat_json(ctx.state, chat, thread, ctx.agent)
 
@@ -129,7 +129,7 @@ def get_customer(ctx: Ctx, body: JSON) -> JSON:
     ctx.require("customers:ro")
     customer = ctx.state.org_customer(ctx.org_id, require_str(body, "id"))
     if customer is None:
-        raise ApiError("not_found", "Customer not found")
+        raise WebApiFault("not_found", "Customer not found")
     return customer_json(ctx.state, customer)
 
 

@@ -9,15 +9,15 @@ from . import constants
 from .agent_read import visible_chat
 from .apiauth import Ctx
 from .clock import parse_rfc3339, rfc3339
-from .errors import ApiError, validation
+from .errors import WebApiFault, validation
 from .membership import check_visibility, require_active, require_member, require_presence
-from .model import JSON, Thread
+from .model import JSON, ThreadRecord
 from .validate import one_of, optional_bool, optional_obj, optional_str, require_str
 
 SENDABLE = ("message", "system_message", "file", "rich_message", "custom", "filled_form")
 
 
-def append_event(ctx: Ctx, thread: Thread, fields: JSON, author: str | None) -> JSON:
+def append_event(ctx: Ctx, thread: ThreadRecord, fields: JSON, author: str | None) -> JSON:
     now = ctx.now()
     if thread.events:
         floor = parse_rfc3339(str(thread.events[-1]["created_at"])) + timedelta(microseconds=1)
@@ -30,7 +30,7 @@ def append_event(ctx: Ctx, thread: Thread, fields: JSON, author: str | None) -> 
     return event
 
 
-def system_message(ctx: Ctx, thread: Thread, kind: str, text: str, text_vars: dict[str, str]) -> None:
+def system_message(ctx: Ctx, thread: ThreadRecord, kind: str, text: str, text_vars: dict[str, str]) -> None:
     append_event(
         ctx,
         thread,
@@ -107,7 +107,7 @@ def send_event(ctx: Ctx, body: JSON) -> JSON:
     attach = optional_bool(body, "attach_to_last_thread") or False
     # "The only event type that can be sent to inactive chats is a system message."
     if not chat.active and (not attach or fields["type"] != "system_message"):
-        raise ApiError("chat_inactive", "Chat is inactive")
+        raise WebApiFault("chat_inactive", "Chat is inactive")
     # https://platform.text.com/docs/messaging/agent-chat-api#send-event: "The user must be added
     # to the chat before they can send an event." (no override flag). Users with
     # `visibility:agents` cannot send `visibility:all` events.
@@ -137,7 +137,7 @@ def deactivate_chat(ctx: Ctx, body: JSON) -> JSON:
     return {}
 
 
-def _tag_target(ctx: Ctx, body: JSON) -> tuple[Thread, str]:
+def _tag_target(ctx: Ctx, body: JSON) -> tuple[ThreadRecord, str]:
     """tag_thread / untag_thread (https://platform.text.com/docs/messaging/agent-chat-api#tag-thread):
     the docs list no presence rule, so the requester need not be a chat user; the tag and the
     thread must share a group (https://platform.text.com/docs/management/configuration-api#tags)."""
@@ -145,7 +145,7 @@ def _tag_target(ctx: Ctx, body: JSON) -> tuple[Thread, str]:
     chat = visible_chat(ctx, require_str(body, "chat_id"), perm="rw")
     thread = chat.thread(require_str(body, "thread_id"))
     if thread is None or not ctx.state.can_see_thread(chat, thread, ctx.agent, all_chats=all_chats):
-        raise ApiError("not_found", "Thread not found")
+        raise WebApiFault("not_found", "Thread not found")
     name = require_str(body, "tag")
     tag = ctx.state.tags[ctx.org_id].get(name)  # case-sensitive
     if tag is None:
@@ -177,6 +177,6 @@ def set_routing_status(ctx: Ctx, body: JSON) -> JSON:
     ctx.require("agents--my:rw" if agent_id == ctx.agent.id else "agents--all:rw")
     agent = ctx.state.org_agent(ctx.org_id, agent_id)
     if agent is None:
-        raise ApiError("not_found", "Agent not found")
+        raise WebApiFault("not_found", "Agent not found")
     agent.routing_status = status
     return {}

@@ -10,21 +10,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import scopes
-from .errors import ApiError
-from .model import Agent, Org
-from .runtime import Runtime
+from .errors import WebApiFault
+from .model import AgentRecord, OrgRecord
+from .runtime import Emulator
 from .state import State
 
 
 @dataclass
-class Principal:
-    agent: Agent
-    org: Org
+class Requester:
+    """The agent a Web API request is made as, with the organization and scopes of its credential."""
+
+    agent: AgentRecord
+    org: OrgRecord
     scopes: tuple[str, ...]
     via: str  # "bearer" | "pat"
 
 
-def _pat_agent(state: State, blob: str) -> Agent | None:
+def _pat_agent(state: State, blob: str) -> AgentRecord | None:
     try:
         decoded = base64.b64decode(blob, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
@@ -38,7 +40,7 @@ def _pat_agent(state: State, blob: str) -> Agent | None:
     return agent
 
 
-def resolve_credentials(rt: Runtime, authorization: str | None, now: datetime) -> Principal | None:
+def resolve_credentials(rt: Emulator, authorization: str | None, now: datetime) -> Requester | None:
     """Bearer access token (accounts server) or Basic base64(account_id:PAT); None if invalid."""
     if not authorization:
         return None
@@ -52,57 +54,61 @@ def resolve_credentials(rt: Runtime, authorization: str | None, now: datetime) -
         agent = state.agents.get(token.agent_id)
         if agent is None:
             return None
-        return Principal(agent, state.org_of(agent), token.scopes, "bearer")
+        return Requester(agent, state.org_of(agent), token.scopes, "bearer")
     if scheme.lower() == "basic" and value:
         agent = _pat_agent(state, value)
         if agent is None:
             return None
-        return Principal(agent, state.org_of(agent), agent.pat_scopes, "pat")
+        return Requester(agent, state.org_of(agent), agent.pat_scopes, "pat")
     return None
 
 
-def authenticate(rt: Runtime, headers: Mapping[str, str]) -> Principal:
-    principal = resolve_credentials(rt, headers.get("authorization"), rt.clock.now())
-    if principal is None:
-        raise ApiError("authentication", "Invalid access token")
-    # Region routing (fact sheet §2): fra accounts must say X-Region: fra; dal accounts may omit
-    # the header but must not name another region.
+def authenticate(rt: Emulator, headers: Mapping[str, str]) -> Requester:
+    requester = resolve_credentials(rt, headers.get("authorization"), rt.clock.now())
+    if requester is None:
+        raise WebApiFault("authentication", "Invalid access token")
+    # Region routing [UNVERIFIED]: fra accounts must say X-Region: fra; dal accounts may omit the
+    # header but must not name another region. LiveChat's current pages no longer describe the
+    # header (earlier revisions of the Agent Chat and Configuration API pages said to send
+    # X-Region: fra with fra tokens and that dal tokens need none); the error is still documented:
+    # misdirected_request, "Wrong region", with data.region
+    # (https://platform.text.com/docs/messaging/agent-chat-api#errors).
     requested = (headers.get("x-region") or "").strip().lower()
-    region = principal.org.region
+    region = requester.org.region
     if requested != region and not (region == "dal" and requested == ""):
-        raise ApiError("misdirected_request", "Wrong region", {"region": region})
-    return principal
+        raise WebApiFault("misdirected_request", "Wrong region", {"region": region})
+    return requester
 
 
 @dataclass
 class Ctx:
-    rt: Runtime
-    principal: Principal
+    rt: Emulator
+    requester: Requester
 
     @property
     def state(self) -> State:
         return self.rt.state
 
     @property
-    def agent(self) -> Agent:
-        return self.principal.agent
+    def agent(self) -> AgentRecord:
+        return self.requester.agent
 
     @property
     def org_id(self) -> str:
-        return self.principal.org.id
+        return self.requester.org.id
 
     def now(self) -> datetime:
         return self.rt.clock.now()
 
     def has(self, scope: str) -> bool:
-        return scopes.has(self.principal.scopes, scope)
+        return scopes.has(self.requester.scopes, scope)
 
     def require(self, *alternatives: str) -> str:
-        """The first alternative the principal holds; else ``authorization`` naming them all."""
+        """The first alternative the requester holds; else ``authorization`` naming them all."""
         for scope in alternatives:
             if self.has(scope):
                 return scope
-        raise ApiError("authorization", "Requires scope: " + " or ".join(alternatives))
+        raise WebApiFault("authorization", "Requires scope: " + " or ".join(alternatives))
 
     def chat_level(self, perm: str) -> bool:
         """True for ``chats--all:<perm>``, False for ``chats--access:<perm>``; else authorization."""

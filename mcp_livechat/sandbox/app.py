@@ -16,7 +16,7 @@ from . import accounts, control, oauth
 from .clock import Clock
 from .dispatch import api_endpoint
 from .reports import reports_endpoint
-from .runtime import Runtime
+from .runtime import Emulator
 from .wire import RAW_SEND_KEY, with_faults
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -48,7 +48,7 @@ def _dated(send: Send, clock: Clock) -> Send:
     return send_with_date
 
 
-def build_app(rt: Runtime) -> SandboxApp:
+def build_app(rt: Emulator) -> SandboxApp:
     async def authorize(request: Request) -> Response:
         return oauth.authorize(rt, request)
 
@@ -103,7 +103,7 @@ def build_app(rt: Runtime) -> SandboxApp:
     return app
 
 
-def _control(rt: Runtime, handler: Callable[[Runtime, Request], Awaitable[Response]]) -> Endpoint:
+def _control(rt: Emulator, handler: Callable[[Emulator, Request], Awaitable[Response]]) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         return await control.guarded(handler, rt, request)
 

@@ -9,11 +9,11 @@ from typing import Any
 from .apiauth import Ctx
 from .clock import parse_rfc3339
 from .errors import validation
-from .model import JSON, Chat, Thread
+from .model import JSON, ChatRecord, ThreadRecord
 from .render import SEES_DELETED_EVENTS
 from .validate import int_list, optional_bool, optional_obj, optional_str, str_list, timestamp
 
-Predicate = Callable[[Chat, Thread], bool]
+Predicate = Callable[[ChatRecord, ThreadRecord], bool]
 _OTHER_FILTERS = (
     "properties",
     "sales",
@@ -27,7 +27,11 @@ AGENT_TYPES = ("human", "chatbot", "ai_agent")
 
 
 def _value_filter(
-    spec: JSON, path: str, values_of: Callable[[Chat, Thread], set[str]], *, with_exists: bool = True
+    spec: JSON,
+    path: str,
+    values_of: Callable[[ChatRecord, ThreadRecord], set[str]],
+    *,
+    with_exists: bool = True,
 ) -> Predicate | None:
     """``{exists, values, exclude_values, require_every_value}`` over a set of strings. The docs
     allow only one of ``exists`` / ``values`` / ``exclude_values`` at a time (``event_types``
@@ -48,7 +52,7 @@ def _value_filter(
     )
     every = optional_bool(spec, "require_every_value", f"{path}.require_every_value") or False
 
-    def check(chat: Chat, thread: Thread) -> bool:
+    def check(chat: ChatRecord, thread: ThreadRecord) -> bool:
         have = values_of(chat, thread)
         if exists is not None and bool(have) != exists:
             return False
@@ -62,15 +66,15 @@ def _value_filter(
     return check
 
 
-def _thread_agents(chat: Chat, thread: Thread) -> set[str]:
+def _thread_agents(chat: ChatRecord, thread: ThreadRecord) -> set[str]:
     return {u for u in thread.user_ids if u != chat.customer_id}
 
 
-def _event_types(_chat: Chat, thread: Thread) -> set[str]:
+def _event_types(_chat: ChatRecord, thread: ThreadRecord) -> set[str]:
     return {str(e["type"]) for e in thread.events}
 
 
-def _in_range(thread: Thread, start: datetime | None, end: datetime | None) -> bool:
+def _in_range(thread: ThreadRecord, start: datetime | None, end: datetime | None) -> bool:
     if start is None and end is None:
         return True
     created = parse_rfc3339(thread.created_at)
@@ -159,7 +163,7 @@ def _agent_types_filter(ctx: Ctx, spec: JSON) -> Predicate | None:
                 raise validation(f"`filters.agent_types.{key}` must contain only: {', '.join(AGENT_TYPES)}")
             wanted[key] = set(values)
 
-    def check(chat: Chat, thread: Thread) -> bool:
+    def check(chat: ChatRecord, thread: ThreadRecord) -> bool:
         have = {"human"} if any(u in ctx.state.agents for u in _thread_agents(chat, thread)) else set()
         return (
             wanted.get("all_values", set()) <= have
@@ -170,14 +174,14 @@ def _agent_types_filter(ctx: Ctx, spec: JSON) -> Predicate | None:
     return check
 
 
-def _country(ctx: Ctx, chat: Chat) -> set[str]:
+def _country(ctx: Ctx, chat: ChatRecord) -> set[str]:
     customer = ctx.state.customers.get(chat.customer_id)
     visit = customer.visit if customer is not None else None
     code = visit.get("geolocation", {}).get("country_code") if visit else None
     return {str(code)} if code else set()
 
 
-def _matches(ctx: Ctx, chat: Chat, thread: Thread, query: str) -> bool:
+def _matches(ctx: Ctx, chat: ChatRecord, thread: ThreadRecord, query: str) -> bool:
     """Case-insensitive substring over message texts and the customer's name and email."""
     customer = ctx.state.customers.get(chat.customer_id)
     if customer is not None:

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from .apiauth import Ctx
 from .clock import rfc3339
-from .errors import ApiError, validation
-from .model import JSON, Ban, Customer
+from .errors import WebApiFault, validation
+from .model import JSON, BanRecord, CustomerRecord
 from .validate import is_int, optional_str, require_str
 
 
@@ -28,7 +28,7 @@ def _days(body: JSON) -> float:
     return float(days)
 
 
-def _latest_thread(ctx: Ctx, customer: Customer) -> str | None:
+def _latest_thread(ctx: Ctx, customer: CustomerRecord) -> str | None:
     threads = [t for c in ctx.state.customer_chat_ids(customer.id) for t in ctx.state.chats[c].threads]
     return max(threads, key=lambda t: t.created_at).id if threads else None
 
@@ -43,12 +43,12 @@ def ban_customer(ctx: Ctx, body: JSON) -> JSON:
     days = _days(body)
     customer = ctx.state.org_customer(ctx.org_id, customer_id)
     if customer is None:
-        raise ApiError("not_found", "Customer not found")
+        raise WebApiFault("not_found", "Customer not found")
     now = ctx.now()
     ctx.state.bans = [b for b in ctx.state.bans if not (b.customer_id == customer.id and b.expires_at > now)]
     ip = customer.visit.get("ip") if customer.visit else None
     ctx.state.bans.append(
-        Ban(
+        BanRecord(
             org_id=ctx.org_id,
             agent_id=ctx.agent.id,
             created_at=now,
@@ -61,7 +61,7 @@ def ban_customer(ctx: Ctx, body: JSON) -> JSON:
     return {}
 
 
-def ban_json(ban: Ban) -> JSON:
+def ban_json(ban: BanRecord) -> JSON:
     """The list_customer_bans sample's keys, in its order; ``ip``, ``customer_id`` and
     ``thread_id`` only when known."""
     out: JSON = {}
@@ -77,7 +77,7 @@ def ban_json(ban: Ban) -> JSON:
     return out
 
 
-def _active(ctx: Ctx) -> list[Ban]:
+def _active(ctx: Ctx) -> list[BanRecord]:
     now = ctx.now()
     return [b for b in ctx.state.bans if b.org_id == ctx.org_id and b.expires_at > now]
 
@@ -100,6 +100,6 @@ def unban_customer(ctx: Ctx, body: JSON) -> JSON:
         raise validation("Exactly one of `ip` and `customer_id` is required")
     matching = [b for b in _active(ctx) if (b.ip == ip if ip is not None else b.customer_id == customer_id)]
     if not matching:
-        raise ApiError("not_found", "Ban not found")  # [UNVERIFIED] type and wording
+        raise WebApiFault("not_found", "Ban not found")  # [UNVERIFIED] type and wording
     ctx.state.bans = [b for b in ctx.state.bans if all(b is not m for m in matching)]
     return {}

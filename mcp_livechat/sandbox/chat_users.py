@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from .agent_read import visible_chat
 from .apiauth import Ctx
-from .errors import ApiError, validation
+from .errors import WebApiFault, validation
 from .membership import check_public_limit, require_active, require_presence
-from .model import JSON, Chat, ChatUser
+from .model import JSON, ChatRecord, ChatUserRecord
 from .validate import one_of, require_str
 
 
@@ -36,7 +36,7 @@ def add_user_to_chat(ctx: Ctx, body: JSON) -> JSON:
             check_public_limit(chat, user_id)
     user = chat.user(user_id)
     if user is None:
-        chat.users.append(ChatUser(user_id, user_type, present=True, visibility=visibility))
+        chat.users.append(ChatUserRecord(user_id, user_type, present=True, visibility=visibility))
     else:
         user.present, user.visibility = True, visibility
     if user_id not in thread.user_ids:
@@ -46,19 +46,19 @@ def add_user_to_chat(ctx: Ctx, body: JSON) -> JSON:
     return {}
 
 
-def _check_customer(ctx: Ctx, chat: Chat, user_id: str, visibility: str) -> None:
+def _check_customer(ctx: Ctx, chat: ChatRecord, user_id: str, visibility: str) -> None:
     if ctx.state.org_customer(ctx.org_id, user_id) is None:
-        raise ApiError("not_found", "Customer not found")
+        raise WebApiFault("not_found", "Customer not found")
     if visibility != "all":
         raise validation("A customer must be added with `all` visibility")
     if any(u.type == "customer" and u.id != user_id for u in chat.users):
         raise validation("Chat can have only one customer")
 
 
-def _check_agent(ctx: Ctx, chat: Chat, user_id: str) -> None:
+def _check_agent(ctx: Ctx, chat: ChatRecord, user_id: str) -> None:
     agent = ctx.state.org_agent(ctx.org_id, user_id)
     if agent is None:
-        raise ApiError("not_found", "Agent not found")
+        raise WebApiFault("not_found", "Agent not found")
     if agent.suspended or agent.awaiting_approval:
         raise validation("Agent cannot be added to chats")  # [UNVERIFIED] type and wording
     if user_id != ctx.agent.id and not set(agent.groups) & set(chat.group_ids):
@@ -104,7 +104,7 @@ def unfollow_chat(ctx: Ctx, body: JSON) -> JSON:
     [UNVERIFIED]."""
     chat = ctx.state.chats.get(require_str(body, "id"))
     if chat is None or chat.org_id != ctx.org_id:
-        raise ApiError("not_found", "Chat not found")
+        raise WebApiFault("not_found", "Chat not found")
     member = chat.user(ctx.agent.id)
     if member is not None and member.present:
         raise validation("Chat members cannot unfollow the chat")

@@ -9,8 +9,8 @@ from typing import Any
 
 from . import agent_limits, constants
 from .apiauth import Ctx
-from .errors import ApiError, validation
-from .model import JSON, Agent
+from .errors import WebApiFault, validation
+from .model import JSON, AgentRecord
 from .render import agent_json, group_json, tag_json
 from .validate import (
     fields_list,
@@ -26,11 +26,11 @@ from .validate import (
 REMOVED_IN_36 = ("name", "avatar", "avatar_path")
 
 
-def _target(ctx: Ctx, agent_id: str, perm: str) -> Agent:
+def _target(ctx: Ctx, agent_id: str, perm: str) -> AgentRecord:
     ctx.require(f"agents--my:{perm}" if agent_id == ctx.agent.id else f"agents--all:{perm}")
     agent = ctx.state.org_agent(ctx.org_id, agent_id)
     if agent is None:
-        raise ApiError("not_found", "Agent not found")
+        raise WebApiFault("not_found", "Agent not found")
     return agent
 
 
@@ -114,7 +114,7 @@ def _groups(ctx: Ctx, value: object) -> dict[int, str]:
         gid = require_int(item, "id", "groups.id")
         priority = one_of(item.get("priority"), agent_limits.PRIORITIES, "groups.priority")
         if gid not in known:
-            raise ApiError("group_not_found", f"Group {gid} not found")
+            raise WebApiFault("group_not_found", f"Group {gid} not found")
         out[gid] = priority
     return out
 
@@ -132,7 +132,7 @@ def get_group(ctx: Ctx, body: JSON) -> JSON:
     ctx.require("groups--my:ro" if gid in ctx.agent.groups else "groups--all:ro")
     group = ctx.state.groups[ctx.org_id].get(gid)
     if group is None:
-        raise ApiError("group_not_found", "Group not found")
+        raise WebApiFault("group_not_found", "Group not found")
     return group_json(ctx.state, group, fields)
 
 

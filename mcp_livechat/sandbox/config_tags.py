@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from .apiauth import Ctx
 from .clock import rfc3339
-from .errors import ApiError
-from .model import JSON, Tag
+from .errors import WebApiFault
+from .model import JSON, TagRecord
 from .validate import int_list, require_str
 
 WRITE_SCOPES = ("tags--all:rw", "tags--groups:rw")
@@ -25,7 +25,7 @@ def _group_ids(ctx: Ctx, body: JSON) -> list[int] | None:
     known = ctx.state.groups[ctx.org_id]
     for gid in group_ids:
         if gid not in known:
-            raise ApiError("group_not_found", f"Group {gid} not found")  # [UNVERIFIED] for tags
+            raise WebApiFault("group_not_found", f"Group {gid} not found")  # [UNVERIFIED] for tags
     return group_ids
 
 
@@ -38,13 +38,15 @@ def _check_groups(ctx: Ctx, granted: str, *group_sets: list[int]) -> None:
     for groups in group_sets:
         outside = sorted(set(groups) - mine)
         if outside:
-            raise ApiError("authorization", f"No access to group {outside[0]} (requires scope: tags--all:rw)")
+            raise WebApiFault(
+                "authorization", f"No access to group {outside[0]} (requires scope: tags--all:rw)"
+            )
 
 
-def _existing(ctx: Ctx, name: str) -> Tag:
+def _existing(ctx: Ctx, name: str) -> TagRecord:
     tag = ctx.state.tags[ctx.org_id].get(name)  # case-sensitive
     if tag is None:
-        raise ApiError("not_found", "Tag not found")  # [UNVERIFIED] type and wording
+        raise WebApiFault("not_found", "Tag not found")  # [UNVERIFIED] type and wording
     return tag
 
 
@@ -57,9 +59,9 @@ def create_tag(ctx: Ctx, body: JSON) -> JSON:
     group_ids = _group_ids(ctx, body) or []
     tags = ctx.state.tags[ctx.org_id]
     if any(existing.casefold() == name.casefold() for existing in tags):
-        raise ApiError("already_exists", "Tag already exists")
+        raise WebApiFault("already_exists", "Tag already exists")
     _check_groups(ctx, granted, group_ids)
-    tags[name] = Tag(name, ctx.org_id, group_ids, ctx.agent.id, rfc3339(ctx.now()))
+    tags[name] = TagRecord(name, ctx.org_id, group_ids, ctx.agent.id, rfc3339(ctx.now()))
     return {}
 
 

@@ -26,7 +26,8 @@ DEFAULT_REDIRECT_URIS: Final = (
     "http://127.0.0.1:8000/integration-callback",
     "http://127.0.0.1:8765/callback",
 )
-# Extra whitelist entries of the public app. Host and port must match exactly (fact sheet §1.2),
+# Extra whitelist entries of the public app. Host and port must match exactly
+# (https://platform.text.com/docs/authorization/oauth-authorization#redirect-uris),
 # so these port-less loopback roots accept only port 80, as LiveChat's matching rules say.
 PUBLIC_EXTRA_REDIRECT_URIS: Final = ("http://127.0.0.1", "http://localhost")
 
@@ -66,9 +67,10 @@ APP_SCOPES: Final[tuple[str, ...]] = (
     "reports_read",
 )
 # Scopes a `normal` agent cannot hold: the ones whose role is "administrator" in the scope list
-# of https://platform.text.com/docs/authorization/scopes (src/constants/index.js in the docs
-# repository). `banlist_read` / `banlist_write` are not in that list: admin-only is our call
-# (the ban list is a license setting) [UNVERIFIED]. `tags--groups:rw` and `tags--all:ro` are
+# of https://platform.text.com/docs/authorization/scopes (its source:
+# https://github.com/livechat/livechat-public-docs/blob/master/src/constants/index.js).
+# `banlist_read` / `banlist_write` are not in that list: admin-only is our call (the ban list is
+# a license setting) [UNVERIFIED]. `tags--groups:rw` and `tags--all:ro` are
 # "not assigned to any role" there; we let normal agents hold them [UNVERIFIED].
 ADMIN_ONLY_SCOPES: Final = frozenset(
     {
@@ -111,7 +113,12 @@ FRA_AGENT_EMAIL: Final = "mueller@globex.example"  # role owner
 FRA_ACCOUNT_ID: Final = "e4d3c2b1-a0f9-4e8d-b7c6-5a4b3c2d1e0f"
 FRA_PAT: Final = "sbxpat_fra_Wq7eR2tY9uI4oP6aS1dF3gH8"
 
-# Enumerations (fact sheet §4, §5) ---------------------------------------------------------
+# Enumerations ------------------------------------------------------------------------------
+# Roles, login statuses, group priorities, notifications, email subscriptions and schedule days:
+# https://platform.text.com/docs/management/configuration-api#create-agent (``owner`` from the
+# list_agents sample); agent and group ``fields``: #list-agents and #list-groups there; routing
+# statuses: https://platform.text.com/docs/messaging/agent-chat-api#set-routing-status; event
+# types: https://platform.text.com/docs/messaging/agent-chat-api/data-structures#events.
 ROLES: Final = ("owner", "viceowner", "administrator", "normal")
 PRIORITIES: Final = ("first", "normal", "last", "supervisor")
 ROUTING_STATUSES: Final = ("accepting_chats", "not_accepting_chats", "offline")

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from .clock import rfc3339
 from .minting import mint_token
-from .runtime import Runtime
+from .runtime import Emulator
 
 
 class ControlError(Exception):
@@ -35,15 +35,15 @@ def _fail(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=400)
 
 
-async def health(rt: Runtime, request: Request) -> Response:
+async def health(rt: Emulator, request: Request) -> Response:
     return JSONResponse({"status": "ok", "seed": rt.seed, "now": rfc3339(rt.clock.now())})
 
 
-async def stats(rt: Runtime, request: Request) -> Response:
+async def stats(rt: Emulator, request: Request) -> Response:
     return JSONResponse(rt.stats.snapshot())
 
 
-async def faults(rt: Runtime, request: Request) -> Response:
+async def faults(rt: Emulator, request: Request) -> Response:
     if request.method == "DELETE":
         rt.faults.clear()
         return JSONResponse({})
@@ -60,7 +60,7 @@ async def faults(rt: Runtime, request: Request) -> Response:
     return JSONResponse(fault.describe())
 
 
-async def reset(rt: Runtime, request: Request) -> Response:
+async def reset(rt: Emulator, request: Request) -> Response:
     seed = (await _json(request)).get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ControlError("`seed` must be an integer")
@@ -68,14 +68,14 @@ async def reset(rt: Runtime, request: Request) -> Response:
     return JSONResponse({"seed": rt.seed})
 
 
-async def clock(rt: Runtime, request: Request) -> Response:
+async def clock(rt: Emulator, request: Request) -> Response:
     advance = (await _json(request)).get("advance", 0)
     if isinstance(advance, bool) or not isinstance(advance, int | float) or advance < 0:
         raise ControlError("`advance` must be a non-negative number of seconds")
     return JSONResponse({"now": rfc3339(rt.clock.advance(float(advance)))})
 
 
-async def tokens(rt: Runtime, request: Request) -> Response:
+async def tokens(rt: Emulator, request: Request) -> Response:
     body = await _json(request)
     email = body.pop("email", None)
     if not isinstance(email, str):
@@ -86,7 +86,7 @@ async def tokens(rt: Runtime, request: Request) -> Response:
         raise ControlError(str(exc)) from None
 
 
-async def expire_refresh(rt: Runtime, request: Request) -> Response:
+async def expire_refresh(rt: Emulator, request: Request) -> Response:
     """Expire refresh tokens now (all, or ``email``'s): the next refresh is ``invalid_grant``."""
     email = (await _json(request)).get("email")
     if email is not None and (not isinstance(email, str) or email not in rt.state.agents):
@@ -94,7 +94,7 @@ async def expire_refresh(rt: Runtime, request: Request) -> Response:
     return JSONResponse({"expired": rt.state.tokens.expire_refresh(rt.clock.now(), email)})
 
 
-async def browser(rt: Runtime, request: Request) -> Response:
+async def browser(rt: Emulator, request: Request) -> Response:
     email = (await _json(request)).get("email")
     if email is not None and (not isinstance(email, str) or email not in rt.state.agents):
         raise ControlError("`email` must be a seeded agent's email or null")
@@ -102,7 +102,7 @@ async def browser(rt: Runtime, request: Request) -> Response:
     return JSONResponse({"email": email})
 
 
-async def consent(rt: Runtime, request: Request) -> Response:
+async def consent(rt: Emulator, request: Request) -> Response:
     granted = (await _json(request)).get("granted")
     if not isinstance(granted, bool):
         raise ControlError("`granted` must be a boolean")
@@ -110,7 +110,7 @@ async def consent(rt: Runtime, request: Request) -> Response:
     return JSONResponse({"granted": granted})
 
 
-ENDPOINTS: dict[str, tuple[Callable[[Runtime, Request], Awaitable[Response]], list[str]]] = {
+ENDPOINTS: dict[str, tuple[Callable[[Emulator, Request], Awaitable[Response]], list[str]]] = {
     "health": (health, ["GET"]),
     "stats": (stats, ["GET"]),
     "faults": (faults, ["GET", "POST", "DELETE"]),
@@ -124,7 +124,7 @@ ENDPOINTS: dict[str, tuple[Callable[[Runtime, Request], Awaitable[Response]], li
 
 
 async def guarded(
-    handler: Callable[[Runtime, Request], Awaitable[Response]], rt: Runtime, request: Request
+    handler: Callable[[Emulator, Request], Awaitable[Response]], rt: Emulator, request: Request
 ) -> Response:
     try:
         return await handler(rt, request)

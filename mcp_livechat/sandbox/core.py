@@ -13,7 +13,7 @@ from .app import SandboxApp, build_app
 from .clock import Clock
 from .faults import ConnectionDropped, FaultInjector
 from .minting import mint_token
-from .runtime import Runtime
+from .runtime import Emulator
 from .state import State
 from .stats import Stats
 
@@ -78,7 +78,7 @@ class Sandbox:
         refresh_lifetime: int | None = None,
     ) -> None:
         uris = tuple(redirect_uris) if redirect_uris is not None else constants.DEFAULT_REDIRECT_URIS
-        self._rt = Runtime(
+        self._rt = Emulator(
             seed=seed,
             redirect_uris=uris,
             code_lifetime=code_lifetime,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .apiauth import Ctx
-from .errors import ApiError, validation
+from .errors import WebApiFault, validation
 from .model import JSON
 from .validate import optional_obj, optional_str, require_str
 
@@ -58,7 +58,7 @@ def update_customer(ctx: Ctx, body: JSON) -> JSON:
     omnichannel = optional_obj(body, "omnichannel")
     customer = ctx.state.org_customer(ctx.org_id, customer_id)
     if customer is None:
-        raise ApiError("not_found", "Customer not found")
+        raise WebApiFault("not_found", "Customer not found")
     if name is not None:
         customer.name = name
     if email is not None:

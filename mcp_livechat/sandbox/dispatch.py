@@ -11,9 +11,9 @@ from starlette.responses import JSONResponse, Response
 
 from . import agent_read, agent_write, bans, chat_users, config_api, config_tags, customers, transfer
 from .apiauth import Ctx, authenticate
-from .errors import ApiError, validation
+from .errors import WebApiFault, validation
 from .model import JSON
-from .runtime import Runtime
+from .runtime import Emulator
 from .wire import with_faults
 
 Handler = Callable[[Ctx, JSON], Any]
@@ -69,25 +69,25 @@ async def _parse_body(request: Request) -> JSON:
     return body
 
 
-async def _call(rt: Runtime, request: Request) -> Response:
+async def _call(rt: Emulator, request: Request) -> Response:
     version = request.path_params["version"]
     if version not in SUPPORTED_VERSIONS:
-        raise ApiError("unsupported_version", f"Unsupported version: {version.lstrip('v')}")
+        raise WebApiFault("unsupported_version", f"Unsupported version: {version.lstrip('v')}")
     table = APIS.get(request.path_params["api"])
     handler = table.get(request.path_params["method"]) if table is not None else None
     if handler is None:
-        raise ApiError("not_found", "Method not found")
-    principal = authenticate(rt, request.headers)
+        raise WebApiFault("not_found", "Method not found")
+    requester = authenticate(rt, request.headers)
     body = await _parse_body(request)
-    result = handler(Ctx(rt, principal), body)
+    result = handler(Ctx(rt, requester), body)
     return JSONResponse(result)
 
 
-async def api_endpoint(rt: Runtime, request: Request) -> Response:
+async def api_endpoint(rt: Emulator, request: Request) -> Response:
     async def process() -> Response:
         try:
             return await _call(rt, request)
-        except ApiError as exc:
+        except WebApiFault as exc:
             return exc.response()
 
     return await with_faults(rt, request, request.path_params["method"], "api", process)

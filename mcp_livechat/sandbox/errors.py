@@ -7,8 +7,9 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-# HTTP status per Web API error type. LiveChat does not document these: this is the fact
-# sheet's suggested mapping (§6) [UNVERIFIED]. Our own calls:
+# HTTP status per Web API error type. LiveChat documents the types
+# (https://platform.text.com/docs/messaging/agent-chat-api#possible-errors) but no status for any:
+# each status here is our reading of the type's meaning [UNVERIFIED]. Among them:
 # - chat_inactive → 422 (the request is well-formed, the chat's state forbids it) [UNVERIFIED]
 # - agent_offline → 422 (same reasoning) [UNVERIFIED]
 # - unsupported_version → 400 [UNVERIFIED]
@@ -44,7 +45,7 @@ DEFAULT_MESSAGES = {
 }
 
 
-class ApiError(Exception):
+class WebApiFault(Exception):
     """A Web API error. The HTTP status follows ``STATUS`` by type unless ``status`` overrides it
     for one case (e.g. 422 ``validation`` "Public agents in chat limit reached")."""
 
@@ -76,8 +77,8 @@ class ApiError(Exception):
         return JSONResponse(self.body(), status_code=self.status, headers=headers)
 
 
-def validation(message: str) -> ApiError:
-    return ApiError("validation", message)
+def validation(message: str) -> WebApiFault:
+    return WebApiFault("validation", message)
 
 
 OAUTH_DESCRIPTIONS = {
@@ -101,7 +102,9 @@ OAUTH_DESCRIPTIONS = {
 }
 
 
-class OAuthError(Exception):
+class AccountsFault(Exception):
+    """An accounts server error, answered in its OAuth dialect."""
+
     def __init__(
         self,
         status: int,
@@ -134,9 +137,9 @@ class OAuthError(Exception):
         return JSONResponse(self.body(), status_code=self.status, headers=headers)
 
 
-def missing_fields(fields: list[str]) -> OAuthError:
-    return OAuthError(422, "invalid_request", invalid_fields={f: "is required" for f in fields})
+def missing_fields(fields: list[str]) -> AccountsFault:
+    return AccountsFault(422, "invalid_request", invalid_fields={f: "is required" for f in fields})
 
 
-def insufficient_scope() -> OAuthError:
-    return OAuthError(403, "access_denied", sub_error="insufficient_scope")
+def insufficient_scope() -> AccountsFault:
+    return AccountsFault(403, "access_denied", sub_error="insufficient_scope")

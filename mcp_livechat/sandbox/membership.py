@@ -17,25 +17,25 @@ is not user of the chat", type probably ``authorization`` [UNVERIFIED].
 from __future__ import annotations
 
 from .apiauth import Ctx
-from .errors import ApiError, validation
-from .model import JSON, Chat, ChatUser, Thread
+from .errors import WebApiFault, validation
+from .model import JSON, ChatRecord, ChatUserRecord, ThreadRecord
 from .validate import optional_bool
 
 NOT_A_USER = "Requester is not user of the chat"  # [UNVERIFIED] exact wording, type and status
 PUBLIC_LIMIT = "Public agents in chat limit reached"  # [UNVERIFIED] wording, type and status
 
 
-def not_a_user() -> ApiError:
-    return ApiError("authorization", NOT_A_USER, status=403)
+def not_a_user() -> WebApiFault:
+    return WebApiFault("authorization", NOT_A_USER, status=403)
 
 
-def require_active(chat: Chat) -> Thread:
+def require_active(chat: ChatRecord) -> ThreadRecord:
     if not chat.active:
-        raise ApiError("chat_inactive", "Chat is inactive")
+        raise WebApiFault("chat_inactive", "Chat is inactive")
     return chat.last_thread
 
 
-def require_presence(ctx: Ctx, chat: Chat, body: JSON) -> None:
+def require_presence(ctx: Ctx, chat: ChatRecord, body: JSON) -> None:
     """The requester must be a user of the chat unless ``ignore_requester_presence`` is true.
     There is no exception for adding oneself: the docs' own add_user_to_chat example adds
     smith@example.com with ``ignore_requester_presence: true``."""
@@ -45,7 +45,7 @@ def require_presence(ctx: Ctx, chat: Chat, body: JSON) -> None:
         raise not_a_user()
 
 
-def require_member(ctx: Ctx, chat: Chat) -> ChatUser:
+def require_member(ctx: Ctx, chat: ChatRecord) -> ChatUserRecord:
     """send_event's rule (no override flag)."""
     user = chat.user(ctx.agent.id)
     if user is None:
@@ -53,21 +53,21 @@ def require_member(ctx: Ctx, chat: Chat) -> ChatUser:
     return user
 
 
-def check_visibility(user: ChatUser, event_visibility: str) -> None:
+def check_visibility(user: ChatUserRecord, event_visibility: str) -> None:
     if user.visibility == "agents" and event_visibility == "all":
         # The rule is documented; the error is [UNVERIFIED] (type, status and wording).
         raise validation("Requester with `agents` visibility cannot send events visible to all")
 
 
-def check_public_limit(chat: Chat, agent_id: str) -> None:
+def check_public_limit(chat: ChatRecord, agent_id: str) -> None:
     """One public agent per chat by default: "To learn how to add more than one agent to the chat,
     reach out to us" (https://platform.text.com/docs/messaging/agent-chat-api#add-user-to-chat).
     Silent agents (``visibility: agents``) do not count; an agent already in the chat silently may
     become public only when no other agent is. HTTP 422 ``validation`` [UNVERIFIED]."""
     others = [u for u in chat.users if u.type == "agent" and u.visibility == "all" and u.id != agent_id]
     if others:
-        raise ApiError("validation", PUBLIC_LIMIT, status=422)
+        raise WebApiFault("validation", PUBLIC_LIMIT, status=422)
 
 
-def public_agents(chat: Chat) -> list[ChatUser]:
+def public_agents(chat: ChatRecord) -> list[ChatUserRecord]:
     return [u for u in chat.users if u.type == "agent" and u.visibility == "all"]

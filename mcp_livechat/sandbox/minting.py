@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from . import constants
 from . import scopes as scope_rules
 from .oauth import token_response
-from .runtime import Runtime
+from .runtime import Emulator
 
 
 def mint_token(
-    rt: Runtime,
+    rt: Emulator,
     email: str,
     *,
     scopes: Iterable[str] | str | None = None,

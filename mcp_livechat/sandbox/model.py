@@ -1,4 +1,7 @@
-"""The in-memory data model. Events are stored as ready JSON objects (``dict``)."""
+"""The in-memory data model. Events are stored as ready JSON objects (``dict``).
+
+The emulator's records are named ``...Record`` (and its tokens ``Issued...``) so that they never
+read as the client's models of the same things in ``mcp_livechat.livechat.types``."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ JSON = dict[str, Any]
 
 
 @dataclass
-class Org:
+class OrgRecord:
     id: str
     name: str
     region: str
@@ -18,7 +21,7 @@ class Org:
 
 
 @dataclass
-class Agent:
+class AgentRecord:
     id: str  # the email
     account_id: str
     org_id: str
@@ -53,7 +56,7 @@ class Agent:
 
 
 @dataclass
-class Group:
+class GroupRecord:
     id: int
     org_id: str
     name: str
@@ -61,7 +64,7 @@ class Group:
 
 
 @dataclass
-class Tag:
+class TagRecord:
     name: str
     org_id: str
     group_ids: list[int]
@@ -70,7 +73,7 @@ class Tag:
 
 
 @dataclass
-class Customer:
+class CustomerRecord:
     id: str
     org_id: str
     created_at: str
@@ -94,7 +97,7 @@ class Customer:
 
 
 @dataclass
-class ChatUser:
+class ChatUserRecord:
     id: str
     type: str  # customer | agent
     present: bool = True
@@ -103,7 +106,7 @@ class ChatUser:
 
 
 @dataclass
-class Thread:
+class ThreadRecord:
     id: str
     created_at: str
     active: bool
@@ -126,12 +129,12 @@ class Thread:
 
 
 @dataclass
-class Chat:
+class ChatRecord:
     id: str
     org_id: str
     customer_id: str
-    users: list[ChatUser]
-    threads: list[Thread]
+    users: list[ChatUserRecord]
+    threads: list[ThreadRecord]
     group_ids: list[int]
     properties: JSON = field(default_factory=dict)
     # Agents who follow the chat (follow_chat); ``is_followed`` is per requester.
@@ -147,21 +150,21 @@ class Chat:
         return bool(self.threads) and self.threads[-1].active
 
     @property
-    def last_thread(self) -> Thread:
+    def last_thread(self) -> ThreadRecord:
         return self.threads[-1]
 
-    def user(self, user_id: str) -> ChatUser | None:
+    def user(self, user_id: str) -> ChatUserRecord | None:
         return next((u for u in self.users if u.id == user_id), None)
 
     def agent_ids(self) -> list[str]:
         return [u.id for u in self.users if u.type == "agent"]
 
-    def thread(self, thread_id: str) -> Thread | None:
+    def thread(self, thread_id: str) -> ThreadRecord | None:
         return next((t for t in self.threads if t.id == thread_id), None)
 
 
 @dataclass
-class Ban:
+class BanRecord:
     """One customer ban (Configuration API list_customer_bans sample): an IP and/or a customer."""
 
     org_id: str
@@ -174,7 +177,7 @@ class Ban:
 
 
 @dataclass
-class AuthCode:
+class IssuedAuthCode:
     code: str
     client_id: str
     redirect_uri: str
@@ -187,7 +190,7 @@ class AuthCode:
 
 
 @dataclass
-class AccessToken:
+class IssuedAccessToken:
     token: str
     client_id: str
     agent_id: str
@@ -199,7 +202,7 @@ class AccessToken:
 
 
 @dataclass
-class RefreshToken:
+class IssuedRefreshToken:
     token: str
     client_id: str
     agent_id: str

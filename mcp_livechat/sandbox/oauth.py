@@ -1,4 +1,5 @@
-"""Accounts server OAuth 2.1: the authorize page and ``POST /v2/token`` (fact sheet §1)."""
+"""Accounts server OAuth 2.1: the authorize page and ``POST /v2/token``
+(https://platform.text.com/docs/authorization/oauth-authorization#authorization-code-grant)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from . import constants, scopes
-from .errors import OAuthError, missing_fields
-from .model import AccessToken, Agent, AuthCode
-from .runtime import OAuthClient, Runtime
+from .errors import AccountsFault, missing_fields
+from .model import AgentRecord, IssuedAccessToken, IssuedAuthCode
+from .runtime import Emulator, RegisteredClient
 from .tokens import new_code
 
 _PKCE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
@@ -29,7 +30,8 @@ def accounts_base(request: Request) -> str:
 
 
 def redirect_allowed(requested: str, whitelist: tuple[str, ...]) -> bool:
-    """§1.2: scheme and host:port exact (a whitelisted URI without a port means the scheme's
+    """https://platform.text.com/docs/authorization/oauth-authorization#redirect-uris: scheme
+    and host:port exact (a whitelisted URI without a port means the scheme's
     default port, loopback hosts included), the whitelisted path is a prefix, no ``..`` segments."""
     try:
         req = urlsplit(requested)
@@ -71,7 +73,7 @@ LOGIN_PAGE = """<!doctype html><html><head><title>Log in to LiveChat (sandbox)</
 Set one with POST /sandbox/browser.</p></body></html>"""
 
 
-def authorize(rt: Runtime, request: Request) -> Response:
+def authorize(rt: Emulator, request: Request) -> Response:
     rt.stats.count_request("authorize")
     q = request.query_params
     client = rt.clients.get(q.get("client_id") or "")
@@ -107,7 +109,8 @@ def authorize(rt: Runtime, request: Request) -> Response:
         return ooops(request, "invalid_scope")
     state_param = {"state": q["state"]} if "state" in q else {}
     if not rt.consent:
-        # [UNVERIFIED] RFC 6749 §4.1.2.1 style; LiveChat's denial flow is not documented.
+        # [UNVERIFIED] https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1 style; LiveChat's
+        # denial flow is not documented.
         params = {"error": "access_denied"} | state_param
         return _back(redirect_uri, params, fragment=response_type == "token")
     region = rt.state.org_of(agent).region
@@ -119,7 +122,7 @@ def authorize(rt: Runtime, request: Request) -> Response:
         _count_issued(rt, client.client_id, agent.id)
         params = {"access_token": token.token, "token_type": "Bearer", "expires_in": str(_lifetime(token))}
         return _back(redirect_uri, params | state_param, fragment=True)
-    code = AuthCode(
+    code = IssuedAuthCode(
         code=new_code(region),
         client_id=client.client_id,
         redirect_uri=redirect_uri,
@@ -133,7 +136,7 @@ def authorize(rt: Runtime, request: Request) -> Response:
     return _back(redirect_uri, {"code": code.code} | state_param)
 
 
-def _within_redirect_limit(rt: Runtime, client: OAuthClient, agent: Agent) -> bool:
+def _within_redirect_limit(rt: Emulator, client: RegisteredClient, agent: AgentRecord) -> bool:
     if rt.redirect_limit is None:
         return True
     allowed, window = rt.redirect_limit
@@ -147,16 +150,16 @@ def _within_redirect_limit(rt: Runtime, client: OAuthClient, agent: Agent) -> bo
     return True
 
 
-def _lifetime(token: AccessToken) -> int:
+def _lifetime(token: IssuedAccessToken) -> int:
     return int((token.expires_at - token.issued_at).total_seconds())
 
 
-def _count_issued(rt: Runtime, client_id: str, agent_id: str) -> None:
+def _count_issued(rt: Emulator, client_id: str, agent_id: str) -> None:
     for name in ("token_issued", f"token_issued:{client_id}", f"token_issued:{agent_id}"):
         rt.stats.incr(name)
 
 
-def token_response(rt: Runtime, access: AccessToken, refresh_token: str) -> dict[str, object]:
+def token_response(rt: Emulator, access: IssuedAccessToken, refresh_token: str) -> dict[str, object]:
     agent = rt.state.agents[access.agent_id]
     return {
         "access_token": access.token,
@@ -180,20 +183,20 @@ async def read_params(request: Request) -> dict[str, str]:
         try:
             data = json.loads(raw)
         except ValueError:
-            raise OAuthError(422, "invalid_request", "The request body is not valid JSON.") from None
+            raise AccountsFault(422, "invalid_request", "The request body is not valid JSON.") from None
         if not isinstance(data, dict):
-            raise OAuthError(422, "invalid_request", "The request body must be a JSON object.")
+            raise AccountsFault(422, "invalid_request", "The request body must be a JSON object.")
         body = {str(k): str(v) for k, v in data.items() if isinstance(v, str | int | float) and v != ""}
     else:
         body = {k: v for k, v in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True) if v}
     return merged | body
 
 
-def _unauthorized_client() -> OAuthError:
-    return OAuthError(401, "unauthorized_client")
+def _unauthorized_client() -> AccountsFault:
+    return AccountsFault(401, "unauthorized_client")
 
 
-def _authenticate_client(rt: Runtime, params: dict[str, str], required: list[str]) -> OAuthClient:
+def _authenticate_client(rt: Emulator, params: dict[str, str], required: list[str]) -> RegisteredClient:
     client = rt.clients.get(params.get("client_id", ""))
     missing = [f for f in required if not params.get(f)]
     if client is not None and not client.public and not params.get("client_secret"):
@@ -207,7 +210,7 @@ def _authenticate_client(rt: Runtime, params: dict[str, str], required: list[str
     return client
 
 
-def _pkce_ok(code: AuthCode, verifier: str) -> bool:
+def _pkce_ok(code: IssuedAuthCode, verifier: str) -> bool:
     if not _PKCE.match(verifier) or code.challenge is None:
         return False
     if code.method == "plain":
@@ -216,7 +219,7 @@ def _pkce_ok(code: AuthCode, verifier: str) -> bool:
     return hmac.compare_digest(code.challenge, digest)
 
 
-async def token_endpoint(rt: Runtime, request: Request) -> Response:
+async def token_endpoint(rt: Emulator, request: Request) -> Response:
     try:
         params = await read_params(request)
         grant = params.get("grant_type")
@@ -227,13 +230,13 @@ async def token_endpoint(rt: Runtime, request: Request) -> Response:
         elif grant == "refresh_token":
             body = _refresh(rt, params)
         else:
-            raise OAuthError(403, "unsupported_grant_type")  # status [UNVERIFIED]
-    except OAuthError as exc:
+            raise AccountsFault(403, "unsupported_grant_type")  # status [UNVERIFIED]
+    except AccountsFault as exc:
         return exc.response(NO_STORE)
     return JSONResponse(body, headers=NO_STORE)
 
 
-def _exchange_code(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
+def _exchange_code(rt: Emulator, params: dict[str, str]) -> dict[str, object]:
     client = _authenticate_client(rt, params, ["code", "client_id", "redirect_uri"])
     tokens = rt.state.tokens
     code = tokens.codes.get(params["code"])
@@ -270,7 +273,7 @@ def _exchange_code(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
     return token_response(rt, access, refresh.token)
 
 
-def _refresh(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
+def _refresh(rt: Emulator, params: dict[str, str]) -> dict[str, object]:
     """The documented refresh request takes ``grant_type``, ``refresh_token``, ``client_id`` and
     ``client_secret`` (https://platform.text.com/docs/authorization/oauth-authorization#using-the-refresh-token).
     Errors (https://platform.text.com/docs/authorization/troubleshooting#authorization-errors):
@@ -282,7 +285,7 @@ def _refresh(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
     description reads "refresh token is invalid, expired, revoked"
     (https://platform.text.com/docs/authorization/troubleshooting#invalid_grant) (401 [UNVERIFIED])."""
     if "scope" in params:
-        raise OAuthError(
+        raise AccountsFault(
             422,
             "invalid_request",
             "A refresh token request takes no `scope`.",
@@ -293,13 +296,13 @@ def _refresh(rt: Runtime, params: dict[str, str]) -> dict[str, object]:
     refresh = tokens.valid_refresh(params["refresh_token"])
     if refresh is None:
         if params["refresh_token"] in tokens.refresh:  # issued once, revoked since
-            raise OAuthError(401, "invalid_grant", "The refresh token was revoked.")
+            raise AccountsFault(401, "invalid_grant", "The refresh token was revoked.")
         raise _unauthorized_client()  # "refresh token not found"
     if refresh.client_id != client.client_id:
-        raise OAuthError(401, "invalid_client")
+        raise AccountsFault(401, "invalid_client")
     now = rt.clock.now()
     if tokens.expired(refresh, now):
-        raise OAuthError(401, "invalid_grant", "The refresh token expired.")
+        raise AccountsFault(401, "invalid_grant", "The refresh token expired.")
     if client.public:  # single-use refresh tokens: rotate
         refresh.revoked = True
         refresh = tokens.issue_refresh(

@@ -1,4 +1,4 @@
-"""Opaque, server-side page ids (fact sheet §4 "Pagination").
+"""Opaque, server-side page ids (https://platform.text.com/docs/messaging/agent-chat-api#pagination).
 
 The first request carries filters / limit / sort_order; the ordered list of matching ids is
 snapshotted then, so walking ``next_page_id`` returns every item exactly once even while new

@@ -1,15 +1,26 @@
-"""JSON shapes of the Agent Chat and Configuration APIs (per LiveChat's v3.6 sample payloads)."""
+"""JSON shapes of the Agent Chat and Configuration APIs, per LiveChat's v3.6 sample payloads
+(https://platform.text.com/docs/messaging/agent-chat-api/data-structures and the methods of
+https://platform.text.com/docs/management/configuration-api)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from .model import JSON, Agent, Chat, ChatUser, Customer, Group, Tag, Thread
+from .model import (
+    JSON,
+    AgentRecord,
+    ChatRecord,
+    ChatUserRecord,
+    CustomerRecord,
+    GroupRecord,
+    TagRecord,
+    ThreadRecord,
+)
 from .state import State
 
 
-def _statistics(state: State, customer: Customer) -> dict[str, int]:
+def _statistics(state: State, customer: CustomerRecord) -> dict[str, int]:
     chat_ids = state.customer_chat_ids(customer.id)
     threads = sum(len(state.chats[c].threads) for c in chat_ids)
     extra = customer.statistics
@@ -24,7 +35,7 @@ def _statistics(state: State, customer: Customer) -> dict[str, int]:
     }
 
 
-def _last_events(state: State, customer: Customer) -> tuple[str | None, str | None]:
+def _last_events(state: State, customer: CustomerRecord) -> tuple[str | None, str | None]:
     agent_last: str | None = None
     customer_last: str | None = None
     for chat_id in state.customer_chat_ids(customer.id):
@@ -41,8 +52,11 @@ def _last_events(state: State, customer: Customer) -> tuple[str | None, str | No
     return agent_last, customer_last
 
 
-def customer_json(state: State, customer: Customer) -> JSON:
-    """get_customer (fact sheet §4; users/customer.json): optional keys only when set."""
+def customer_json(state: State, customer: CustomerRecord) -> JSON:
+    """get_customer (https://platform.text.com/docs/messaging/agent-chat-api#get-customer). The
+    Customer structure marks its keys optional
+    (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#customer): besides
+    ``id``, ``type`` and ``created_at``, a key appears only when set."""
     out: JSON = {"id": customer.id, "type": "customer", "created_at": customer.created_at}
     if customer.name is not None:
         out["name"] = customer.name
@@ -76,7 +90,7 @@ def customer_json(state: State, customer: Customer) -> JSON:
     return out
 
 
-def _chat_user(state: State, user: ChatUser) -> JSON:
+def _chat_user(state: State, user: ChatUserRecord) -> JSON:
     if user.type == "customer":
         customer = state.customers[user.id]
         out = customer_json(state, customer)
@@ -95,7 +109,7 @@ def _chat_user(state: State, user: ChatUser) -> JSON:
     return out
 
 
-def chat_users(state: State, chat: Chat) -> list[JSON]:
+def chat_users(state: State, chat: ChatRecord) -> list[JSON]:
     return [_chat_user(state, u) for u in chat.users]
 
 
@@ -111,13 +125,13 @@ DELETED_EVENT_KEYS = ("id", "custom_id", "type", "deleted", "author_id", "create
 SEES_DELETED_EVENTS = frozenset({"owner", "viceowner", "administrator"})
 
 
-def event_json(event: JSON, viewer: Agent) -> JSON:
+def event_json(event: JSON, viewer: AgentRecord) -> JSON:
     if event.get("deleted") and viewer.role not in SEES_DELETED_EVENTS:
         return {k: event[k] for k in DELETED_EVENT_KEYS if k in event}
     return dict(event)
 
 
-def thread_json(chat: Chat, thread: Thread, viewer: Agent) -> JSON:
+def thread_json(chat: ChatRecord, thread: ThreadRecord, viewer: AgentRecord) -> JSON:
     """A thread (data-structures "Threads"): ``events`` "Doesn't exists if `restricted_access` is
     present"; ``summary`` (LiveChat's AI summary) only when set."""
     index = chat.threads.index(thread)
@@ -146,7 +160,7 @@ def thread_json(chat: Chat, thread: Thread, viewer: Agent) -> JSON:
     return out
 
 
-def last_event_per_type(chat: Chat, viewer: Agent) -> JSON:
+def last_event_per_type(chat: ChatRecord, viewer: AgentRecord) -> JSON:
     """Restricted threads' events are left out (they are not readable) [UNVERIFIED]."""
     out: JSON = {}
     for thread in chat.threads:
@@ -161,7 +175,7 @@ def last_event_per_type(chat: Chat, viewer: Agent) -> JSON:
     return out
 
 
-def chat_summary(state: State, chat: Chat, viewer: Agent) -> JSON:
+def chat_summary(state: State, chat: ChatRecord, viewer: AgentRecord) -> JSON:
     last = chat.last_thread
     summary: JSON = {
         "id": last.id,
@@ -186,7 +200,7 @@ def chat_summary(state: State, chat: Chat, viewer: Agent) -> JSON:
     }
 
 
-def chat_json(state: State, chat: Chat, thread: Thread, viewer: Agent) -> JSON:
+def chat_json(state: State, chat: ChatRecord, thread: ThreadRecord, viewer: AgentRecord) -> JSON:
     """get_chat: the chat with one thread; ``is_followed`` is the requester's (follow_chat)."""
     return {
         "id": chat.id,
@@ -198,7 +212,9 @@ def chat_json(state: State, chat: Chat, thread: Thread, viewer: Agent) -> JSON:
     }
 
 
-def archive_json(state: State, chat: Chat, thread: Thread, accessible: list[str], viewer: Agent) -> JSON:
+def archive_json(
+    state: State, chat: ChatRecord, thread: ThreadRecord, accessible: list[str], viewer: AgentRecord
+) -> JSON:
     """One list_archives entry: the chat with one thread; the neighbouring accessible threads
     are keys of that ``thread`` object (the docs' list_archives response sample)."""
     out = chat_json(state, chat, thread, viewer)
@@ -210,7 +226,7 @@ def archive_json(state: State, chat: Chat, thread: Thread, accessible: list[str]
     return out
 
 
-def agent_json(agent: Agent, fields: Iterable[str], *, listing: bool) -> JSON:
+def agent_json(agent: AgentRecord, fields: Iterable[str], *, listing: bool) -> JSON:
     """get_agent uses ``avatar``; list_agents uses a schemeless ``avatar_path`` (samples)."""
     out: JSON = {"id": agent.id, "account_id": agent.account_id, "name": agent.name}
     if listing:
@@ -237,7 +253,7 @@ def agent_json(agent: Agent, fields: Iterable[str], *, listing: bool) -> JSON:
     return out
 
 
-def group_routing_status(state: State, group: Group) -> str:
+def group_routing_status(state: State, group: GroupRecord) -> str:
     members = [a for a in state.org_agents(group.org_id) if group.id in a.groups and not a.suspended]
     statuses = {a.routing_status for a in members}
     for status in ("accepting_chats", "not_accepting_chats"):
@@ -246,7 +262,7 @@ def group_routing_status(state: State, group: Group) -> str:
     return "offline"
 
 
-def group_json(state: State, group: Group, fields: Iterable[str]) -> JSON:
+def group_json(state: State, group: GroupRecord, fields: Iterable[str]) -> JSON:
     out: JSON = {"id": group.id, "name": group.name, "language_code": group.language_code}
     wanted = set(fields)
     if "agent_priorities" in wanted:
@@ -258,7 +274,7 @@ def group_json(state: State, group: Group, fields: Iterable[str]) -> JSON:
     return out
 
 
-def tag_json(tag: Tag) -> JSON:
+def tag_json(tag: TagRecord) -> JSON:
     return {
         "name": tag.name,
         "group_ids": list(tag.group_ids),

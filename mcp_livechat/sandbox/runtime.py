@@ -13,7 +13,9 @@ from .stats import Stats
 
 
 @dataclass(frozen=True)
-class OAuthClient:
+class RegisteredClient:
+    """An OAuth client registered with the emulated accounts server (a Developer Console app)."""
+
     client_id: str
     secret: str | None  # None = public client (PKCE, rotating refresh tokens)
     redirect_uris: tuple[str, ...]
@@ -23,7 +25,9 @@ class OAuthClient:
         return self.secret is None
 
 
-class Runtime:
+class Emulator:
+    """One emulated LiveChat: what every route of the sandbox app shares."""
+
     def __init__(
         self,
         *,
@@ -39,8 +43,10 @@ class Runtime:
         self.refresh_lifetime = refresh_lifetime
         self.redirect_limit = redirect_limit
         self.clients = {
-            constants.CLIENT_ID: OAuthClient(constants.CLIENT_ID, constants.CLIENT_SECRET, redirect_uris),
-            constants.PUBLIC_CLIENT_ID: OAuthClient(
+            constants.CLIENT_ID: RegisteredClient(
+                constants.CLIENT_ID, constants.CLIENT_SECRET, redirect_uris
+            ),
+            constants.PUBLIC_CLIENT_ID: RegisteredClient(
                 constants.PUBLIC_CLIENT_ID, None, redirect_uris + constants.PUBLIC_EXTRA_REDIRECT_URIS
             ),
         }

@@ -1,5 +1,7 @@
-"""Scope parsing and the inclusion rules of fact sheet §7: rw ⊇ ro (and rc),
-``--all`` ⊇ ``--access`` ⊇ ``--my``, ``--all`` ⊇ ``--groups``."""
+"""Scope parsing and inclusion. LiveChat's general rules
+(https://platform.text.com/docs/authorization/scopes#general-rules): ``rw`` ⊇ ``ro``,
+``--all`` ⊇ ``--access`` ⊇ ``--my``. Not stated there, our reading [UNVERIFIED]: ``rw`` ⊇ ``rc``
+⊇ ``ro``, and ``--all`` ⊇ ``--groups``."""
 
 from __future__ import annotations
 

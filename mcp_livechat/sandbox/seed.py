@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from . import constants, corpus
 from .clock import rfc3339
-from .model import Agent, Customer, Group, Org, Tag
+from .model import AgentRecord, CustomerRecord, GroupRecord, OrgRecord, TagRecord
 from .seed_chats import build_chats
 from .seed_extras import seed_extras
 from .seed_ratings import seed_ratings
@@ -37,7 +37,7 @@ class AgentSpec:
 
 @dataclass(frozen=True)
 class OrgSpec:
-    org: Org
+    org: OrgRecord
     agents: tuple[AgentSpec, ...]
     groups: tuple[tuple[int, str, str], ...]
     tags: tuple[tuple[str, tuple[int, ...], str], ...]
@@ -49,7 +49,9 @@ class OrgSpec:
 
 _ALL_A = (0, 1, 2, 3, 4)
 ACME = OrgSpec(
-    org=Org(constants.ORGANIZATION_ID, constants.ORGANIZATION_NAME, constants.REGION, constants.LICENSE_ID),
+    org=OrgRecord(
+        constants.ORGANIZATION_ID, constants.ORGANIZATION_NAME, constants.REGION, constants.LICENSE_ID
+    ),
     agents=(
         AgentSpec(
             constants.AGENT_EMAIL,
@@ -159,7 +161,7 @@ ACME = OrgSpec(
     email_domain="acme.example",
 )
 GLOBEX = OrgSpec(
-    org=Org(
+    org=OrgRecord(
         constants.FRA_ORGANIZATION_ID,
         constants.FRA_ORGANIZATION_NAME,
         constants.FRA_REGION,
@@ -231,12 +233,12 @@ def build_state(seed: int) -> State:
     rng = random.Random(seed)
     for spec in (ACME, GLOBEX):
         org = spec.org
-        state.orgs[org.id] = Org(org.id, org.name, org.region, org.license_id)
-        state.groups[org.id] = {gid: Group(gid, org.id, name, lang) for gid, name, lang in spec.groups}
+        state.orgs[org.id] = OrgRecord(org.id, org.name, org.region, org.license_id)
+        state.groups[org.id] = {gid: GroupRecord(gid, org.id, name, lang) for gid, name, lang in spec.groups}
         for agent in _agents(rng, spec):
             state.agents[agent.id] = agent
         state.tags[org.id] = {
-            name: Tag(name, org.id, list(gids), author, rfc3339(BASE - timedelta(days=400 + 7 * i)))
+            name: TagRecord(name, org.id, list(gids), author, rfc3339(BASE - timedelta(days=400 + 7 * i)))
             for i, (name, gids, author) in enumerate(spec.tags)
         }
         customers = [_customer(rng, org.id, spec.email_domain, i) for i in range(spec.customers)]
@@ -248,13 +250,13 @@ def build_state(seed: int) -> State:
     return state
 
 
-def _agents(rng: random.Random, spec: OrgSpec) -> list[Agent]:
+def _agents(rng: random.Random, spec: OrgSpec) -> list[AgentRecord]:
     agents = []
     for i, a in enumerate(spec.agents):
         created = BASE - timedelta(days=900 - 60 * i, seconds=rng.randrange(86400))
         scopes = constants.NORMAL_SCOPES if a.role == "normal" else constants.APP_SCOPES
         agents.append(
-            Agent(
+            AgentRecord(
                 id=a.email,
                 account_id=a.account_id or rng_uuid(rng),
                 org_id=spec.org.id,
@@ -300,11 +302,11 @@ def _work_scheduler(i: int, timezone: str) -> dict[str, object]:
     }
 
 
-def _customer(rng: random.Random, org_id: str, domain: str, index: int) -> Customer:
+def _customer(rng: random.Random, org_id: str, domain: str, index: int) -> CustomerRecord:
     first, last = rng.choice(corpus.FIRST_NAMES), rng.choice(corpus.LAST_NAMES)
     anonymous = rng.random() < 0.08 and index > 0  # the first customer always has a full profile
     created = BASE - timedelta(days=rng.uniform(62, 400))
-    customer = Customer(id=rng_uuid(rng), org_id=org_id, created_at=rfc3339(created))
+    customer = CustomerRecord(id=rng_uuid(rng), org_id=org_id, created_at=rfc3339(created))
     customer.priv_id = f"S{rng.randrange(10**9, 10**10)}.{rng.getrandbits(40):010x}"
     if not anonymous:
         customer.name = f"{first} {last}"

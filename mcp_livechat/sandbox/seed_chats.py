@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from . import constants, corpus
 from .clock import parse_rfc3339, rfc3339
-from .model import JSON, Agent, Chat, ChatUser, Customer, Thread
+from .model import JSON, AgentRecord, ChatRecord, ChatUserRecord, CustomerRecord, ThreadRecord
 from .seed_events import EventWriter
 from .state import State
 
@@ -25,7 +25,7 @@ def new_id(rng: random.Random, used: set[str]) -> str:
             return value
 
 
-def _eligible(agents: list[Agent], group_id: int) -> list[Agent]:
+def _eligible(agents: list[AgentRecord], group_id: int) -> list[AgentRecord]:
     return [
         a
         for a in agents
@@ -37,7 +37,13 @@ def _eligible(agents: list[Agent], group_id: int) -> list[Agent]:
 
 
 def build_chats(
-    rng: random.Random, state: State, org_id: str, customers: list[Customer], *, n_chats: int, n_active: int
+    rng: random.Random,
+    state: State,
+    org_id: str,
+    customers: list[CustomerRecord],
+    *,
+    n_chats: int,
+    n_active: int,
 ) -> None:
     agents = state.org_agents(org_id)
     groups = sorted(state.groups[org_id])
@@ -83,13 +89,13 @@ def _chat(
     used: set[str],
     org_id: str,
     index: int,
-    customer: Customer,
+    customer: CustomerRecord,
     group_id: int,
     mode: str,
-    agent: Agent | None,
+    agent: AgentRecord | None,
     active: bool,
     hostile_text: str | None,
-) -> Chat:
+) -> ChatRecord:
     n_threads = rng.choices((1, 2, 3, 4), (50, 30, 15, 5))[0]
     if active:
         last_start = BASE - timedelta(minutes=rng.uniform(3, 50))
@@ -101,7 +107,7 @@ def _chat(
         if earlier < BASE - timedelta(days=61):
             break
         starts.insert(0, earlier)
-    chat = Chat(
+    chat = ChatRecord(
         id=new_id(rng, used),
         org_id=org_id,
         customer_id=customer.id,
@@ -130,7 +136,7 @@ def _chat(
             showcase=index == 0 and last,
             hostile_text=hostile_text if last else None,
         )
-        thread = Thread(
+        thread = ThreadRecord(
             id=writer.thread_id,
             created_at=rfc3339(start),
             active=active and last,
@@ -152,7 +158,7 @@ def _chat(
     return chat
 
 
-def _supervisor(state: State, org_id: str, group_id: int) -> Agent | None:
+def _supervisor(state: State, org_id: str, group_id: int) -> AgentRecord | None:
     for agent in state.org_agents(org_id):
         if agent.groups.get(group_id) == "supervisor" or (
             agent.role == "administrator" and group_id in agent.groups
@@ -175,22 +181,29 @@ def _thread_properties(rng: random.Random, mode: str) -> JSON:
 
 
 def _chat_users(
-    chat: Chat, thread: Thread, customer: Customer, active: bool, with_sup: bool, supervisor: Agent | None
-) -> list[ChatUser]:
+    chat: ChatRecord,
+    thread: ThreadRecord,
+    customer: CustomerRecord,
+    active: bool,
+    with_sup: bool,
+    supervisor: AgentRecord | None,
+) -> list[ChatUserRecord]:
     last_event = thread.events[-1]["created_at"] if thread.events else thread.created_at
     seen = rfc3339(parse_rfc3339(last_event) - timedelta(seconds=2))
-    users = [ChatUser(customer.id, "customer", present=active, events_seen_up_to=seen)]
+    users = [ChatUserRecord(customer.id, "customer", present=active, events_seen_up_to=seen)]
     for user_id in thread.user_ids[1:]:
         visibility = "agents" if with_sup and supervisor is not None and user_id == supervisor.id else "all"
         users.append(
-            ChatUser(user_id, "agent", present=active, visibility=visibility, events_seen_up_to=last_event)
+            ChatUserRecord(
+                user_id, "agent", present=active, visibility=visibility, events_seen_up_to=last_event
+            )
         )
     return users
 
 
 def _number_queues(state: State, org_id: str) -> None:
     queued = [c for c in state.org_chats(org_id) if c.active and c.last_thread.queue is not None]
-    by_group: dict[int, list[Chat]] = {}
+    by_group: dict[int, list[ChatRecord]] = {}
     for chat in queued:
         by_group.setdefault(chat.group_ids[0], []).append(chat)
     for chats in by_group.values():

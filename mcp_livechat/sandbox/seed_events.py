@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from . import corpus
 from .clock import rfc3339
-from .model import JSON, Agent, Customer, Org
+from .model import JSON, AgentRecord, CustomerRecord, OrgRecord
 
 DELETED_TEXTS = (
     "Sorry, wrong chat window!",
@@ -19,7 +19,7 @@ DELETED_TEXTS = (
 
 class EventWriter:
     def __init__(
-        self, rng: random.Random, thread_id: str, start: datetime, customer: Customer, org: Org
+        self, rng: random.Random, thread_id: str, start: datetime, customer: CustomerRecord, org: OrgRecord
     ) -> None:
         self.rng = rng
         self.thread_id = thread_id
@@ -49,7 +49,7 @@ class EventWriter:
         self.events.append(event)
         return event
 
-    def _fmt(self, text: str, agent: Agent | None = None) -> str:
+    def _fmt(self, text: str, agent: AgentRecord | None = None) -> str:
         return text.format(agent=agent.name if agent else "", **self.vars)
 
     def message(self, author: str, text: str, *, visibility: str = "all") -> JSON:
@@ -59,7 +59,7 @@ class EventWriter:
         event["visibility"] = visibility
         return event
 
-    def system_message(self, kind: str, text: str, agent: Agent | None) -> JSON:
+    def system_message(self, kind: str, text: str, agent: AgentRecord | None) -> JSON:
         event = self._event(
             "system_message", None, step=(1, 5), text=self._fmt(text, agent), system_message_type=kind
         )
@@ -72,8 +72,8 @@ class EventWriter:
         self,
         *,
         mode: str,
-        agent: Agent | None,
-        supervisor: Agent | None,
+        agent: AgentRecord | None,
+        supervisor: AgentRecord | None,
         active: bool,
         showcase: bool,
         hostile_text: str | None,

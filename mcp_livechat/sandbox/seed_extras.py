@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from . import constants
 from .clock import parse_rfc3339, rfc3339
-from .model import Ban, Chat, Thread
+from .model import BanRecord, ChatRecord, ThreadRecord
 from .state import State
 
 BASE = constants.BASE_DATE
@@ -39,11 +39,11 @@ def seed_extras(state: State) -> None:
     _bans(rng, state)
 
 
-def _messages(thread: Thread) -> int:
+def _messages(thread: ThreadRecord) -> int:
     return sum(1 for e in thread.events if e.get("type") == "message" and not e.get("deleted"))
 
 
-def _summary(state: State, chat: Chat, thread: Thread) -> dict[str, str]:
+def _summary(state: State, chat: ChatRecord, thread: ThreadRecord) -> dict[str, str]:
     first = next(
         (str(e["text"]) for e in thread.events if e.get("author_id") == chat.customer_id and e.get("text")),
         "",
@@ -85,7 +85,9 @@ def _bans(rng: random.Random, state: State) -> None:
         owner, other = agents[0], agents[-1]
         start = BASE - timedelta(days=rng.uniform(1, 3))
         state.bans.append(
-            Ban(org_id, owner.id, start, start + timedelta(days=7), ip=f"198.51.100.{rng.randint(1, 254)}")
+            BanRecord(
+                org_id, owner.id, start, start + timedelta(days=7), ip=f"198.51.100.{rng.randint(1, 254)}"
+            )
         )
         for customer, by, days_ago, days in ((banned[0], other, 0.5, 30), (banned[1], owner, 20, 3)):
             created = BASE - timedelta(days=days_ago)
@@ -93,7 +95,7 @@ def _bans(rng: random.Random, state: State) -> None:
             threads = [t for c in state.customer_chat_ids(customer.id) for t in state.chats[c].threads]
             latest = max(threads, key=lambda t: t.created_at)
             state.bans.append(
-                Ban(
+                BanRecord(
                     org_id,
                     by.id,
                     created,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 
-from .model import Chat, Thread
+from .model import ChatRecord, ThreadRecord
 from .state import State
 
 GOOD_COMMENTS = (
@@ -45,7 +45,7 @@ P_COMMENT_GOOD = 0.3
 P_COMMENT_BAD = 0.55
 
 
-def _served(chat: Chat, thread: Thread) -> bool:
+def _served(chat: ChatRecord, thread: ThreadRecord) -> bool:
     return any(
         e.get("type") == "message" and e.get("author_id") not in (None, chat.customer_id)
         for e in thread.events

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from . import constants
-from .model import AccessToken, AuthCode, RefreshToken
+from .model import IssuedAccessToken, IssuedAuthCode, IssuedRefreshToken
 
 
 def new_code(region: str) -> str:
@@ -18,26 +18,29 @@ def new_access_token(region: str) -> str:
 
 
 def new_refresh_token() -> str:
-    # No region prefix since 2024-11-20 (fact sheet §1.4).
+    # "Refresh tokens no longer include the `dal:` or `fra:` prefixes"
+    # (https://platform.text.com/docs/authorization/oauth-authorization#using-the-refresh-token).
     return secrets.token_urlsafe(24)
 
 
-class TokenStore:
+class TokenLedger:
+    """Every code and token the emulated accounts server has issued, and their revocations."""
+
     def __init__(self) -> None:
-        self.codes: dict[str, AuthCode] = {}
-        self.access: dict[str, AccessToken] = {}
-        self.refresh: dict[str, RefreshToken] = {}
+        self.codes: dict[str, IssuedAuthCode] = {}
+        self.access: dict[str, IssuedAccessToken] = {}
+        self.refresh: dict[str, IssuedRefreshToken] = {}
         # (client_id, agent_id) -> times of recent authorizations (redirect limit)
         self.authorizations: dict[tuple[str, str], list[datetime]] = {}
 
     # -- lookups ---------------------------------------------------------------------------
-    def valid_access(self, token: str, now: datetime) -> AccessToken | None:
+    def valid_access(self, token: str, now: datetime) -> IssuedAccessToken | None:
         found = self.access.get(token)
         if found is None or found.revoked or found.expires_at <= now:
             return None
         return found
 
-    def valid_refresh(self, token: str) -> RefreshToken | None:
+    def valid_refresh(self, token: str) -> IssuedRefreshToken | None:
         """A refresh token that is not revoked (it may be expired: see ``expired``)."""
         found = self.refresh.get(token)
         if found is None or found.revoked:
@@ -45,7 +48,7 @@ class TokenStore:
         return found
 
     @staticmethod
-    def expired(token: RefreshToken, now: datetime) -> bool:
+    def expired(token: IssuedRefreshToken, now: datetime) -> bool:
         return token.expires_at is not None and token.expires_at <= now
 
     # -- issuing ---------------------------------------------------------------------------
@@ -58,9 +61,9 @@ class TokenStore:
         scopes: tuple[str, ...],
         now: datetime,
         expires_in: int = constants.ACCESS_TOKEN_LIFETIME,
-        refresh: RefreshToken | None = None,
-    ) -> AccessToken:
-        token = AccessToken(
+        refresh: IssuedRefreshToken | None = None,
+    ) -> IssuedAccessToken:
+        token = IssuedAccessToken(
             token=new_access_token(region),
             client_id=client_id,
             agent_id=agent_id,
@@ -81,8 +84,8 @@ class TokenStore:
         scopes: tuple[str, ...],
         now: datetime,
         lifetime: int | None = None,
-    ) -> RefreshToken:
-        token = RefreshToken(
+    ) -> IssuedRefreshToken:
+        token = IssuedRefreshToken(
             token=new_refresh_token(),
             client_id=client_id,
             agent_id=agent_id,

@@ -6,9 +6,9 @@ from .agent_read import visible_chat
 from .agent_write import system_message
 from .apiauth import Ctx
 from .clock import rfc3339
-from .errors import ApiError, validation
+from .errors import WebApiFault, validation
 from .membership import public_agents, require_active, require_presence
-from .model import JSON, Agent, Chat, ChatUser
+from .model import JSON, AgentRecord, ChatRecord, ChatUserRecord
 from .validate import int_list, one_of, optional_bool, optional_obj, require_str, str_list
 
 _PRIORITY_ORDER = {"first": 0, "normal": 1, "last": 2}  # "supervisor" never gets chats routed
@@ -28,11 +28,11 @@ def active_chats_per_agent(ctx: Ctx) -> dict[str, int]:
     return load
 
 
-def has_access(agent: Agent, chat: Chat) -> bool:
+def has_access(agent: AgentRecord, chat: ChatRecord) -> bool:
     return bool(set(agent.groups) & set(chat.group_ids))
 
 
-def _pick_agent(ctx: Ctx, group_ids: list[int], exclude: set[str]) -> Agent | None:
+def _pick_agent(ctx: Ctx, group_ids: list[int], exclude: set[str]) -> AgentRecord | None:
     """Routing emulation: an accepting agent of the groups with a free slot, by priority
     (first > normal > last), then load, then id."""
     load = active_chats_per_agent(ctx)
@@ -49,12 +49,12 @@ def _pick_agent(ctx: Ctx, group_ids: list[int], exclude: set[str]) -> Agent | No
     return candidates[0][3] if candidates else None
 
 
-def _agent_targets(ctx: Ctx, chat: Chat, ids: object) -> list[Agent]:
+def _agent_targets(ctx: Ctx, chat: ChatRecord, ids: object) -> list[AgentRecord]:
     agents = []
     for agent_id in str_list(ids, "target.ids"):
         agent = ctx.state.org_agent(ctx.org_id, agent_id)
         if agent is None or agent.suspended or agent.awaiting_approval:
-            raise ApiError("not_found", "Agent not found")
+            raise WebApiFault("not_found", "Agent not found")
         if not has_access(agent, chat):
             # "When transferring directly to an agent, the agent must have access to the
             # transferred chat." The error is [UNVERIFIED].
@@ -89,7 +89,7 @@ def transfer_chat(ctx: Ctx, body: JSON) -> JSON:
         ready = [a for a in wanted if a.routing_status == "accepting_chats"]
         picked = min(ready, key=lambda a: load.get(a.id, 0)) if ready else None
         if picked is None and not ignore_availability:
-            raise ApiError("agent_offline", "Agent is not accepting chats")  # [UNVERIFIED] wording
+            raise WebApiFault("agent_offline", "Agent is not accepting chats")  # [UNVERIFIED] wording
         label = ", ".join(a.name for a in wanted)
     else:
         if target:
@@ -97,11 +97,13 @@ def transfer_chat(ctx: Ctx, body: JSON) -> JSON:
             if not group_ids:
                 raise validation("`target.ids` must not be empty")
             if any(gid not in groups for gid in group_ids):
-                raise ApiError("group_not_found", "Group not found")
+                raise WebApiFault("group_not_found", "Group not found")
             chat.group_ids, thread.group_ids = list(group_ids), list(group_ids)
         picked = _pick_agent(ctx, chat.group_ids, current)
         if picked is None and not ignore_availability:
-            raise ApiError("agent_offline", "No agent in the target group is accepting chats")  # [UNVERIFIED]
+            raise WebApiFault(
+                "agent_offline", "No agent in the target group is accepting chats"
+            )  # [UNVERIFIED]
         label = ", ".join(groups[g].name for g in chat.group_ids if g in groups)
     _assign(ctx, chat, current, picked)
     system_message(
@@ -114,7 +116,7 @@ def transfer_chat(ctx: Ctx, body: JSON) -> JSON:
     return {}
 
 
-def _assign(ctx: Ctx, chat: Chat, leaving: set[str], picked: Agent | None) -> None:
+def _assign(ctx: Ctx, chat: ChatRecord, leaving: set[str], picked: AgentRecord | None) -> None:
     thread = chat.last_thread
     if picked is not None:
         leaving = leaving - {picked.id}
@@ -125,7 +127,7 @@ def _assign(ctx: Ctx, chat: Chat, leaving: set[str], picked: Agent | None) -> No
         return
     user = chat.user(picked.id)
     if user is None:
-        chat.users.append(ChatUser(picked.id, "agent", present=True, visibility="all"))
+        chat.users.append(ChatUserRecord(picked.id, "agent", present=True, visibility="all"))
     else:
         user.present, user.visibility = True, "all"
     if picked.id not in thread.user_ids:
@@ -133,7 +135,7 @@ def _assign(ctx: Ctx, chat: Chat, leaving: set[str], picked: Agent | None) -> No
     thread.queue = None
 
 
-def _queue(ctx: Ctx, chat: Chat) -> JSON:
+def _queue(ctx: Ctx, chat: ChatRecord) -> JSON:
     waiting = [
         c
         for c in ctx.state.org_chats(ctx.org_id)
@@ -158,7 +160,7 @@ def list_agents_for_transfer(ctx: Ctx, body: JSON) -> list[JSON]:
     ``not_found``."""
     chat = ctx.state.chats.get(require_str(body, "chat_id"))
     if chat is None or chat.org_id != ctx.org_id:
-        raise ApiError("not_found", "Chat not found")
+        raise WebApiFault("not_found", "Chat not found")
     load = active_chats_per_agent(ctx)
     rows = [
         {"agent_id": a.id, "total_active_chats": load.get(a.id, 0)}

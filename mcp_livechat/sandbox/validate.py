@@ -1,4 +1,4 @@
-"""Request-body validation helpers. Every failure is a ``validation`` ApiError whose message
+"""Request-body validation helpers. Every failure is a ``validation`` WebApiFault whose message
 names the field (LiveChat style: "`id` is required"; other wordings are [UNVERIFIED])."""
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from .errors import ApiError, OAuthError
+from .errors import AccountsFault, WebApiFault
 from .faults import PROXY_PAGE, TRUNCATED_BODY, ConnectionDropped, Fault, retry_after_header, truncate_body
-from .runtime import Runtime
+from .runtime import Emulator
 
 # The ASGI scope key where SandboxApp keeps the server's own ``send`` callable.
 RAW_SEND_KEY = "mcp_livechat.sandbox.raw_send"
@@ -48,8 +48,8 @@ def fault_response(fault: Fault, dialect: str) -> Response:
     )
     if fault.kind == "rate_limit":
         if dialect == "oauth":
-            return OAuthError(429, "temporarily_unavailable").response(headers)
-        return ApiError("too_many_requests", "Too many requests").response(headers)
+            return AccountsFault(429, "temporarily_unavailable").response(headers)
+        return WebApiFault("too_many_requests", "Too many requests").response(headers)
     if fault.kind == "html":
         status = fault.status or 502
         page = PROXY_PAGE if status == 502 else PROXY_PAGE.replace("502 Bad Gateway", f"{status} Error")
@@ -57,15 +57,15 @@ def fault_response(fault: Fault, dialect: str) -> Response:
     status = fault.status or 500
     if dialect == "oauth":
         error = "temporarily_unavailable" if status == 503 else "server_error"
-        return OAuthError(status, error).response(headers)
-    api_error = ApiError("service_unavailable" if status == 503 else "internal")
+        return AccountsFault(status, error).response(headers)
+    api_error = WebApiFault("service_unavailable" if status == 503 else "internal")
     return Response(
         content=api_error.response().body, status_code=status, headers=headers, media_type="application/json"
     )
 
 
 async def with_faults(
-    rt: Runtime, request: Request, name: str, dialect: str, process: Callable[[], Awaitable[Response]]
+    rt: Emulator, request: Request, name: str, dialect: str, process: Callable[[], Awaitable[Response]]
 ) -> Response:
     """Count the request, apply the next matching fault (if any) around ``process``."""
     rt.stats.count_request(name)

@@ -13,7 +13,8 @@ from mcp_livechat.sandbox.clock import parse_rfc3339
 from tests.sandbox.sandbox_testkit import NORMAL_PAT, assert_shape, bearer, error, ok
 
 SMITH = constants.AGENT_EMAIL
-# The list_customer_bans response sample (Configuration API v3.6, responses/bans/listCustomerBans.json).
+# The list_customer_bans response sample (Configuration API v3.6,
+# https://github.com/livechat/livechat-public-docs/blob/master/payloads/management/v3.6/configuration-api/responses/bans/listCustomerBans.json).
 BANS_SAMPLE = [
     {
         "ip": "192.168.8.1",

@@ -36,7 +36,8 @@ async def test_login_status_is_the_default_at_login_not_the_routing_status(
 
 
 async def test_loopback_redirect_uri_port_must_match(client: httpx2.AsyncClient) -> None:
-    """§1.2: scheme and host, including the port, must match exactly (loopback too)."""
+    """Scheme and host, including the port, must match exactly, loopback too
+    (https://platform.text.com/docs/authorization/oauth-authorization#redirect-uris)."""
     other_port = await authorize(
         client, client_id=constants.PUBLIC_CLIENT_ID, redirect_uri="http://127.0.0.1:53123/callback"
     )

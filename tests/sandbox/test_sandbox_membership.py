@@ -10,7 +10,7 @@ import httpx2
 import pytest
 
 from mcp_livechat.sandbox import Sandbox, constants
-from mcp_livechat.sandbox.model import Chat
+from mcp_livechat.sandbox.model import ChatRecord
 from tests.sandbox.sandbox_testkit import NORMAL_PAT, active_chat_of, bearer, call, error, ok
 
 SMITH = constants.AGENT_EMAIL
@@ -22,15 +22,15 @@ def message(text: str, visibility: str = "all", **extra: str) -> dict[str, objec
     return {"type": "message", "text": text, "visibility": visibility, **extra}
 
 
-def public(chat: Chat) -> list[str]:
+def public(chat: ChatRecord) -> list[str]:
     return [u.id for u in chat.users if u.type == "agent" and u.visibility == "all"]
 
 
-def acme_active(sb: Sandbox) -> list[Chat]:
+def acme_active(sb: Sandbox) -> list[ChatRecord]:
     return [c for c in sb.state.org_chats(constants.ORGANIZATION_ID) if c.active]
 
 
-def other_public_chat(sb: Sandbox, groups: tuple[int, ...] = (0, 1)) -> Chat:
+def other_public_chat(sb: Sandbox, groups: tuple[int, ...] = (0, 1)) -> ChatRecord:
     """An active chat served publicly by one agent who is not smith (smith is not in it), in a
     group the normal agent garcia belongs to."""
     return next(
@@ -43,7 +43,7 @@ def other_public_chat(sb: Sandbox, groups: tuple[int, ...] = (0, 1)) -> Chat:
     )
 
 
-def queued_chat(sb: Sandbox) -> Chat:
+def queued_chat(sb: Sandbox) -> ChatRecord:
     return next(c for c in acme_active(sb) if c.last_thread.queue is not None and not c.agent_ids())
 
 

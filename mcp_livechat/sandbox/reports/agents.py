@@ -11,7 +11,7 @@ import math
 from statistics import fmean
 
 from ..apiauth import Ctx
-from ..model import JSON, Agent
+from ..model import JSON, AgentRecord
 from . import buckets
 from .availability import Interval, agent_intervals, overlap, union
 from .facts import Facts
@@ -54,7 +54,7 @@ def ranking(ctx: Ctx, query: Query) -> JSON:
     return {"name": "ranking-report", "records": dict(ordered)}
 
 
-def report_agents(ctx: Ctx, query: Query, facts: list[Facts]) -> list[Agent]:
+def report_agents(ctx: Ctx, query: Query, facts: list[Facts]) -> list[AgentRecord]:
     """The agents an agents report lists: ``filters.agents`` (``values`` / ``exclude_values``;
     ``exists`` is for chats reports only) and, with ``filters.groups``, the members of those
     groups. Agents awaiting approval are left out, suspended ones unless they had chats

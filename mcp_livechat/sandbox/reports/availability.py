@@ -14,7 +14,7 @@ from __future__ import annotations
 import zlib
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from ..model import JSON, Agent
+from ..model import JSON, AgentRecord
 from .params import load_zone
 
 Interval = tuple[datetime, datetime]
@@ -22,7 +22,7 @@ _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "su
 BREAK = timedelta(hours=1)
 
 
-def _schedule(agent: Agent) -> dict[str, tuple[str, str]]:
+def _schedule(agent: AgentRecord) -> dict[str, tuple[str, str]]:
     """Day name → (start, end) of the enabled days; both scheduler shapes of the docs (a
     ``schedule`` list, or day-keyed objects) are read."""
     scheduler: JSON = agent.work_scheduler or {}
@@ -47,7 +47,7 @@ def _clock_time(value: str) -> tuple[int, int] | None:
     return (h, m) if 0 <= h <= 24 and 0 <= m < 60 else None
 
 
-def shifts(seed: int, agent: Agent, start: datetime, end: datetime) -> list[tuple[Interval, Interval]]:
+def shifts(seed: int, agent: AgentRecord, start: datetime, end: datetime) -> list[tuple[Interval, Interval]]:
     """(logged-in interval, break interval) per shift overlapping [start, end), UTC, unclipped."""
     if agent.suspended or agent.awaiting_approval:
         return []
@@ -65,7 +65,7 @@ def shifts(seed: int, agent: Agent, start: datetime, end: datetime) -> list[tupl
 
 
 def _shift(
-    seed: int, agent: Agent, day: date, days: dict[str, tuple[str, str]], tz: tzinfo
+    seed: int, agent: AgentRecord, day: date, days: dict[str, tuple[str, str]], tz: tzinfo
 ) -> tuple[Interval, Interval] | None:
     times = days.get(_DAYS[day.weekday()])
     if times is None or zlib.crc32(f"{seed}:{agent.id}:{day.isoformat()}".encode()) % 12 == 0:
@@ -88,7 +88,7 @@ def overlap(a: Interval, b: Interval) -> float:
 
 
 def agent_intervals(
-    seed: int, agent: Agent, start: datetime, end: datetime, now: datetime
+    seed: int, agent: AgentRecord, start: datetime, end: datetime, now: datetime
 ) -> tuple[list[Interval], list[Interval]]:
     """(accepting-chats intervals, not-accepting-chats intervals), clipped to the agent's
     lifetime and to now."""

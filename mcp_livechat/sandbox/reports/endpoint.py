@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..apiauth import Ctx, authenticate
-from ..errors import ApiError, validation
+from ..errors import WebApiFault, validation
 from ..model import JSON
-from ..runtime import Runtime
+from ..runtime import Emulator
 from ..wire import with_faults
 from . import agents, chats
 from .params import AGENT_DISTRIBUTIONS, CHAT_DISTRIBUTIONS, Query, nest_query, parse_query
@@ -49,15 +49,15 @@ async def _params(request: Request) -> JSON:
     return body
 
 
-async def _call(rt: Runtime, request: Request) -> Response:
+async def _call(rt: Emulator, request: Request) -> Response:
     version = request.path_params["version"]
     if version not in SUPPORTED_VERSIONS:
-        raise ApiError("unsupported_version", f"Unsupported version: {version.lstrip('v')}")
+        raise WebApiFault("unsupported_version", f"Unsupported version: {version.lstrip('v')}")
     method = METHODS.get((request.path_params["resource"], request.path_params["action"]))
     if method is None:
         # The documented greetings_conversion, forms, queued_visitors_left and
         # customers/unique_visitors are not emulated [UNVERIFIED: LiveChat answers them].
-        raise ApiError("not_found", "Method not found")
+        raise WebApiFault("not_found", "Method not found")
     builder, distributions, pairs = method
     ctx = Ctx(rt, authenticate(rt, request.headers))
     ctx.require(SCOPE)
@@ -68,13 +68,13 @@ async def _call(rt: Runtime, request: Request) -> Response:
     return JSONResponse(builder(ctx, query))
 
 
-async def reports_endpoint(rt: Runtime, request: Request) -> Response:
+async def reports_endpoint(rt: Emulator, request: Request) -> Response:
     """Faults and request stats use the name ``reports/<resource>/<action>``."""
 
     async def process() -> Response:
         try:
             return await _call(rt, request)
-        except ApiError as exc:
+        except WebApiFault as exc:
             return exc.response()
 
     name = f"reports/{request.path_params['resource']}/{request.path_params['action']}"

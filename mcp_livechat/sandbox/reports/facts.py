@@ -30,7 +30,7 @@ from datetime import datetime
 from functools import cached_property
 
 from ..clock import parse_rfc3339
-from ..model import JSON, Chat, Thread
+from ..model import JSON, ChatRecord, ThreadRecord
 from ..state import State
 
 _CUSTOMER_TYPES = ("message", "file")
@@ -38,7 +38,7 @@ _REPLY_TYPES = ("message", "file", "rich_message")
 
 
 class Facts:
-    def __init__(self, state: State, chat: Chat, thread: Thread, created: datetime) -> None:
+    def __init__(self, state: State, chat: ChatRecord, thread: ThreadRecord, created: datetime) -> None:
         self.state = state
         self.chat = chat
         self.thread = thread
