@@ -27,32 +27,37 @@ def compact(obj: object) -> int:
     return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+DEFAULT_BUDGET = 16_000  # bytes of the default selection's tools/list without outputSchema
+PER_TOOL_BUDGET = 700  # bytes per tool, every toolset together
+
+
+async def listed(sb: Sandbox, **selection: str) -> list[dict[str, object]]:
+    server, _ = create_server(sandbox_settings(load_settings(**selection), BASE), transport=sb.transport())
+    async with Client(server) as client:
+        return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in (await client.list_tools()).tools]
+
+
+def without_output(tools: list[dict[str, object]]) -> int:
+    return compact([{k: v for k, v in t.items() if k != "outputSchema"} for t in tools])
+
+
 async def main() -> None:
     sb = Sandbox()
+    default, everything = await listed(sb), await listed(sb, toolsets="all")
+    d, a = without_output(default), without_output(everything)
+    print(
+        f"default selection, {len(default)} tools: {d} B without outputSchema "
+        f"(budget {DEFAULT_BUDGET}: {'ok' if d <= DEFAULT_BUDGET else 'OVER'}), {compact(default)} B with it"
+    )
+    print(
+        f"every toolset, {len(everything)} tools: {a} B without outputSchema, {a / len(everything):.0f} B/tool "
+        f"(budget {PER_TOOL_BUDGET}: {'ok' if a / len(everything) <= PER_TOOL_BUDGET else 'OVER'}), "
+        f"{compact(everything)} B with it ({compact(everything) / len(everything):.0f} B/tool)"
+    )
+    biggest = sorted(everything, key=lambda t: -without_output([t]))[:3]
+    print("largest without outputSchema:", ", ".join(f"{t['name']} {without_output([t])} B" for t in biggest))
     server, _ = create_server(sandbox_settings(load_settings(), BASE), transport=sb.transport())
     async with Client(server) as client:
-        tools = [
-            t.model_dump(mode="json", by_alias=True, exclude_none=True)
-            for t in (await client.list_tools()).tools
-        ]
-        with_schema = compact(tools)
-        without = compact([{k: v for k, v in t.items() if k != "outputSchema"} for t in tools])
-        n = len(tools)
-        print(
-            f"tools/list, {n} tools: {without} B without outputSchema ({without / n:.0f} B/tool), "
-            f"{with_schema} B with it ({with_schema / n:.0f} B/tool)"
-        )
-        biggest = sorted(tools, key=lambda t: -compact({k: v for k, v in t.items() if k != "outputSchema"}))[
-            :3
-        ]
-        print(
-            "largest without outputSchema:",
-            ", ".join(
-                f"{t['name']} {compact({k: v for k, v in t.items() if k != 'outputSchema'})} B"
-                for t in biggest
-            ),
-        )
-
         result = await client.call_tool("list_chats", {"status": "any", "limit": 25})
         ours = len(result.content[0].text.encode())  # type: ignore[union-attr]
     async with httpx2.AsyncClient(transport=sb.transport(), base_url=BASE) as http:

@@ -175,3 +175,19 @@ def test_the_bundle_manifest_matches_the_catalogue() -> None:
     assert manifest["user_config"]["pat"]["sensitive"] is True
     for name in server["mcp_config"]["env"]:
         assert name.startswith("LIVECHAT_")
+
+
+def _bytes(tools: list[dict[str, Any]]) -> int:
+    listed = [{k: v for k, v in t.items() if k != "outputSchema"} for t in tools]
+    return len(json.dumps(listed, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+async def test_the_catalogue_stays_within_the_context_budget(connect: Callable[..., Any]) -> None:
+    """The default selection at most 16,000 B of compact tools/list (no outputSchema), every toolset
+    together at most 700 B per tool (the figures bench/catalogue_size.py prints)."""
+    async with connect() as client:
+        default = _wire((await client.list_tools()).tools)
+    async with connect(toolsets="all") as client:
+        everything = _wire((await client.list_tools()).tools)
+    assert _bytes(default) <= 16_000, _bytes(default)
+    assert _bytes(everything) / len(everything) <= 700, _bytes(everything) / len(everything)

@@ -26,7 +26,8 @@ async def test_prompts_embed_the_chat(connect: Callable[..., Any]) -> None:
         assert "send_message" in draft.messages[0].content.text  # type: ignore[union-attr]
         triage = await client.get_prompt("triage_queue", {})
         body = triage.messages[0].content.text  # type: ignore[union-attr]
-        assert "Triage" in body and chat["id"] in body
+        waiting = (await call(client, "list_waiting_chats", {}))["chats"]
+        assert "Triage" in body and waiting[0]["chat_id"] in body and "wait_seconds" in body
 
 
 async def test_prompt_for_a_missing_chat_falls_back_to_instructions(connect: Callable[..., Any]) -> None:
