@@ -32,7 +32,8 @@ Timestamp = Annotated[AwareDatetime | None, BeforeValidator(_utc)]
 
 
 class LCModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # defer_build: a model's validator is built when first used, not at import (start-up time)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class Access(LCModel):

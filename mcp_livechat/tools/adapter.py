@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import typing
 from typing import Any
 
 from mcp import UrlElicitationRequiredError
@@ -165,7 +166,9 @@ class _Signature:
 
     def __init__(self, spec: ToolSpec) -> None:
         first = next(iter(inspect.signature(spec.fn).parameters))  # the ToolContext
-        self.meta = func_metadata(spec.fn, skip_names=[first], structured_output=True)
+        # structured_output=False: the SDK need not build an output schema we replace anyway
+        self.meta = func_metadata(spec.fn, skip_names=[first], structured_output=False)
+        self.output_model = typing.get_type_hints(spec.fn).get("return")
         self.accepted = {f.alias or n: n for n, f in self.meta.arg_model.model_fields.items()}
 
     def validate(self, tool: str, raw: dict[str, Any]) -> dict[str, Any]:
@@ -214,7 +217,7 @@ def sdk_tools(selection: Selection) -> list[Tool]:
 def sdk_tool(spec: ToolSpec) -> Tool:
     """One spec as an SDK tool, through the SDK's public constructors."""
     signature = _Signature(spec)
-    output_model = signature.meta.output_model
+    output_model = signature.output_model
     if output_model is None:
         raise TypeError(f"tool {spec.name} must return a pydantic model")
 
