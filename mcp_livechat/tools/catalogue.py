@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcp_livechat.tools import account, agents, chats, customers
+from mcp_livechat.tools import account, agents, chats, customers, reports
 from mcp_livechat.tools.spec import ToolSpec
 
 ALL_TOOLS: tuple[ToolSpec, ...] = (
@@ -10,4 +10,5 @@ ALL_TOOLS: tuple[ToolSpec, ...] = (
     *customers.TOOLS,
     *agents.TOOLS,
     *account.TOOLS,
+    *reports.TOOLS,
 )
