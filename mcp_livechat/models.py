@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Out(BaseModel):
@@ -224,3 +224,58 @@ class ConnectionStatus(Out):
     expires_at: str | None = None
     connect_url: str | None = None
     message: str
+
+
+# ------------------------------------------------------------------ reports
+#
+# Report tables are `columns` plus rows of cells (one list per period, agent or tag): the column
+# names are said once, not once per row, so a 31-day report stays a fraction of LiveChat's JSON.
+
+Cell = str | int | float
+
+
+class _Reported(Out):
+    # `from` is a Python keyword: the field is `from_`, the key the model reads is `from`
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+
+class ChatReport(_Reported):
+    metric: str
+    from_: str | None = Field(None, validation_alias="from", serialization_alias="from")
+    to: str | None = None
+    timezone: str
+    distribution: str | None = None
+    total: int | float | None = None
+    summary: dict[str, int | float] = {}
+    meaning: str
+    columns: list[str]
+    buckets: list[list[Cell]]
+    note: str | None = None
+
+
+class TeamSummary(Out):
+    agents: int
+    chats: int
+    rated_good: int
+    rated_bad: int
+    first_response_chats: int
+    first_response_s: int
+
+
+class AgentReport(_Reported):
+    from_: str | None = Field(None, validation_alias="from", serialization_alias="from")
+    to: str | None = None
+    timezone: str
+    team: TeamSummary
+    columns: list[str]
+    agents: list[list[Cell]]
+    note: str | None = None
+
+
+class TagReport(_Reported):
+    from_: str | None = Field(None, validation_alias="from", serialization_alias="from")
+    to: str | None = None
+    timezone: str
+    columns: list[str]
+    tags: list[list[Cell]]
+    note: str | None = None

@@ -291,5 +291,5 @@ def create_server(
         tools=sdk_tools(selection),
         middleware=[HiddenToolGuard(selection.hidden)],
     )
-    register_prompts(server)
+    register_prompts(server, offered={spec.name for spec in selection.enabled})
     return LiveChatServer(server, runtime)

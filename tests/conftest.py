@@ -206,14 +206,20 @@ def connect(sandbox: Sandbox, era: str) -> Callable[..., Any]:
 
     from mcp_livechat.server import create_server
 
-    def make(*, pat: tuple[str, str] | None = None, **overrides: Any) -> Client:
-        """`pat=(account_id, pat)` acts as another seeded agent (default: account A's owner)."""
+    def make(
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        as_agent: tuple[str, str] | None = None,
+        **overrides: Any,
+    ) -> Client:
+        """`transport` (e.g. a `Recorder`) replaces the sandbox's own; `as_agent` is another
+        seeded (account id, PAT) than the owner's."""
         settings = sandbox_settings(**overrides)
-        if pat is not None:
+        if as_agent is not None:
             from pydantic import SecretStr
 
-            settings = settings.model_copy(update={"account_id": pat[0], "pat": SecretStr(pat[1])})
-        server, _ = create_server(settings, transport=sandbox.transport())
+            settings = settings.model_copy(update={"account_id": as_agent[0], "pat": SecretStr(as_agent[1])})
+        server, _ = create_server(settings, transport=transport or sandbox.transport())
         return Client(server, mode=era)  # type: ignore[arg-type]
 
     return make

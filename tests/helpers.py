@@ -22,3 +22,15 @@ async def fail(client: Any, name: str, args: dict[str, Any]) -> str:
     result = await client.call_tool(name, args)
     assert result.is_error, f"{name} should have failed"
     return str(result.content[0].text)
+
+
+async def raw_report(sandbox: Any, sent: Any) -> bytes:
+    """LiveChat's raw answer to a recorded request (a `Sent`), replayed against `sandbox` as is."""
+    import httpx2
+
+    async with httpx2.AsyncClient(transport=sandbox.transport(), base_url="http://sandbox.test") as http:
+        response = await http.request(
+            sent.method, sent.path, json=sent.body, headers={"Authorization": sent.headers["authorization"]}
+        )
+    assert response.status_code == 200, response.text
+    return response.content

@@ -12,22 +12,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mcp_livechat.livechat import REQUIRED_SCOPES
+from mcp_livechat.livechat import REPORT_ACTIONS, REQUIRED_SCOPES
 
 ME = "GET /v2/accounts/me"
 
 
 @dataclass(frozen=True)
 class Needs:
-    """`always`: actions every call of the tool makes; `sometimes`: only some calls (a fallback,
-    an optional detail, one argument)."""
+    """`always`: actions every call of the tool makes; `one_of`: every call makes one of these
+    (an argument chooses which); `sometimes`: only some calls (a fallback, an optional detail,
+    one argument)."""
 
     always: tuple[str, ...] = ()
     sometimes: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()
 
     @property
     def actions(self) -> tuple[str, ...]:
-        return self.always + self.sometimes
+        return self.always + self.one_of + self.sometimes
+
+    def needed(self, action: str, gone: set[str]) -> bool:
+        """Whether losing the scopes `gone` stops every call from making `action`'s kind of call."""
+        if action in self.always:
+            return True
+        return action in self.one_of and all(set(scopes_of(a)) <= gone for a in self.one_of)
 
 
 TOOL_ACTIONS: dict[str, Needs] = {
@@ -74,6 +82,10 @@ TOOL_ACTIONS: dict[str, Needs] = {
     "ban_customer": Needs(("ban_customer",)),
     "list_customer_bans": Needs(("list_customer_bans",)),
     "unban_customer": Needs(("unban_customer",)),
+    # tools/reports.py (chat_report calls the chats report its metric names)
+    "chat_report": Needs(one_of=tuple(a for a in REPORT_ACTIONS if a.startswith("chats/"))),
+    "agent_report": Needs(("agents/performance", "chats/ranking")),
+    "tag_report": Needs(("tags/chat_usage",)),
 }
 
 # Scopes the Scopes page gives to LiveChat's `administrator` role (its "Role" column), among the
@@ -148,7 +160,7 @@ def impact(missing: Iterable[str]) -> Impact:
         for action in needs.actions:
             alternatives = scopes_of(action)
             lost = [s for s in alternatives if s in gone]
-            whole = bool(lost) and len(lost) == len(alternatives) and action in needs.always
+            whole = bool(lost) and len(lost) == len(alternatives) and needs.needed(action, gone)
             for scope in lost:
                 (disabled if whole else limited).setdefault(scope, set()).add(tool)
     for scope, tools in limited.items():

@@ -1,4 +1,4 @@
-"""A typed async client for LiveChat's Agent Chat, Configuration and accounts APIs.
+"""A typed async client for LiveChat's Agent Chat, Configuration, Reports and accounts APIs.
 
 Knows nothing of MCP. One `LiveChatHttp` per process (the pool, URLs, retry policy); one
 `LiveChat` per caller, bound to that caller's credential provider.
@@ -7,6 +7,7 @@ Knows nothing of MCP. One `LiveChatHttp` per process (the pool, URLs, retry poli
 from __future__ import annotations
 
 from mcp_livechat.livechat._transport import (
+    REPORT_ACTIONS,
     REQUIRED_SCOPES,
     Credential,
     CredentialProvider,
@@ -21,16 +22,18 @@ from mcp_livechat.livechat._transport import (
 from mcp_livechat.livechat.accounts import Accounts
 from mcp_livechat.livechat.agent_chat import AgentChat
 from mcp_livechat.livechat.configuration import AGENT_FIELDS, Configuration
+from mcp_livechat.livechat.reports import Reports
 
 
 class LiveChat:
-    """The three APIs, as one caller."""
+    """The four APIs, as one caller."""
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
         self.agent = AgentChat(transport)
         self.configuration = Configuration(transport)
         self.accounts = Accounts(transport)
+        self.reports = Reports(transport)
 
 
 class StaticCredentials:
@@ -48,6 +51,7 @@ class StaticCredentials:
 
 __all__ = [
     "AGENT_FIELDS",
+    "REPORT_ACTIONS",
     "REQUIRED_SCOPES",
     "Accounts",
     "AgentChat",
@@ -56,6 +60,7 @@ __all__ = [
     "CredentialProvider",
     "LiveChat",
     "LiveChatHttp",
+    "Reports",
     "RetryPolicy",
     "StaticCredentials",
     "Transport",

@@ -51,6 +51,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u20
 # https://platform.text.com/docs/messaging/agent-chat-api,
 # https://platform.text.com/docs/management/configuration-api and
 # https://platform.text.com/docs/authorization/global-accounts-api; named in PermissionDenied.
+# Reports are keyed `<resource>/<action>`: every method of
+# https://platform.text.com/docs/data-reporting/reports-api requires `reports_read`.
+REPORT_ACTIONS = (
+    *(
+        f"chats/{a}"
+        for a in (
+            "total_chats", "duration", "response_time", "first_response_time", "ratings", "ranking",
+            "engagement", "tags", "groups", "queued_visitors",
+        )
+    ),
+    "agents/performance",
+    "agents/availability",
+    "tags/chat_usage",
+)  # fmt: skip
 REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(
         ("list_chats", "get_chat", "list_threads", "list_archives"), ("chats--all:ro", "chats--access:ro")
@@ -87,6 +101,7 @@ REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
     "GET /v2/accounts/me": ("accounts--my:ro",),
     # https://platform.text.com/docs/authorization/global-accounts-api lists accounts--all:rw
     "PATCH /v2/accounts/me": ("accounts--all:rw",),
+    **dict.fromkeys(REPORT_ACTIONS, ("reports_read",)),
 }
 
 

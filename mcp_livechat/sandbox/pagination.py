@@ -25,7 +25,7 @@ FIRST_REQUEST_KEYS = ("filters", "limit", "sort_order")
 
 
 @dataclass
-class Window:
+class PageWindow:
     items: list[Any]
     total: int
     links: dict[str, str]  # next_page_id / previous_page_id when such pages exist
@@ -83,7 +83,7 @@ def paginate(
     build: Callable[[], list[Any]],
     chat_id: str | None = None,
     extra_keys: Sequence[str] = (),
-) -> Window:
+) -> PageWindow:
     page = resume(ctx, body, kind, extra_keys)
     if page is None:
         limit = optional_int(body, "limit", default=default_limit, low=1, high=max_limit)
@@ -94,4 +94,4 @@ def paginate(
         links["next_page_id"] = _issue(ctx, page, end)
     if page.offset > 0:
         links["previous_page_id"] = _issue(ctx, page, max(0, page.offset - page.limit))
-    return Window(page.keys[page.offset : end], len(page.keys), links)
+    return PageWindow(page.keys[page.offset : end], len(page.keys), links)

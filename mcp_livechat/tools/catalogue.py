@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcp_livechat.tools import account, admin, agents, chats, customers, supervisor
+from mcp_livechat.tools import account, admin, agents, chats, customers, reports, supervisor
 from mcp_livechat.tools.spec import ToolSpec
 
 ALL_TOOLS: tuple[ToolSpec, ...] = (
@@ -12,4 +12,5 @@ ALL_TOOLS: tuple[ToolSpec, ...] = (
     *account.TOOLS,
     *supervisor.TOOLS,
     *admin.TOOLS,
+    *reports.TOOLS,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, Field
 from mcp_livechat import models as m
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError, ambiguous
 from mcp_livechat.tools import delivery, finding, project
+from mcp_livechat.tools.args import Day, rfc3339
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
 from mcp_livechat.tools.text import UNTRUSTED_NOTE
@@ -86,23 +87,6 @@ async def get_chat(
     tags, queue and LiveChat's summary. Keeps the latest events; previous/next_thread_id navigate."""
     chat = await tc.livechat.agent.get_chat(chat_id, thread_id)
     return project.transcript(chat, max_events)
-
-
-Day = Annotated[
-    AwareDatetime | date | None,
-    Field(description="2026-11-01, or RFC 3339 with offset"),
-]
-
-
-def rfc3339(value: datetime | date | None, *, end_of_day: bool) -> str | None:
-    """LiveChat's filter format: RFC 3339 in UTC with microseconds; a day means its start (or end)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        moment = value.astimezone(UTC)
-    else:
-        moment = datetime.combine(value, time.max if end_of_day else time.min, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @tool(

@@ -44,7 +44,9 @@ async def test_tools_list_matches_the_snapshot(connect: Callable[..., Any]) -> N
     if os.environ.get("UPDATE_SNAPSHOTS") == "1" or (not SNAPSHOT.exists() and not os.environ.get("CI")):
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(current)
-    assert SNAPSHOT.exists(), "the tools/list snapshot is missing (CI never writes it): run UPDATE_SNAPSHOTS=1"
+    assert SNAPSHOT.exists(), (
+        "the tools/list snapshot is missing (CI never writes it): run UPDATE_SNAPSHOTS=1"
+    )
     assert current == SNAPSHOT.read_text(), "tools/list changed: review, then UPDATE_SNAPSHOTS=1 to accept"
 
 
@@ -169,6 +171,10 @@ def test_the_bundle_manifest_matches_the_catalogue() -> None:
     ]  # every toolset; the toolset choice is in user_config
     assert "${user_config.toolsets}" in manifest["server"]["mcp_config"]["env"].values()
     server = manifest["server"]
+    # the rule: the manifest lists every tool the server can offer (all toolsets); the bundle's
+    # `toolsets` setting (LIVECHAT_TOOLSETS) chooses which are offered, the default ones when empty
+    assert {t["name"] for t in manifest["tools"]} == {spec.name for spec in ALL_TOOLS}
+    assert server["mcp_config"]["env"]["LIVECHAT_TOOLSETS"] == "${user_config.toolsets}"
     assert server["type"] == "uv" and (Path(__file__).parents[2] / server["entry_point"]).exists()
     referenced = {v.split(".", 1)[1].rstrip("}") for v in server["mcp_config"]["env"].values()}
     assert referenced == set(manifest["user_config"])

@@ -190,7 +190,7 @@ async def test_profile_limits_are_checked_before_anything_is_written(
 async def test_a_refused_name_change_after_the_settings_change_says_what_was_applied(
     connect: Callable[..., Any], sandbox: Sandbox
 ) -> None:
-    async with connect(pat=(constants.NORMAL_AGENT_ACCOUNT_ID, constants.NORMAL_AGENT_PAT)) as client:
+    async with connect(as_agent=(constants.NORMAL_AGENT_ACCOUNT_ID, constants.NORMAL_AGENT_PAT)) as client:
         result = await call(client, "update_agent_profile", {"job_title": "Night shift", "name": "Carla G"})
         only_name = await fail(client, "update_agent_profile", {"name": "Carla G"})
     assert result["changed"] == ["job_title"] and "name" in result["not_applied"]

@@ -16,7 +16,7 @@ from tests.helpers import call
 async def test_prompts_embed_the_chat(connect: Callable[..., Any]) -> None:
     async with connect() as client:
         listed = {p.name: p for p in (await client.list_prompts()).prompts}
-        assert set(listed) == {"summarize_chat", "draft_reply", "triage_queue"}
+        assert set(listed) == {"summarize_chat", "draft_reply", "triage_queue", "weekly_report"}
         assert [a.name for a in listed["summarize_chat"].arguments or []] == ["chat_id"]
         chat = (await call(client, "list_chats", {"status": "active", "limit": 1}))["chats"][0]
         summary = await client.get_prompt("summarize_chat", {"chat_id": chat["id"]})
@@ -35,6 +35,44 @@ async def test_prompt_for_a_missing_chat_falls_back_to_instructions(connect: Cal
         out = await client.get_prompt("summarize_chat", {"chat_id": "NOSUCHCHAT"})
     text = out.messages[0].content.text  # type: ignore[union-attr]
     assert "Could not read the chat" in text and "get_chat" in text
+
+
+def _text(prompt: Any) -> str:
+    return str(prompt.messages[0].content.text)
+
+
+async def test_weekly_report_embeds_the_last_seven_days(connect: Callable[..., Any]) -> None:
+    async with connect(toolsets="all") as client:
+        listed = {p.name: p for p in (await client.list_prompts()).prompts}
+        assert not listed["weekly_report"].arguments
+        text = _text(await client.get_prompt("weekly_report", {}))
+        # the same numbers the tools give for LiveChat's default range, the seed's last seven days
+        days = json.loads(text.split("volume (JSON): ", 1)[1].split("\n", 1)[0])["buckets"]
+        week = {"date_from": days[0][0], "date_to": days[-1][0]}
+        volume = await call(client, "chat_report", {"metric": "total_chats", **week})
+        agents = await call(client, "agent_report", week)
+    assert len(days) == 7 and days[-1][0] == constants.BASE_DATE.date().isoformat()
+    assert days == volume["buckets"]
+    sections = dict(line.split(" (JSON): ", 1) for line in text.splitlines() if " (JSON): " in line)
+    assert set(sections) == {"volume", "first_response", "ratings", "top_tags", "agents"}
+    assert json.loads(sections["agents"])["agents"] == agents["agents"]
+    assert len(json.loads(sections["top_tags"])["tags"]) <= 10
+    assert "weekly LiveChat report" in text and "not enabled" not in text
+    assert len(text) < 6000
+
+
+async def test_weekly_report_says_how_to_enable_reports_and_what_scope_is_missing(
+    connect: Callable[..., Any],
+) -> None:
+    async with connect() as client:  # the default toolsets: no reports tools
+        text = _text(await client.get_prompt("weekly_report", {}))
+    assert "volume (JSON)" in text and "--toolsets chats,customers,agents,account,reports" in text
+    normal = (constants.NORMAL_AGENT_ACCOUNT_ID, constants.NORMAL_AGENT_PAT)
+    async with connect(toolsets="reports", as_agent=normal) as client:
+        text = _text(await client.get_prompt("weekly_report", {}))
+    assert "Could not read LiveChat's reports" in text and "reports_read" in text
+    assert "chat_report" in text and "agent_report" in text and "date_from" in text
+    assert "not enabled" not in text
 
 
 async def test_resources(connect: Callable[..., Any], sandbox: Sandbox) -> None:

@@ -100,7 +100,7 @@ async def test_admin_tools_without_their_scopes_name_the_scope(connect: Callable
     normal = sandbox.state.agents[constants.NORMAL_AGENT_EMAIL]
     normal.pat_scopes = tuple(s for s in normal.pat_scopes if not s.startswith(("tags--", "customers.ban")))
     customer = next(c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID)
-    async with connect(toolsets="admin", pat=NORMAL) as client:
+    async with connect(toolsets="admin", as_agent=NORMAL) as client:
         bans = await fail(client, "list_customer_bans", {})
         lift = await fail(client, "unban_customer", {"customer_id": customer.id})
         ban = await fail(client, "ban_customer", {"customer_id": customer.id, "days": 1})

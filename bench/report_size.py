@@ -1,0 +1,62 @@
+"""What a 31-day daily `chat_report` costs the model, against LiveChat's raw report JSON.
+
+    .venv/bin/python bench/report_size.py
+
+For every metric, on the seeded sandbox (2026-10-15 to 2026-11-14, UTC): the bytes of our
+result's text; the raw report as the sandbox sends it (compact) and as LiveChat's documentation
+prints its examples (2-space indent); and, for comparison, our result without the period label
+in each row (what a table whose rows are implied by `from` and the distribution would cost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx2
+from mcp import Client
+
+from mcp_livechat.cli import sandbox_settings
+from mcp_livechat.config import load_settings
+from mcp_livechat.livechat.reports import CHATS_REPORTS
+from mcp_livechat.sandbox import Sandbox, constants
+from mcp_livechat.server import create_server
+
+BASE = "http://sandbox.invalid"
+RANGE = {"date_from": "2026-10-15", "date_to": "2026-11-14"}
+BODY = {
+    "distribution": "day",
+    "timezone": "UTC",
+    "filters": {"from": "2026-10-15T00:00:00+00:00", "to": "2026-11-14T23:59:59.999999+00:00"},
+}
+
+
+def compact(obj: object) -> int:
+    return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+async def main() -> None:
+    sb = Sandbox()
+    settings = sandbox_settings(load_settings(toolsets="reports"), BASE)
+    server, _ = create_server(settings, transport=sb.transport())
+    print("| metric | ours | raw compact | ratio | raw indented | ratio | ours without period labels |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    async with Client(server) as client, httpx2.AsyncClient(transport=sb.transport(), base_url=BASE) as http:
+        for metric in CHATS_REPORTS:
+            result = await client.call_tool("chat_report", {"metric": metric, **RANGE})
+            ours = len(result.content[0].text.encode())  # type: ignore[union-attr]
+            data = result.structured_content or {}
+            unlabelled = {**data, "buckets": [row[1:] for row in data["buckets"]]}
+            body = {k: v for k, v in BODY.items() if metric != "ranking" or k != "distribution"}
+            raw = await http.post(f"/v3.6/reports/chats/{metric}", json=body,
+                                  auth=(constants.ACCOUNT_ID, constants.PAT))  # fmt: skip
+            indented = len(json.dumps(raw.json(), indent=2).encode())
+            lean = compact(unlabelled) if metric != "ranking" else ours
+            print(
+                f"| {metric} | {ours} B | {len(raw.content)} B | {ours / len(raw.content):.2f} | "
+                f"{indented} B | {ours / indented:.2f} | {lean} B ({lean / len(raw.content):.2f}) |"
+            )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

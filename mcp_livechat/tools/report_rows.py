@@ -1,0 +1,283 @@
+"""From LiveChat's report JSON to compact tables: columns named once, one row per period (or
+agent, or tag), every number an int (durations in whole seconds) except the ranking score.
+
+Periods come in period order, and periods LiveChat sent as `{}` or left out are rows of zeros.
+LiveChat documents its period keys for the `day` distribution only (`2021-04-08`, in every
+example of https://platform.text.com/docs/data-reporting/reports-api); for `hour`, `day-hours`,
+`month` and `year` the keys below are guesses after the v2.0 examples (`00:00`, `2012-01`)
+[UNVERIFIED], so missing periods are filled only when every key LiveChat sent is one of them;
+otherwise the rows are LiveChat's own keys, sorted. Summaries fold all periods, also those a cap
+leaves out: counts are summed, averages weighted by their chat counts, maxima maximised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from mcp_livechat import models as m
+from mcp_livechat.livechat import report_types as rt
+
+MAX_BUCKETS = 400
+MAX_AGENTS = 200
+MAX_TAGS = 200
+MAX_SPLIT = 12  # tags or groups shown as their own columns in chat_report; the rest add up to "other"
+
+# One line per metric, after each method's description in
+# https://platform.text.com/docs/data-reporting/reports-api (#total-chats, #duration,
+# #response-time, #first-response-time, #ratings, #ranking, #engagement, #tags,
+# #group-chats-count, #queued-visitors).
+MEANINGS: dict[str, str] = {
+    "total_chats": "Chats that occurred in each period; continuous: how many were continuous chats.",
+    "duration": "Average chat duration (duration_s) and agents' chatting duration per chat, in seconds.",
+    "response_time": "Agents' average response time to customer messages, in seconds.",
+    "first_response_time": "Average time agents took to send the first reply to a customer, in seconds.",
+    "ratings": "Chats in each period and how many of them customers rated good or bad.",
+    "ranking": "Per agent: chats, good and bad ratings, and LiveChat's ranking score (good to bad ratio).",
+    "engagement": "How chats started: customer from a greeting (targeted message), customer, or agent.",
+    "tags": "Chats tagged with each tag in each period (a chat can have several tags).",
+    "groups": "Chats handled by each group in each period.",
+    "queued_visitors": "Customers who queued, then chatted (queued) or left the queue (left); waits in s.",
+}
+
+Fold = Literal["sum", "avg", "max"]
+Cell = m.Cell
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    read: Callable[[Any], float]
+    fold: Fold = "sum"
+    weight: str = "chats"  # for `avg`: the count column that weighs it
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[Cell]]
+    summary: dict[str, int | float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _static(*columns: Column) -> Callable[[Mapping[str, Any]], list[Column]]:
+    return lambda records: list(columns)
+
+
+def _split(label: Callable[[str], str]) -> Callable[[Mapping[str, Any]], list[Column]]:
+    """Columns for map buckets (`{<tag>: chats}`): the most used keys, then `other`."""
+
+    def columns(records: Mapping[str, Any]) -> list[Column]:
+        totals: dict[str, int] = {}
+        for bucket in records.values():
+            for key, count in bucket.items():
+                totals[key] = totals.get(key, 0) + count
+        ranked = sorted(totals, key=lambda k: (-totals[k], k))
+        shown, rest = ranked[:MAX_SPLIT], frozenset(ranked[MAX_SPLIT:])
+        out = [Column(label(k), _reader(k)) for k in shown]
+        if rest:
+            out.append(Column("other", lambda b: sum(v for k, v in b.items() if k in rest)))
+        return out
+
+    return columns
+
+
+def _reader(key: str) -> Callable[[Mapping[str, int]], float]:
+    return lambda bucket: bucket.get(key, 0)
+
+
+def _engaged(b: rt.EngagementBucket) -> float:
+    return b.total or (
+        b.started_by_customer_from_greeting + b.started_by_customer_without_greeting + b.started_by_agent
+    )
+
+
+PERIODIC: dict[str, tuple[Callable[[Mapping[str, Any]], list[Column]], Callable[[], Any]]] = {
+    "total_chats": (
+        _static(Column("chats", lambda b: b.total), Column("continuous", lambda b: b.continuous)),
+        rt.TotalChatsBucket,
+    ),
+    "duration": (
+        _static(
+            Column("chats", lambda b: b.count),
+            Column("duration_s", lambda b: b.duration, "avg"),
+            Column("agents_chatting_s", lambda b: b.agents_chatting_duration, "avg"),
+        ),
+        rt.DurationBucket,
+    ),
+    "response_time": (
+        _static(
+            Column("chats", lambda b: b.count), Column("response_time_s", lambda b: b.response_time, "avg")
+        ),
+        rt.ResponseTimeBucket,
+    ),
+    "first_response_time": (
+        _static(
+            Column("chats", lambda b: b.count),
+            Column("first_response_s", lambda b: b.first_response_time, "avg"),
+        ),
+        rt.FirstResponseTimeBucket,
+    ),
+    "ratings": (
+        _static(
+            Column("chats", lambda b: b.chats),
+            Column("good", lambda b: b.good),
+            Column("bad", lambda b: b.bad),
+        ),
+        rt.RatingsBucket,
+    ),
+    "engagement": (
+        _static(
+            Column("chats", _engaged),
+            Column("from_greeting", lambda b: b.started_by_customer_from_greeting),
+            Column("by_customer", lambda b: b.started_by_customer_without_greeting),
+            Column("by_agent", lambda b: b.started_by_agent),
+        ),
+        rt.EngagementBucket,
+    ),
+    "tags": (_split(lambda k: k), dict),
+    "groups": (_split(lambda k: f"group {k}"), dict),
+    "queued_visitors": (
+        _static(
+            Column("queued", lambda b: b.queued.count),
+            Column("queued_avg_s", lambda b: b.queued.avg, "avg", "queued"),
+            Column("queued_max_s", lambda b: b.queued.max, "max"),
+            Column("left", lambda b: b.left_queue.count),
+            Column("left_avg_s", lambda b: b.left_queue.avg, "avg", "left"),
+            Column("left_max_s", lambda b: b.left_queue.max, "max"),
+        ),
+        rt.QueuedVisitorsBucket,
+    ),
+}
+
+
+def expected_periods(distribution: str, start: datetime, end: datetime) -> list[str]:
+    """The period keys of [start, end] (both in the report's time zone), in order."""
+    if distribution == "day":
+        days = (end.date() - start.date()).days
+        return [(start.date() + timedelta(days=i)).isoformat() for i in range(days + 1)]
+    if distribution == "month":
+        first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
+        return [f"{n // 12:04d}-{n % 12 + 1:02d}" for n in range(first, last + 1)]
+    if distribution == "year":
+        return [f"{y:04d}" for y in range(start.year, end.year + 1)]
+    if distribution == "day-hours":
+        return [f"{h:02d}:00" for h in range(24)]
+    keys: list[str] = []  # hour: step in absolute hours, label in local time (DST-safe)
+    moment = start.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    while moment <= end:
+        label = moment.astimezone(start.tzinfo).strftime("%Y-%m-%d %H:00")
+        if not keys or keys[-1] != label:
+            keys.append(label)
+        moment += timedelta(hours=1)
+    return keys
+
+
+def periodic_table(metric: str, records: Mapping[str, Any], periods: list[str] | None) -> Table:
+    """The rows of a distribution report, zeros where LiveChat had nothing, capped."""
+    columns_of, blank = PERIODIC[metric]
+    columns = columns_of(records)
+    notes: list[str] = []
+    if periods is not None and set(records) <= set(periods):
+        keys = periods
+    else:
+        keys = sorted(records)
+        if periods is not None:
+            notes.append("Periods are LiveChat's own labels; periods without data may be missing.")
+    empty = blank()
+    values = [[c.read(records.get(k) or empty) for c in columns] for k in keys]
+    table = Table(["period", *(c.name for c in columns)], [], _fold(columns, values), notes)
+    for key, row in zip(keys[:MAX_BUCKETS], values, strict=False):
+        table.rows.append([key, *(round(v) for v in row)])
+    if len(keys) > MAX_BUCKETS:
+        last = keys[MAX_BUCKETS - 1]
+        notes.append(
+            f"Showing the first {MAX_BUCKETS} of {len(keys)} periods (through {last}); total and summary "
+            "cover them all. For the rest, call again with a date_from after it, or a coarser distribution."
+        )
+    return table
+
+
+def _fold(columns: list[Column], values: list[list[float]]) -> dict[str, int | float]:
+    index = {c.name: i for i, c in enumerate(columns)}
+    out: dict[str, int | float] = {}
+    for i, column in enumerate(columns):
+        series = [row[i] for row in values]
+        if column.fold == "sum":
+            out[column.name] = round(sum(series))
+        elif column.fold == "max":
+            out[column.name] = round(max(series, default=0))
+        else:
+            weights = [row[index[column.weight]] for row in values]
+            weighed = sum(weights)
+            out[column.name] = (
+                round(sum(v * w for v, w in zip(series, weights, strict=True)) / weighed) if weighed else 0
+            )
+    return out
+
+
+RANKING_COLUMNS = ["agent", "chats", "good", "bad", "score"]
+
+
+def ranking_table(report: rt.RankingReport) -> Table:
+    ordered = sorted(report.records.items(), key=lambda kv: (-kv[1].total, kv[0]))
+    rows: list[list[Cell]] = [
+        [agent, r.total, r.good, r.bad, round(r.score or 0.0, 3)] for agent, r in ordered
+    ]
+    summary: dict[str, int | float] = {
+        "chats": sum(r.total for r in report.records.values()),
+        "good": sum(r.good for r in report.records.values()),
+        "bad": sum(r.bad for r in report.records.values()),
+    }
+    shown, notes = _capped(rows, MAX_AGENTS, "agents", "agent_ids or group_ids")
+    return Table(RANKING_COLUMNS, shown, summary, notes)
+
+
+def _capped(rows: list[list[Cell]], cap: int, what: str, narrow: str) -> tuple[list[list[Cell]], list[str]]:
+    if len(rows) <= cap:
+        return rows, []
+    return rows[:cap], [f"Showing the top {cap} of {len(rows)} {what}; narrow with {narrow} for the rest."]
+
+
+AGENT_COLUMNS = [
+    "agent", "chats", "good", "bad", "score", "first_response_s", "chatting_s", "accepting_s",
+    "not_accepting_s", "logged_in_s",
+]  # fmt: skip
+
+
+def agent_table(performance: rt.PerformanceReport, ranking: rt.RankingReport) -> tuple[Table, m.TeamSummary]:
+    """Agents joined by id (performance for chats and times, ranking for the score), busiest first."""
+    ids = sorted(set(performance.records) | set(ranking.records))
+    rows = [_agent_row(agent, performance.records.get(agent), ranking.records.get(agent)) for agent in ids]
+    rows.sort(key=lambda row: (-int(row[1]), str(row[0])))
+    s = performance.summary
+    team = m.TeamSummary(
+        agents=len(ids),
+        chats=s.chats_count,
+        rated_good=s.chats_rated_good,
+        rated_bad=s.chats_rated_bad,
+        first_response_chats=s.first_response_chats_count,
+        first_response_s=round(s.first_response_time),
+    )
+    shown, notes = _capped(rows, MAX_AGENTS, "agents", "agent_ids or group_ids")
+    return Table(AGENT_COLUMNS, shown, notes=notes), team
+
+
+def _agent_row(agent: str, p: rt.PerformanceRecord | None, r: rt.RankingRecord | None) -> list[Cell]:
+    score = round(r.score, 3) if r and r.score is not None else 0
+    if p is None:  # only in the ranking: its counts, no times
+        counts = (r.total, r.good, r.bad) if r else (0, 0, 0)
+        return [agent, *counts, score, 0, 0, 0, 0, 0]
+    times = (p.first_response_time, p.chatting_time, p.accepting_chats_time, p.not_accepting_chats_time,
+             p.logged_in_time)  # fmt: skip
+    return [agent, p.chats_count, p.chats_rated_good, p.chats_rated_bad, score, *(round(t) for t in times)]
+
+
+def tag_table(report: rt.ChatUsageReport) -> Table:
+    """Tags by chats, most used first."""
+    ordered = sorted(report.records.items(), key=lambda kv: (-kv[1], kv[0]))
+    rows: list[list[Cell]] = [[tag, count] for tag, count in ordered]
+    shown, notes = _capped(rows, MAX_TAGS, "tags", "group_ids")
+    return Table(["tag", "chats"], shown, notes=notes)

@@ -1,0 +1,285 @@
+"""Toolset `reports` (not in the default selection): the numbers a support lead asks for, from
+LiveChat's Reports API v3.6 (https://platform.text.com/docs/data-reporting/reports-api).
+
+`chat_report` is one chats report as a table of periods, `agent_report` joins
+`agents/performance` and `chats/ranking` per agent, `tag_report` is `tags/chat_usage` most used
+first. Dates are read in the report's time zone (default UTC, always sent, so the periods are
+known); a day as `date_to` means its end. Every method needs the scope `reports_read`. The
+`weekly_report` prompt reads through the same functions (`weekly`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zoneinfo
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from mcp_livechat import models as m
+from mcp_livechat.errors import UserInputError
+from mcp_livechat.livechat.report_types import DistributionReport, RankingReport
+from mcp_livechat.livechat.reports import ChatsMetric, Distribution, ReportQuery, values
+from mcp_livechat.tools import report_rows as rows
+from mcp_livechat.tools.args import DayOrTime, TimeZone, at, zone
+from mcp_livechat.tools.context import ToolContext
+from mcp_livechat.tools.spec import ToolSpec, tool
+
+# LiveChat documents no limit on a report's time range [UNVERIFIED]: these bounds keep a table
+# within MAX_BUCKETS rows or close to it (an hourly month is capped with a note), and the
+# error names date_to.
+MAX_DAYS: dict[str, int] = {"hour": 31, "day": 366, "day-hours": 366, "month": 5 * 366, "year": 10 * 366}
+MAX_DAYS_PLAIN = 366  # agent_report and tag_report, which have no distribution
+
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A report's range and time zone; no range means LiveChat's default, the last seven days."""
+
+    start: datetime | None
+    end: datetime | None
+    zone: zoneinfo.ZoneInfo
+
+    @property
+    def sent_from(self) -> str | None:
+        return self.start.isoformat() if self.start else None
+
+    @property
+    def sent_to(self) -> str | None:
+        return self.end.isoformat() if self.end else None
+
+    def query(self, distribution: Distribution | None = None, **filters: Any) -> ReportQuery:
+        return ReportQuery(
+            date_from=self.sent_from,
+            date_to=self.sent_to,
+            distribution=distribution,
+            timezone=self.zone.key,
+            **filters,
+        )
+
+    def periods(self, distribution: str) -> list[str] | None:
+        if self.start is None or self.end is None:
+            return None
+        return rows.expected_periods(distribution, self.start, self.end)
+
+
+def window(date_from: date | datetime, date_to: date | datetime, timezone: str, limit_days: int) -> Window:
+    """The range as LiveChat will read it, or `UserInputError` naming the argument to fix."""
+    tz = zone(timezone)
+    start, end = at(date_from, tz, end_of_day=False), at(date_to, tz, end_of_day=True)
+    if end < start:
+        raise UserInputError(
+            f"date_to ({end.isoformat()}) is before date_from ({start.isoformat()}); "
+            "give a date_to on or after date_from",
+            argument="date_to",
+        )
+    if end - start > timedelta(days=limit_days):
+        raise UserInputError(
+            f"date_to: the range from {start.date()} to {end.date()} spans more than {limit_days} days, "
+            f"the most this report covers here; move date_to closer or use a coarser distribution",
+            argument="date_to",
+        )
+    return Window(start, end, tz)
+
+
+def last_seven_days(timezone: str = "UTC") -> Window:
+    """LiveChat's own default range ("If none provided, your report will span the last seven
+    days"), on LiveChat's clock."""
+    return Window(None, None, zone(timezone))
+
+
+async def _quiet(done: float, total: float | None, message: str | None) -> None:
+    return None
+
+
+async def chat_metric(
+    tc: ToolContext,
+    metric: ChatsMetric,
+    win: Window,
+    distribution: Distribution = "day",
+    *,
+    group_ids: Sequence[int] | None = None,
+    agent_ids: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+) -> m.ChatReport:
+    ranking = metric == "ranking"  # "the distribution parameter will have no effect" on it
+    query = win.query(
+        None if ranking else distribution,
+        agents=values(agent_ids),
+        groups=values(group_ids),
+        tags=values(tags),
+    )
+    report = await tc.livechat.reports.chats(metric, query)
+    if isinstance(report, RankingReport):
+        table, total = rows.ranking_table(report), None
+    elif isinstance(report, DistributionReport):
+        table = rows.periodic_table(metric, report.records, win.periods(distribution))
+        total = report.total
+    else:  # pragma: no cover - CHATS_REPORTS holds only these two kinds
+        raise TypeError(type(report).__name__)
+    return m.ChatReport(
+        metric=metric,
+        from_=win.sent_from,
+        to=win.sent_to,
+        timezone=win.zone.key,
+        distribution=None if ranking else distribution,
+        total=total,
+        summary=table.summary,
+        meaning=rows.MEANINGS[metric],
+        columns=table.columns,
+        buckets=table.rows,
+        note=" ".join(table.notes) or _default_range_note(win),
+    )
+
+
+def _default_range_note(win: Window) -> str | None:
+    return "LiveChat's default range: the last seven days." if win.start is None else None
+
+
+async def agents(
+    tc: ToolContext,
+    win: Window,
+    *,
+    agent_ids: Sequence[str] | None = None,
+    group_ids: Sequence[int] | None = None,
+    progress: Progress = _quiet,
+) -> m.AgentReport:
+    query = win.query(agents=values(agent_ids), groups=values(group_ids))
+    await progress(0, 2, "agents/performance")
+    performance = await tc.livechat.reports.performance(query)
+    await progress(1, 2, "chats/ranking")
+    ranking = await tc.livechat.reports.ranking(query)
+    await progress(2, 2, "joined")
+    table, team = rows.agent_table(performance, ranking)
+    return m.AgentReport(
+        from_=win.sent_from,
+        to=win.sent_to,
+        timezone=win.zone.key,
+        team=team,
+        columns=table.columns,
+        agents=table.rows,
+        note=" ".join(table.notes) or _default_range_note(win),
+    )
+
+
+async def tag_usage(tc: ToolContext, win: Window, *, group_ids: Sequence[int] | None = None) -> m.TagReport:
+    report = await tc.livechat.reports.chat_usage(win.query(groups=values(group_ids)))
+    table = rows.tag_table(report)
+    return m.TagReport(
+        from_=win.sent_from,
+        to=win.sent_to,
+        timezone=win.zone.key,
+        columns=table.columns,
+        tags=table.rows,
+        note=" ".join(table.notes) or _default_range_note(win),
+    )
+
+
+WEEKLY_TOP_TAGS = 10
+
+
+async def weekly(tc: ToolContext) -> dict[str, m.ChatReport | m.AgentReport | m.TagReport]:
+    """What the `weekly_report` prompt embeds: LiveChat's last seven days, read concurrently."""
+    win = last_seven_days()
+    volume, first_response, ratings, tags, team = await asyncio.gather(
+        chat_metric(tc, "total_chats", win),
+        chat_metric(tc, "first_response_time", win),
+        chat_metric(tc, "ratings", win),
+        tag_usage(tc, win),
+        agents(tc, win),
+    )
+    if len(tags.tags) > WEEKLY_TOP_TAGS:
+        tags.note = f"The {WEEKLY_TOP_TAGS} most used of {len(tags.tags)} tags."
+        tags.tags = tags.tags[:WEEKLY_TOP_TAGS]
+    return {
+        "volume": volume,
+        "first_response": first_response,
+        "ratings": ratings,
+        "top_tags": tags,
+        "agents": team,
+    }
+
+
+From = Annotated[DayOrTime, Field(description="First day (2026-11-01) or RFC 3339 time, in timezone")]
+To = Annotated[DayOrTime, Field(description="Last day, inclusive, or RFC 3339 time")]
+GroupIds = Annotated[list[int] | None, Field(max_length=200, description="Only chats of these groups")]
+AgentIds = Annotated[
+    list[str] | None, Field(max_length=200, description="Only these agents (ids are emails)")
+]
+Zone = Annotated[TimeZone, Field(description="IANA time zone of the dates and periods")]
+
+
+@tool(
+    toolset="reports",
+    title="Chat report",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
+async def chat_report(
+    tc: ToolContext,
+    metric: Annotated[ChatsMetric, Field(description="Which chats report")],
+    date_from: From,
+    date_to: To,
+    distribution: Annotated[Distribution, Field(description="Period of each row")] = "day",
+    group_ids: GroupIds = None,
+    agent_ids: AgentIds = None,
+    tags: Annotated[list[str] | None, Field(max_length=200, description="Only chats with these tags")] = None,
+    timezone: Zone = "UTC",
+) -> m.ChatReport:
+    """LiveChat's chat numbers over a date range: volume (total_chats), speed (first_response_time,
+    response_time), ratings, per-agent ranking, duration, engagement, tags, groups or
+    queued_visitors. One row per period with zeros for empty ones, a summary of the whole
+    range, and what the metric counts. Ranges up to 366 days (31 with hourly periods)."""
+    win = window(date_from, date_to, timezone, MAX_DAYS[distribution])
+    return await chat_metric(
+        tc, metric, win, distribution, group_ids=group_ids, agent_ids=agent_ids, tags=tags
+    )
+
+
+@tool(
+    toolset="reports",
+    title="Agent report",
+    read_only=True,
+    destructive=False,
+    idempotent=True,
+    open_world=True,
+)
+async def agent_report(
+    tc: ToolContext,
+    date_from: From,
+    date_to: To,
+    agent_ids: AgentIds = None,
+    group_ids: GroupIds = None,
+    timezone: Zone = "UTC",
+) -> m.AgentReport:
+    """Who carried the load over a date range: per agent their chats, good and bad ratings,
+    ranking score, average first response time, and time chatting, accepting and not accepting
+    chats and logged in (seconds), busiest first, with LiveChat's team summary. Up to 366 days."""
+    win = window(date_from, date_to, timezone, MAX_DAYS_PLAIN)
+    return await agents(tc, win, agent_ids=agent_ids, group_ids=group_ids, progress=tc.report_progress)
+
+
+@tool(
+    toolset="reports", title="Tag report", read_only=True, destructive=False, idempotent=True, open_world=True
+)
+async def tag_report(
+    tc: ToolContext,
+    date_from: From,
+    date_to: To,
+    group_ids: GroupIds = None,
+    timezone: Zone = "UTC",
+) -> m.TagReport:
+    """Tags by the number of chats marked with them over a date range, most used first. For a
+    tag's trend over time use chat_report with metric=tags. Up to 366 days."""
+    win = window(date_from, date_to, timezone, MAX_DAYS_PLAIN)
+    return await tag_usage(tc, win, group_ids=group_ids)
+
+
+TOOLS: tuple[ToolSpec, ...] = (chat_report, agent_report, tag_report)
