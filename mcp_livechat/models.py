@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # validators built on first use
 
 
 # ------------------------------------------------------------------ chats
@@ -236,7 +236,9 @@ Cell = str | int | float
 
 class _Reported(Out):
     # `from` is a Python keyword: the field is `from_`, the key the model reads is `from`
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, serialize_by_alias=True, defer_build=True
+    )
 
 
 class ChatReport(_Reported):

@@ -23,7 +23,7 @@ from mcp_livechat.config import Settings, data_dir
 from mcp_livechat.connect.identity import LOCAL, ApiKeys, Caller, JwtVerifier, Principal
 from mcp_livechat.connect.pat import NoConnections, PatConnections
 from mcp_livechat.errors import ConfigurationError, LiveChatError
-from mcp_livechat.livechat import LiveChatHttp, default_http_client
+from mcp_livechat.livechat import LazyTransport, LiveChatHttp, default_http_client
 from mcp_livechat.tools.adapter import HiddenToolGuard, sdk_tools
 from mcp_livechat.tools.catalogue import ALL_TOOLS
 from mcp_livechat.tools.context import ConnectionPort, Services
@@ -98,7 +98,7 @@ class Runtime:
 
     async def _start(self) -> None:
         s = self.settings
-        transport = self._given_transport or httpx2.AsyncHTTPTransport(retries=0)
+        transport = self._given_transport or LazyTransport()  # the TLS context on first use
         self._client = default_http_client(timeout=s.http_timeout, transport=transport)
         self.http = LiveChatHttp(self._client, s.api_url, s.accounts_url, s.api_version)
         mode = s.credential_mode

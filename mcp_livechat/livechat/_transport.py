@@ -179,6 +179,25 @@ class LiveChatHttp:
         return Transport(self, credentials)
 
 
+class LazyTransport(httpx2.AsyncBaseTransport):
+    """The network transport, built on the first request: building one creates a TLS context
+    (~40 ms), which a server that has not called LiveChat yet need not pay at start-up."""
+
+    def __init__(self, make: Callable[[], httpx2.AsyncBaseTransport] | None = None) -> None:
+        self._make = make or (lambda: httpx2.AsyncHTTPTransport(retries=0))
+        self._inner: httpx2.AsyncBaseTransport | None = None
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self._inner is None:
+            self._inner = self._make()
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+            self._inner = None
+
+
 def default_http_client(
     *, timeout: float = 20.0, transport: httpx2.AsyncBaseTransport | None = None
 ) -> httpx2.AsyncClient:
@@ -534,6 +553,7 @@ __all__ = [
     "ApiError",
     "Credential",
     "CredentialProvider",
+    "LazyTransport",
     "LiveChatHttp",
     "RetryPolicy",
     "Transport",

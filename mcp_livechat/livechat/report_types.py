@@ -29,7 +29,7 @@ Counts = Annotated[dict[str, Count], BeforeValidator(_mapping)]
 
 
 class ReportModel(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
     @model_validator(mode="before")
     @classmethod

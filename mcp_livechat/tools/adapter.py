@@ -39,12 +39,12 @@ from mcp.types import (
     ToolAnnotations,
 )
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
-from pydantic_core import CoreSchema, core_schema
 
 from mcp_livechat.errors import LiveChatError, NotConnected
 from mcp_livechat.livechat import CredentialProvider, LiveChat
+from mcp_livechat.tools import schemas
 from mcp_livechat.tools.context import LazyCredentials, Services, ToolContext
+from mcp_livechat.tools.schemas import CompactJsonSchema, Schemas
 from mcp_livechat.tools.spec import Selection, ToolSpec
 
 logger = logging.getLogger("mcp_livechat.tools")
@@ -52,98 +52,6 @@ logger = logging.getLogger("mcp_livechat.tools")
 MODERN = "2026-07-28"
 MAX_ERROR_CHARS = 2_000  # every error result is capped: the first problems, then "and N more"
 MAX_PROBLEMS = 5
-
-
-# ----------------------------------------------------------------------------- schemas
-
-
-class CompactJsonSchema(GenerateJsonSchema):
-    """pydantic's JSON schema without the redundancy a model does not need to read.
-
-    Validation is unchanged (arguments are validated against the real model, which still
-    accepts null for `T | None`); only the advertised schema is smaller.
-    """
-
-    def field_title_should_be_set(self, schema: Any) -> bool:
-        return False
-
-    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
-        out = super().model_schema(schema)
-        out.pop("title", None)
-        if out.get("additionalProperties") is False:
-            del out["additionalProperties"]  # extras are refused at validation; readers need not be told
-        return out
-
-    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
-
-    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-        out = super().default_schema(schema)
-        if "default" in out and out["default"] is None:
-            del out["default"]
-        return out
-
-    def union_schema(self, schema: core_schema.UnionSchema) -> JsonSchemaValue:
-        out = super().union_schema(schema)
-        options = out.get("anyOf")
-        if isinstance(options, list) and options and all(o.get("type") == "string" for o in options):
-            # e.g. a day or a time: one `type`, the formats as alternatives
-            out["anyOf"] = [{k: v for k, v in o.items() if k != "type"} for o in options]
-            out = {"type": "string", **out}
-        return out
-
-    def generate(self, schema: CoreSchema, mode: JsonSchemaMode = "validation") -> JsonSchemaValue:
-        return inline_single_use_defs(super().generate(schema, mode))
-
-
-def inline_single_use_defs(schema: JsonSchemaValue) -> JsonSchemaValue:
-    """Put each `$defs` entry referenced exactly once in place of its `$ref` (fewer bytes, and no
-    `$ref` for a client's validator to resolve); shared and recursive ones stay in `$defs`."""
-    defs = schema.get("$defs")
-    if not isinstance(defs, dict) or not defs:
-        return schema
-    counts: dict[str, int] = {}
-
-    def count(node: Any) -> None:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                counts[ref[8:]] = counts.get(ref[8:], 0) + 1
-            for value in node.values():
-                count(value)
-        elif isinstance(node, list):
-            for value in node:
-                count(value)
-
-    count(schema)
-    single = {
-        name for name, n in counts.items() if n == 1 and name in defs and not _refers_to(defs[name], name)
-    }
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref[8:] in single:
-                rest = {k: inline(v) for k, v in node.items() if k != "$ref"}
-                return {**inline(defs[ref[8:]]), **rest}
-            return {k: inline(v) for k, v in node.items() if k != "$defs"}
-        if isinstance(node, list):
-            return [inline(v) for v in node]
-        return node
-
-    out = inline(schema)
-    kept = {name: inline(d) for name, d in defs.items() if name not in single}
-    if kept:
-        out["$defs"] = kept
-    return dict(out)
-
-
-def _refers_to(node: Any, name: str) -> bool:
-    if isinstance(node, dict):
-        return node.get("$ref") == f"#/$defs/{name}" or any(_refers_to(v, name) for v in node.values())
-    if isinstance(node, list):
-        return any(_refers_to(v, name) for v in node)
-    return False
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -162,14 +70,24 @@ class _RawArguments(ArgModelBase):
 
 
 class _Signature:
-    """A spec's own argument model (from its signature) and what it accepts."""
+    """A spec's own argument model (from its signature) and what it accepts, built on first use:
+    a start-up with precomputed schemas builds no argument model at all."""
 
     def __init__(self, spec: ToolSpec) -> None:
-        first = next(iter(inspect.signature(spec.fn).parameters))  # the ToolContext
-        # structured_output=False: the SDK need not build an output schema we replace anyway
-        self.meta = func_metadata(spec.fn, skip_names=[first], structured_output=False)
-        self.output_model = typing.get_type_hints(spec.fn).get("return")
-        self.accepted = {f.alias or n: n for n, f in self.meta.arg_model.model_fields.items()}
+        self.spec = spec
+        self._meta: FuncMetadata | None = None
+
+    @property
+    def meta(self) -> FuncMetadata:
+        if self._meta is None:
+            first = next(iter(inspect.signature(self.spec.fn).parameters))  # the ToolContext
+            # structured_output=False: the SDK need not build an output schema we make ourselves
+            self._meta = func_metadata(self.spec.fn, skip_names=[first], structured_output=False)
+        return self._meta
+
+    @property
+    def accepted(self) -> dict[str, str]:
+        return {f.alias or n: n for n, f in self.meta.arg_model.model_fields.items()}
 
     def validate(self, tool: str, raw: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(k for k in raw if k not in self.accepted)
@@ -211,15 +129,25 @@ def _validation_text(tool: str, exc: ValidationError) -> str:
 
 
 def sdk_tools(selection: Selection) -> list[Tool]:
-    return [sdk_tool(spec) for spec in selection.enabled]
+    precomputed = schemas.load()
+    return [sdk_tool(spec, precomputed.get(spec.name)) for spec in selection.enabled]
 
 
-def sdk_tool(spec: ToolSpec) -> Tool:
-    """One spec as an SDK tool, through the SDK's public constructors."""
-    signature = _Signature(spec)
-    output_model = signature.output_model
+def tool_schemas(spec: ToolSpec, signature: _Signature | None = None) -> Schemas:
+    """The spec's input and output schemas, generated from its signature and return model."""
+    output_model = typing.get_type_hints(spec.fn).get("return")
     if output_model is None:
         raise TypeError(f"tool {spec.name} must return a pydantic model")
+    parameters = (signature or _Signature(spec)).meta.arg_model.model_json_schema(
+        by_alias=True, schema_generator=CompactJsonSchema
+    )
+    return Schemas(parameters, TypeAdapter(output_model).json_schema(schema_generator=CompactJsonSchema))
+
+
+def sdk_tool(spec: ToolSpec, precomputed: Schemas | None = None) -> Tool:
+    """One spec as an SDK tool, through the SDK's public constructors."""
+    signature = _Signature(spec)
+    parameters, output_schema = precomputed or tool_schemas(spec, signature)
 
     async def call(ctx: Context[Services], raw: dict[str, Any]) -> CallToolResult | InputRequiredResult:
         try:
@@ -229,8 +157,6 @@ def sdk_tool(spec: ToolSpec) -> Tool:
         return await _boundary(spec, ctx, kwargs)
 
     call.__name__ = spec.name
-    parameters = signature.meta.arg_model.model_json_schema(by_alias=True, schema_generator=CompactJsonSchema)
-    output_schema = TypeAdapter(output_model).json_schema(schema_generator=CompactJsonSchema)
     return Tool(
         fn=call,
         name=spec.name,

@@ -197,3 +197,18 @@ async def test_the_catalogue_stays_within_the_context_budget(connect: Callable[.
         everything = _wire((await client.list_tools()).tools)
     assert _bytes(default) <= 16_000, _bytes(default)
     assert _bytes(everything) / len(everything) <= 700, _bytes(everything) / len(everything)
+
+
+def test_the_precomputed_schemas_are_current() -> None:
+    """`tools/schemas.json` (what a start-up reads instead of generating) equals a fresh generation
+    for every tool, and its key matches this checkout; UPDATE_SNAPSHOTS=1 rewrites it."""
+    from mcp_livechat.tools import schemas
+    from mcp_livechat.tools.adapter import tool_schemas
+
+    current = schemas.render({spec.name: tool_schemas(spec) for spec in ALL_TOOLS})
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or (not schemas.FILE.exists() and not os.environ.get("CI")):
+        schemas.FILE.write_text(current)
+    assert schemas.FILE.exists(), "tools/schemas.json is missing: run UPDATE_SNAPSHOTS=1"
+    assert current == schemas.FILE.read_text(), "tool schemas changed: UPDATE_SNAPSHOTS=1 regenerates them"
+    loaded = schemas.load()
+    assert set(loaded) == {spec.name for spec in ALL_TOOLS}
