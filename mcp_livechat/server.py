@@ -25,10 +25,10 @@ from mcp_livechat.connect.pat import NoConnections, PatConnections
 from mcp_livechat.errors import ConfigurationError, LiveChatError
 from mcp_livechat.livechat import LazyTransport, LiveChatHttp, default_http_client
 from mcp_livechat.tools.adapter import HiddenToolGuard, sdk_tools
-from mcp_livechat.tools.catalogue import ALL_TOOLS
+from mcp_livechat.tools.catalogue import all_tools, tools_of
 from mcp_livechat.tools.context import ConnectionPort, Services
 from mcp_livechat.tools.prompts import register_prompts
-from mcp_livechat.tools.spec import Selection, select
+from mcp_livechat.tools.spec import DEFAULT_TOOLSETS, TOOLSETS, Selection, select
 from mcp_livechat.version import __version__
 
 if TYPE_CHECKING:  # costs nothing at start-up: these load only with an OAuth app
@@ -46,10 +46,19 @@ INSTRUCTIONS = (
 DESKTOP_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 
-def selection_for(settings: Settings) -> Selection:
-    """Which tools this configuration offers (raises `ConfigurationError` for unknown names)."""
+def selection_for(settings: Settings, *, everything: bool = False) -> Selection:
+    """Which tools this configuration offers (raises `ConfigurationError` for unknown names).
+
+    Only the toolsets in play are loaded unless names must be checked against every tool
+    (`LIVECHAT_TOOLS`, `LIVECHAT_EXCLUDE_TOOLS`, `all`) or `everything` is asked for.
+    """
+    sets = {s.lower() for s in settings.toolsets}
+    if everything or settings.tools or settings.exclude_tools or "all" in sets or sets - set(TOOLSETS):
+        specs = all_tools()
+    else:
+        specs = tools_of(s for s in TOOLSETS if s in (sets or set(DEFAULT_TOOLSETS)))
     return select(
-        ALL_TOOLS,
+        specs,
         toolsets=settings.toolsets,
         tools=settings.tools,
         exclude=settings.exclude_tools,
@@ -289,7 +298,13 @@ def create_server(
         token_verifier=caller_auth[0] if caller_auth else None,
         auth=caller_auth[1] if caller_auth else None,
         tools=sdk_tools(selection),
-        middleware=[HiddenToolGuard(selection.hidden)],
+        middleware=[
+            HiddenToolGuard(
+                selection.hidden,
+                offered=frozenset(spec.name for spec in selection.enabled),
+                why=lambda: selection_for(settings, everything=True).hidden,
+            )
+        ],
     )
     register_prompts(server, offered={spec.name for spec in selection.enabled})
     return LiveChatServer(server, runtime)

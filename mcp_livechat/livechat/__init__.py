@@ -6,6 +6,9 @@ Knows nothing of MCP. One `LiveChatHttp` per process (the pool, URLs, retry poli
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING
+
 from mcp_livechat.livechat._transport import (
     REPORT_ACTIONS,
     REQUIRED_SCOPES,
@@ -23,7 +26,9 @@ from mcp_livechat.livechat._transport import (
 from mcp_livechat.livechat.accounts import Accounts
 from mcp_livechat.livechat.agent_chat import AgentChat
 from mcp_livechat.livechat.configuration import AGENT_FIELDS, Configuration
-from mcp_livechat.livechat.reports import Reports
+
+if TYPE_CHECKING:
+    from mcp_livechat.livechat.reports import Reports
 
 
 class LiveChat:
@@ -34,7 +39,13 @@ class LiveChat:
         self.agent = AgentChat(transport)
         self.configuration = Configuration(transport)
         self.accounts = Accounts(transport)
-        self.reports = Reports(transport)
+
+    @functools.cached_property
+    def reports(self) -> Reports:
+        """The Reports API (loaded on first use: most calls never need it)."""
+        from mcp_livechat.livechat.reports import Reports
+
+        return Reports(self.transport)
 
 
 class StaticCredentials:
@@ -62,7 +73,6 @@ __all__ = [
     "LazyTransport",
     "LiveChat",
     "LiveChatHttp",
-    "Reports",
     "RetryPolicy",
     "StaticCredentials",
     "Transport",

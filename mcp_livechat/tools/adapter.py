@@ -22,6 +22,7 @@ import inspect
 import json
 import logging
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from mcp import UrlElicitationRequiredError
@@ -250,14 +251,28 @@ def _offer_connection(ctx: Context[Services], exc: NotConnected) -> CallToolResu
 
 
 class HiddenToolGuard:
-    """A tool this configuration hides is refused by name with the reason, not just "unknown"."""
+    """A tool this configuration hides is refused by name with the reason, not just "unknown".
 
-    def __init__(self, hidden: dict[str, str]) -> None:
+    `why` gives the reasons for every tool, loading toolsets the start-up skipped; it is asked
+    once, the first time a name that is neither offered nor known to be hidden is called.
+    """
+
+    def __init__(
+        self,
+        hidden: dict[str, str],
+        *,
+        offered: frozenset[str] = frozenset(),
+        why: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
         self.hidden = hidden
+        self.offered = offered
+        self._why = why
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "tools/call" and ctx.params:
             name = ctx.params.get("name")
+            if isinstance(name, str) and name not in self.offered and name not in self.hidden and self._why:
+                self.hidden, self._why = {**self._why(), **self.hidden}, None
             if isinstance(name, str) and name in self.hidden:
                 return error_result(f"Tool {name!r} is not available on this server: {self.hidden[name]}.")
         return await call_next(ctx)

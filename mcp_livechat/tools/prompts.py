@@ -19,7 +19,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from pydantic import BaseModel, Field
 
 from mcp_livechat.errors import LiveChatError, NotFound
-from mcp_livechat.tools import chats, project, reports
+from mcp_livechat.tools import chats, project
 from mcp_livechat.tools.adapter import tool_context
 from mcp_livechat.tools.context import Services
 from mcp_livechat.tools.text import UNTRUSTED_NOTE
@@ -110,6 +110,8 @@ def weekly_report_prompt(offered: Collection[str]) -> Callable[[Context[Services
         and per-agent load over the last seven days, from LiveChat's reports."""
         try:
             tc = await tool_context(ctx)
+            from mcp_livechat.tools import reports  # loaded when a report is asked for
+
             sections = await reports.weekly(tc)
         except LiveChatError as exc:
             today = datetime.now(UTC).date()

@@ -151,6 +151,6 @@ def load() -> dict[str, Schemas]:
 
 def render(entries: dict[str, Schemas]) -> str:
     """The file's content for these schemas (deterministic: sorted keys, one line per tool)."""
-    lines = [f'{json.dumps(name)}: {json.dumps({"input": s.input, "output": s.output}, sort_keys=True)}'
+    lines = [f'{json.dumps(name)}: {json.dumps({"input": s.input, "output": s.output})}'
              for name, s in sorted(entries.items())]  # fmt: skip
     return '{"key": ' + json.dumps(key()) + ', "tools": {\n' + ",\n".join(lines) + "\n}}\n"

@@ -212,3 +212,17 @@ def test_the_precomputed_schemas_are_current() -> None:
     assert current == schemas.FILE.read_text(), "tool schemas changed: UPDATE_SNAPSHOTS=1 regenerates them"
     loaded = schemas.load()
     assert set(loaded) == {spec.name for spec in ALL_TOOLS}
+
+
+async def test_precomputed_and_generated_schemas_list_the_same(
+    connect: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Byte for byte, in order (argument order is what a model reads first)."""
+    from mcp_livechat.tools import schemas
+
+    async with connect(toolsets="all") as client:
+        shipped = json.dumps(_wire((await client.list_tools()).tools))
+    monkeypatch.setattr(schemas, "load", dict)  # as if the file did not match: generate everything
+    async with connect(toolsets="all") as client:
+        generated = json.dumps(_wire((await client.list_tools()).tools))
+    assert shipped == generated
