@@ -28,6 +28,7 @@ from mcp_livechat.tools.adapter import HiddenToolGuard, sdk_tools
 from mcp_livechat.tools.catalogue import all_tools, tools_of
 from mcp_livechat.tools.context import ConnectionPort, Services
 from mcp_livechat.tools.prompts import register_prompts
+from mcp_livechat.tools.protocol import ClientLogging, register_completions
 from mcp_livechat.tools.spec import DEFAULT_TOOLSETS, TOOLSETS, Selection, select
 from mcp_livechat.version import __version__
 
@@ -299,6 +300,7 @@ def create_server(
         auth=caller_auth[1] if caller_auth else None,
         tools=sdk_tools(selection),
         middleware=[
+            ClientLogging(),
             HiddenToolGuard(
                 selection.hidden,
                 offered=frozenset(spec.name for spec in selection.enabled),
@@ -306,5 +308,6 @@ def create_server(
             )
         ],
     )
+    register_completions(server, runtime.services)
     register_prompts(server, offered={spec.name for spec in selection.enabled})
     return LiveChatServer(server, runtime)

@@ -22,6 +22,7 @@ def test_only_the_seam_imports_the_sdk() -> None:
     seam = {
         "mcp_livechat.tools.adapter",
         "mcp_livechat.tools.prompts",
+        "mcp_livechat.tools.protocol",
         "mcp_livechat.server",
         "mcp_livechat.http_app",
         "mcp_livechat.cli",

@@ -23,9 +23,16 @@ logger = logging.getLogger("mcp_livechat.tools")
 
 FILE = Path(__file__).with_name("schemas.json")
 _PACKAGE = Path(__file__).resolve().parents[1]
-# What shapes a schema: the tool modules (signatures, argument types), the result models, the
-# wire models some results reuse, this generator; and the libraries that render them.
-_SOURCES = ("tools/*.py", "models.py", "livechat/types.py", "livechat/report_types.py")
+# What shapes a schema: the toolset modules (signatures, argument types), the result models, the
+# wire models some results reuse, this generator; and the libraries that render them. (A module
+# missing here still cannot ship a stale file: the catalogue test regenerates and compares.)
+_SOURCES = (
+    *(f"tools/{name}.py" for name in ("chats", "customers", "agents", "account", "supervisor", "admin")),
+    *(f"tools/{name}.py" for name in ("reports", "args", "spec", "shapes", "schemas")),
+    "models.py",
+    "livechat/types.py",
+    "livechat/report_types.py",
+)
 _LIBRARIES = ("pydantic", "pydantic-core", "mcp")
 
 
