@@ -3,32 +3,22 @@
 API's objects, https://platform.text.com/docs/management/configuration-api).
 
 Tolerant by design: unknown keys are ignored, and everything LiveChat sends "only when set" is
-optional, so a new field or a missing one never breaks a call. Timestamps are aware datetimes
-(LiveChat sends RFC 3339 in UTC with microseconds; one without an offset is read as UTC).
+optional, so a new field or a missing one never breaks a call. Timestamps are datetimes
+(LiveChat sends RFC 3339 in UTC with microseconds; projections read one without offset as UTC).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-
-def _utc(value: Any) -> Any:
-    if isinstance(value, str) and value and not _has_offset(value):
-        return value + "Z"
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def _has_offset(text: str) -> bool:
-    tail = text[10:]
-    return tail.endswith(("Z", "z")) or "+" in tail or "-" in tail
-
-
-Timestamp = Annotated[AwareDatetime | None, BeforeValidator(_utc)]
+# LiveChat sends "Date & time format with a resolution of microseconds, UTC string"
+# (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#events), i.e. aware
+# datetimes; parsed natively by pydantic in the one JSON pass (a per-field Python validator
+# would cost more than the whole parse). Readers treat a value without offset as UTC.
+Timestamp = datetime | None
 
 
 class LCModel(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote
 
 from mcp_livechat import models as m
@@ -58,7 +58,7 @@ def customer_url(app_url: str, customer_id: str) -> str:
 
 
 def _day(ts: datetime | None) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%d") if ts else "?"
+    return project.utc(ts).strftime("%Y-%m-%d") if ts else "?"
 
 
 def hit(chat: lc.Chat, app_url: str) -> m.SearchHit:
@@ -164,8 +164,8 @@ def waiting(chat: lc.ChatSummary, now: datetime) -> m.WaitingChat | None:
         return None
     queued_at = thread.queue.queued_at if thread.queue else None
     said_at = last.created_at if customer_last and last else None
-    candidates = [t for t in (queued_at, said_at) if t]
-    since = min(candidates) if candidates else thread.created_at or now
+    candidates = [project.utc(t) for t in (queued_at, said_at) if t]
+    since = min(candidates) if candidates else project.utc(thread.created_at) if thread.created_at else now
     access = thread.access or chat.access
     return m.WaitingChat(
         chat_id=chat.id,

@@ -22,9 +22,14 @@ TRANSCRIPT_BUDGET = 60_000  # characters of transcript lines per result (~15k to
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def utc(ts: datetime) -> datetime:
+    """In UTC; a timestamp without offset is UTC already (LiveChat sends UTC)."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
 def short_time(ts: datetime | None) -> str | None:
     """`2020-05-07T07:11:28Z`: UTC to the second (seconds are plenty)."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
+    return utc(ts).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
 
 
 class People:
@@ -51,7 +56,7 @@ class People:
     def customer(self) -> m.Person | None:
         for user in self.users.values():
             if user.type == "customer":
-                return m.Person(id=user.id, name=clean(user.name) or None, email=clean(user.email) or None)
+                return m.Person.model_construct(id=user.id, name=clean(user.name) or None, email=clean(user.email) or None)
         return None
 
     @property
@@ -67,7 +72,7 @@ class People:
 def queue(q: lc.Queue | None) -> m.QueueInfo | None:
     if q is None:
         return None
-    return m.QueueInfo(position=q.position, wait_seconds=q.wait_time, queued_at=short_time(q.queued_at))
+    return m.QueueInfo.model_construct(position=q.position, wait_seconds=q.wait_time, queued_at=short_time(q.queued_at))
 
 
 def event_text(event: lc.Event) -> str:
@@ -122,7 +127,7 @@ def last_message(last: dict[str, lc.LastEvent], people: People) -> m.LastMessage
         return None
     ev = entry.event
     role = people.role(ev.author_id) if ev.type != "system_message" else "system"
-    return m.LastMessage(
+    return m.LastMessage.model_construct(
         author=people.name(ev.author_id) or None if role != "system" else None,
         role=role,  # type: ignore[arg-type]
         at=short_time(ev.created_at),
@@ -134,7 +139,9 @@ def chat_summary(chat: lc.ChatSummary) -> m.ChatSummary:
     people = People(chat.users)
     thread = chat.last_thread_summary
     access = (thread.access if thread and thread.access else None) or chat.access
-    return m.ChatSummary(
+    # model_construct: every value comes from a validated wire model, in the declared types; the
+    # result list is the hot path of list_chats (tests check the output schema holds)
+    return m.ChatSummary.model_construct(
         id=chat.id,
         thread_id=thread.id if thread else None,
         active=bool(thread and thread.active),
@@ -162,7 +169,7 @@ def transcript(chat: lc.Chat, max_events: int) -> m.Transcript:
     people = People(chat.users)
     thread = chat.thread
     events = thread.events if thread else []
-    day = thread.created_at.astimezone(UTC).date() if thread and thread.created_at else None
+    day = utc(thread.created_at).date() if thread and thread.created_at else None
     shown = events[-max_events:] if max_events else []
     lines: list[str] = []
     budget = TRANSCRIPT_BUDGET
@@ -212,7 +219,7 @@ def transcript(chat: lc.Chat, max_events: int) -> m.Transcript:
 
 
 def _line(ev: lc.Event, people: People, day: date | None) -> str:
-    ts = ev.created_at.astimezone(UTC) if ev.created_at else None
+    ts = utc(ev.created_at) if ev.created_at else None
     when = "" if ts is None else ts.strftime("%H:%M" if ts.date() == day else "%m-%d %H:%M")
     role = people.role(ev.author_id) if ev.type != "system_message" else "system"
     if role == "system":

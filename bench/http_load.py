@@ -1,0 +1,174 @@
+"""Serving cost over Streamable HTTP: ours against a bare `MCPServer` proxy tool, interleaved.
+
+    .venv/bin/python bench/http_load.py [--sessions 50] [--calls 20] [--rounds 3]
+
+A LiveChat sandbox runs in its own process on a loopback port. Two servers run as subprocesses
+pointed at it with the same PAT: ours (`mcp-livechat serve --transport http`) and a reference,
+a bare `MCPServer` whose one tool `list_chats` makes the same LiveChat call (httpx2, Basic PAT,
+`limit` 25) and returns LiveChat's JSON as is. For each, `sessions` SDK clients (Streamable
+HTTP, 2025-11-25 handshake) each make `calls` `list_chats` calls concurrently; we measure
+calls per second, the server process's CPU per call (user + system, from /proc), and errors.
+A third line measures the same LiveChat calls made directly (no MCP) as the floor. Rounds
+alternate ours / reference so both see the same machine load.
+
+Goals (issue 13): server CPU per call at most 1.3x the reference's, throughput at least 0.9x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx2
+from mcp import Client
+
+from mcp_livechat.cli import free_port
+from mcp_livechat.sandbox import constants
+
+REFERENCE = '''
+import base64, sys
+import httpx2
+from mcp.server import MCPServer
+
+API = sys.argv[2]
+AUTH = "Basic " + base64.b64encode(f"{sys.argv[3]}:{sys.argv[4]}".encode()).decode()
+http = httpx2.AsyncClient(timeout=20)
+server = MCPServer("reference", log_level="WARNING")
+
+
+@server.tool()
+async def list_chats(limit: int = 25) -> dict[str, int]:
+    """List chats: the same LiveChat call, its JSON parsed, a minimal result (the SDK's floor)."""
+    response = await http.post(f"{API}/v3.6/agent/action/list_chats", json={"limit": limit},
+                               headers={"Authorization": AUTH})
+    response.raise_for_status()
+    return {"chats": len(response.json()["chats_summary"])}
+
+
+server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
+'''
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def wait_http(url: str) -> None:
+    async with httpx2.AsyncClient() as http:
+        for _ in range(300):
+            try:
+                await http.get(url)
+                return
+            except httpx2.TransportError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def load(url: str, sessions: int, calls: int) -> tuple[int, int]:
+    errors = 0
+
+    async def one_session() -> None:
+        nonlocal errors
+        async with Client(url, mode="legacy") as client:
+            for _ in range(calls):
+                result = await client.call_tool("list_chats", {"limit": 25})
+                errors += bool(result.is_error)
+
+    await asyncio.gather(*(one_session() for _ in range(sessions)))
+    return sessions * calls, errors
+
+
+async def measure(pid: int, url: str, sessions: int, calls: int) -> tuple[float, float, int]:
+    cpu, started = cpu_seconds(pid), time.perf_counter()
+    done, errors = await load(url, sessions, calls)
+    wall = time.perf_counter() - started
+    return done / wall, (cpu_seconds(pid) - cpu) / done * 1e3, errors
+
+
+async def direct(api: str, sessions: int, calls: int) -> float:
+    auth = "Basic " + base64.b64encode(f"{constants.ACCOUNT_ID}:{constants.PAT}".encode()).decode()
+    async with httpx2.AsyncClient(timeout=20) as http:
+
+        async def one() -> None:
+            for _ in range(calls):
+                r = await http.post(f"{api}/v3.6/agent/action/list_chats", json={"limit": 25},
+                                    headers={"Authorization": auth})  # fmt: skip
+                r.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(sessions)))
+        return sessions * calls / (time.perf_counter() - started)
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVECHAT_")}
+    sandbox_port, ours_port, ref_port = free_port(), free_port(), free_port()
+    api = f"http://127.0.0.1:{sandbox_port}"
+    procs = [spawn([sys.executable, "-m", "mcp_livechat", "sandbox", "--port", str(sandbox_port)], env)]
+    ours_env = env | {
+        "LIVECHAT_PAT": constants.PAT, "LIVECHAT_ACCOUNT_ID": constants.ACCOUNT_ID,
+        "LIVECHAT_API_URL": api, "LIVECHAT_ACCOUNTS_URL": f"{api}/accounts",
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "reference.py"
+        script.write_text(REFERENCE)
+        procs.append(spawn([sys.executable, "-m", "mcp_livechat", "serve", "--transport", "http",
+                            "--port", str(ours_port)], ours_env))  # fmt: skip
+        procs.append(spawn([sys.executable, str(script), str(ref_port), api, constants.ACCOUNT_ID,
+                            constants.PAT], env))  # fmt: skip
+        try:
+            for port in (sandbox_port, ours_port, ref_port):
+                await wait_http(f"http://127.0.0.1:{port}/")
+            servers: dict[str, tuple[int, str]] = {
+                "ours": (procs[1].pid, f"http://127.0.0.1:{ours_port}/mcp"),
+                "reference": (procs[2].pid, f"http://127.0.0.1:{ref_port}/mcp"),
+            }
+            for pid, url in servers.values():  # warm up both
+                await measure(pid, url, 2, 5)
+            results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in servers}
+            floor = []
+            for _ in range(args.rounds):
+                for name, (pid, url) in servers.items():
+                    results[name].append(await measure(pid, url, args.sessions, args.calls))
+                floor.append(await direct(api, args.sessions, args.calls))
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(10)
+    summary = {}
+    for name, runs in results.items():
+        summary[name] = (
+            statistics.median(r[0] for r in runs),
+            statistics.median(r[1] for r in runs),
+            sum(r[2] for r in runs),
+        )
+        print(f"{name:10} {summary[name][0]:7.1f} calls/s, server CPU {summary[name][1]:.2f} ms/call, "
+              f"{summary[name][2]} errors ({args.rounds} rounds of {args.sessions} sessions x {args.calls} calls)")  # fmt: skip
+    print(f"{'direct':10} {statistics.median(floor):7.1f} calls/s (the same LiveChat calls without MCP)")
+    ours, ref = summary["ours"], summary["reference"]
+    print(json.dumps({"throughput_ratio": round(ours[0] / ref[0], 3), "cpu_ratio": round(ours[1] / ref[1], 3),
+                      "goals": {"throughput_ratio": ">= 0.9", "cpu_ratio": "<= 1.3"}}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
