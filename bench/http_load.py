@@ -41,17 +41,39 @@ from mcp.server import MCPServer
 
 API = sys.argv[2]
 AUTH = "Basic " + base64.b64encode(f"{sys.argv[3]}:{sys.argv[4]}".encode()).decode()
+FLOOR = sys.argv[5] == "floor"
 http = httpx2.AsyncClient(timeout=20)
 server = MCPServer("reference", log_level="WARNING")
 
 
+def chat(c: dict) -> dict:
+    # the fields our list_chats returns, taken from LiveChat's JSON with plain dict lookups
+    users = c.get("users", [])
+    customer = next((u for u in users if u.get("type") == "customer"), {})
+    thread = c.get("last_thread_summary") or {}
+    message = ((c.get("last_event_per_type") or {}).get("message") or {}).get("event") or {}
+    return {
+        "id": c["id"], "thread_id": thread.get("id"), "active": bool(thread.get("active")),
+        "customer": {"id": customer.get("id"), "name": customer.get("name"), "email": customer.get("email")},
+        "agents": [u.get("name") or u["id"] for u in users if u.get("type") != "customer"],
+        "last_message": {"author": message.get("author_id"), "at": message.get("created_at"),
+                         "text": (message.get("text") or "")[:200]},
+        "tags": thread.get("tags", []), "group_ids": (thread.get("access") or {}).get("group_ids", []),
+        "queue": thread.get("queue"),
+    }
+
+
 @server.tool()
-async def list_chats(limit: int = 25) -> dict[str, int]:
-    """List chats: the same LiveChat call, its JSON parsed, a minimal result (the SDK's floor)."""
+async def list_chats(limit: int = 25) -> dict[str, object]:
+    \"\"\"List chats: the same LiveChat call; the same fields as mcp-livechat's result (or, as the
+    floor, only the count).\"\"\"
     response = await http.post(f"{API}/v3.6/agent/action/list_chats", json={"limit": limit},
                                headers={"Authorization": AUTH})
     response.raise_for_status()
-    return {"chats": len(response.json()["chats_summary"])}
+    data = response.json()
+    if FLOOR:
+        return {"chats": len(data["chats_summary"])}
+    return {"chats": [chat(c) for c in data["chats_summary"]], "found": data.get("found_chats")}
 
 
 server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
@@ -121,7 +143,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVECHAT_")}
-    sandbox_port, ours_port, ref_port = free_port(), free_port(), free_port()
+    sandbox_port, ours_port, ref_port, floor_port = free_port(), free_port(), free_port(), free_port()
     api = f"http://127.0.0.1:{sandbox_port}"
     procs = [spawn([sys.executable, "-m", "mcp_livechat", "sandbox", "--port", str(sandbox_port)], env)]
     ours_env = env | {
@@ -134,13 +156,16 @@ async def main() -> None:
         procs.append(spawn([sys.executable, "-m", "mcp_livechat", "serve", "--transport", "http",
                             "--port", str(ours_port)], ours_env))  # fmt: skip
         procs.append(spawn([sys.executable, str(script), str(ref_port), api, constants.ACCOUNT_ID,
-                            constants.PAT], env))  # fmt: skip
+                            constants.PAT, "same"], env))  # fmt: skip
+        procs.append(spawn([sys.executable, str(script), str(floor_port), api, constants.ACCOUNT_ID,
+                            constants.PAT, "floor"], env))  # fmt: skip
         try:
-            for port in (sandbox_port, ours_port, ref_port):
+            for port in (sandbox_port, ours_port, ref_port, floor_port):
                 await wait_http(f"http://127.0.0.1:{port}/")
             servers: dict[str, tuple[int, str]] = {
                 "ours": (procs[1].pid, f"http://127.0.0.1:{ours_port}/mcp"),
                 "reference": (procs[2].pid, f"http://127.0.0.1:{ref_port}/mcp"),
+                "floor": (procs[3].pid, f"http://127.0.0.1:{floor_port}/mcp"),
             }
             for pid, url in servers.values():  # warm up both
                 await measure(pid, url, 2, 5)

@@ -33,6 +33,8 @@ def clean(text: str | None) -> str:
     """`text` without escape sequences, control or invisible format characters."""
     if not text:
         return ""
+    if text.isprintable():  # no control, format or line-separator character: nothing to remove
+        return text.strip()
     if "\x1b" in text:
         text = _ANSI.sub("", text)
     text = text.replace("\u2028", "\n").replace("\u2029", "\n")
