@@ -9,13 +9,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -23,6 +21,7 @@ from mcp_livechat.sandbox import constants
 from mcp_livechat.tools.catalogue import ALL_TOOLS
 from mcp_livechat.tools.spec import DEFAULT_TOOLSETS
 from tests.e2e.toolchain import REPO, Toolchain, run
+from tests.helpers import sandbox_process
 
 MCPB = "@anthropic-ai/mcpb"
 BUNDLE_FILES = {"manifest.json", "pyproject.toml", "uv.lock", "README.md", "LICENSE"}
@@ -78,24 +77,9 @@ def test_the_bundle_holds_the_package_only(packed: Path) -> None:
 
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    """`mcp-livechat sandbox` on a free port, as a LiveChat stand-in the bundle talks HTTP to."""
-    proc = subprocess.Popen(
-        [str(BIN / "mcp-livechat"), "sandbox", "--port", "0"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        url = str(json.loads(proc.stdout.readline())["api_url"])
-        for _ in range(200):  # it prints its URLs just before it listens
-            try:
-                httpx2.get(url, timeout=0.5)
-                break
-            except httpx2.TransportError:
-                time.sleep(0.05)
+    """A LiveChat stand-in on a real port, which the bundle's server talks HTTP to."""
+    with sandbox_process() as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
