@@ -1,9 +1,17 @@
-"""Helpers shared by the tool tests (imported, never collected)."""
+"""Helpers shared by the tests (imported, never collected)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import httpx2
 
 
 async def call(client: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -34,3 +42,26 @@ async def raw_report(sandbox: Any, sent: Any) -> bytes:
         )
     assert response.status_code == 200, response.text
     return response.content
+
+
+@contextmanager
+def sandbox_process() -> Iterator[str]:
+    """`mcp-livechat sandbox --port 0` as a real process (a LiveChat stand-in on a real port, for
+    servers started as processes); yields its API base URL once it answers."""
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("mcp-livechat")), "sandbox", "--port", "0"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = str(json.loads(proc.stdout.readline())["api_url"])
+        for _ in range(200):  # it prints its URLs just before it listens
+            try:
+                httpx2.get(url, timeout=0.5)
+                break
+            except httpx2.TransportError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

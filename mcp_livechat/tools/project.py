@@ -56,7 +56,8 @@ class People:
     def customer(self) -> m.Person | None:
         for user in self.users.values():
             if user.type == "customer":
-                return m.Person.model_construct(id=user.id, name=clean(user.name) or None, email=clean(user.email) or None)
+                name, email = clean(user.name) or None, clean(user.email) or None
+                return m.Person.model_construct(id=user.id, name=name, email=email)
         return None
 
     @property
@@ -72,7 +73,9 @@ class People:
 def queue(q: lc.Queue | None) -> m.QueueInfo | None:
     if q is None:
         return None
-    return m.QueueInfo.model_construct(position=q.position, wait_seconds=q.wait_time, queued_at=short_time(q.queued_at))
+    return m.QueueInfo.model_construct(
+        position=q.position, wait_seconds=q.wait_time, queued_at=short_time(q.queued_at)
+    )
 
 
 def event_text(event: lc.Event) -> str:
@@ -118,18 +121,22 @@ def _answer(field: lc.FormField) -> str:
     return clean(str(value)) if value is not None else ""
 
 
+def _when(entry: lc.LastEvent) -> datetime:
+    return utc(entry.event.created_at) if entry.event.created_at else _EPOCH
+
+
 def last_message(last: dict[str, lc.LastEvent], people: People) -> m.LastMessage | None:
     entry = last.get("message")
     if entry is None:
         candidates = [e for e in last.values() if e.event.type != "system"]
-        entry = max(candidates, key=lambda e: e.event.created_at or _EPOCH, default=None)
+        entry = max(candidates, key=_when, default=None)
     if entry is None:
         return None
     ev = entry.event
     role = people.role(ev.author_id) if ev.type != "system_message" else "system"
     return m.LastMessage.model_construct(
         author=people.name(ev.author_id) or None if role != "system" else None,
-        role=role,  # type: ignore[arg-type]
+        role=role,
         at=short_time(ev.created_at),
         text=one_line(event_text(ev), PREVIEW_CHARS),
     )
