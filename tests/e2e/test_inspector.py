@@ -18,7 +18,7 @@ from tests.e2e.toolchain import Toolchain, run
 INSPECTOR = "@modelcontextprotocol/inspector"
 SERVER_INFO = "io.modelcontextprotocol/serverInfo"  # 2026-07-28 tool results carry it in `_meta`
 DEFAULT_TOOLS = {s.name for s in ALL_TOOLS if s.toolset in DEFAULT_TOOLSETS}
-PROMPTS = {"summarize_chat", "draft_reply", "triage_queue"}
+PROMPTS = {"summarize_chat", "draft_reply", "triage_queue", "weekly_report"}
 TEMPLATES = {"livechat://chats/{chat_id}", "livechat://customers/{customer_id}"}
 TRANSPORTS = ["stdio", "http-2025-11-25", "http-2026-07-28", "sse"]
 METHODS: dict[str, list[str]] = {
