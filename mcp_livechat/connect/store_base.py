@@ -173,6 +173,9 @@ class BaseTokenStore(ABC):
             principal, _short(account_id, "identity"), _short(agent_email, "identity")
         )
 
+    async def grant(self, principal: Principal) -> GrantInfo | None:
+        return await self._grant_row(principal)
+
     async def list_grants(self, tenant: str | None = None) -> list[GrantInfo]:
         return await self._grant_rows(tenant)
 
@@ -322,6 +325,9 @@ class BaseTokenStore(ABC):
     async def _set_identity(
         self, principal: Principal, account_id: str | None, agent_email: str | None
     ) -> bool: ...
+
+    @abstractmethod
+    async def _grant_row(self, principal: Principal) -> GrantInfo | None: ...
 
     @abstractmethod
     async def _grant_rows(self, tenant: str | None) -> list[GrantInfo]: ...

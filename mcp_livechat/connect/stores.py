@@ -5,17 +5,25 @@ Without LIVECHAT_ENCRYPTION_KEY, SQLite uses (creating it if needed) a 0600 key 
 ``encryption.key``, next to the database, but never creates one beside a database that already
 holds sealed rows: a new key would silently orphan every stored sign-in (the key file was lost or
 the database copied without it), so that is refused with both paths named.
+
+PostgreSQL keeps its tables in the schema the URL's search path names first
+(``?options=-csearch_path%3Dmcp`` puts them in ``mcp``; the store creates it), else ``public``:
+several deployments can share one database.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from mcp_livechat.connect.store import TokenStore
 from mcp_livechat.errors import ConfigurationError
 
-__all__ = ["open_store"]
+__all__ = ["open_store", "postgres_schema"]
+
+_SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*(\S+)")
 
 
 def open_store(
@@ -47,7 +55,7 @@ def open_store(
         from mcp_livechat.connect.crypto import Sealer
         from mcp_livechat.connect.postgres_store import PostgresTokenStore
 
-        return PostgresTokenStore(url, Sealer(keys), timeout=timeout)
+        return PostgresTokenStore(url, Sealer(keys), schema=postgres_schema(url), timeout=timeout)
     raise ConfigurationError(
         f"LIVECHAT_TOKEN_STORE: unsupported scheme {scheme or '(none)'!r}; "
         "use sqlite:///path/to/tokens.db or postgresql://user@host/db"
@@ -81,3 +89,16 @@ def _sqlite_path(url: str) -> Path:
             "LIVECHAT_TOKEN_STORE: a SQLite store needs a file path, e.g. sqlite:///var/lib/mcp-livechat/tokens.db"
         )
     return Path(rest).expanduser()
+
+
+def postgres_schema(url: str) -> str:
+    """The first schema of the search path in the URL's ``options`` (libpq's ``-c search_path=...``),
+    skipping ``"$user"``; ``public`` when there is none."""
+    for option in parse_qs(urlsplit(url).query).get("options", []):
+        found = _SEARCH_PATH.search(option)
+        if found:
+            for name in found.group(1).split(","):
+                name = name.strip().strip('"')
+                if name and name != "$user":
+                    return name
+    return "public"
