@@ -268,6 +268,10 @@ class TokenStore(Protocol):
         """Reachable? Never raises."""
         ...
 
+    async def unreachable(self) -> str | None:
+        """None if the store answers, else why not, in one safe sentence. Never raises."""
+        ...
+
     async def close(self) -> None: ...
 
     async def reseal_all(

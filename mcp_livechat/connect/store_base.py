@@ -35,6 +35,7 @@ from mcp_livechat.connect.store import (
     PendingAuthorization,
     ResealReport,
     StoredToken,
+    StoreUnavailable,
     state_hash,
 )
 from mcp_livechat.errors import ConfigurationError
@@ -132,11 +133,17 @@ class BaseTokenStore(ABC):
 
     async def ping(self) -> bool:
         """Reachable? Never raises."""
+        return await self.unreachable() is None
+
+    async def unreachable(self) -> str | None:
+        """None if the store answers, else why not (never raises, never quotes a URL)."""
         try:
             await self._probe()
-        except Exception:
-            return False
-        return True
+        except StoreUnavailable as exc:
+            return str(exc)
+        except Exception as exc:
+            return f"the token store failed ({type(exc).__name__})"
+        return None
 
     # -- tokens ------------------------------------------------------------------------------
 

@@ -158,6 +158,8 @@ async def test_a_row_copied_to_someone_else_does_not_open(sandbox: Sandbox, tmp_
         status = await rt.connections.status(Principal("t2", "eve"))
     assert status.connected is False and "cannot be decrypted" in status.message
     assert status.connect_url  # she is told to connect her own account
+    eve = await store.grant(Principal("t2", "eve"))  # and the row is kept, marked, for an operator to see
+    assert eve is not None and (eve.state, eve.state_reason) == ("needs_reconnect", "cannot be decrypted")
     await store.close()
 
 
