@@ -21,20 +21,21 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from mcp_livechat.connect.crypto import SealError
 from mcp_livechat.connect.identity import Principal
-from mcp_livechat.connect.oauth import (
-    DEAD_GRANT,
-    DEAD_OR_APP,
-    LiveChatOAuth,
-    OAuthFailure,
-    new_state,
-    new_verifier,
-)
+from mcp_livechat.connect.oauth import LiveChatOAuth, OAuthFailure, new_state, new_verifier
 from mcp_livechat.connect.store import NEEDS_RECONNECT, PendingAuthorization, StoredToken, TokenStore
-from mcp_livechat.errors import AuthenticationFailed, LiveChatError, NotConnected, ReconnectRequired
+from mcp_livechat.connect.verdicts import (
+    CANNOT_DECRYPT,
+    NO_REFRESH_TOKEN,
+    AppRefused,
+    AppStanding,
+    GrantDead,
+    grant_is_dead,
+    iso,
+)
+from mcp_livechat.errors import LiveChatError, NotConnected, ReconnectRequired
 from mcp_livechat.livechat import Credential, LiveChat, LiveChatHttp, StaticCredentials, bearer
 from mcp_livechat.models import ConnectionStatus
 
@@ -43,36 +44,6 @@ logger = logging.getLogger("mcp_livechat.connect")
 PENDING_TTL = 600.0  # a connect link / state lives 10 minutes
 LINK_REUSE_LEFT = 120.0  # a live link is handed out again while it has at least this long left
 REFRESH_MARGIN = 300.0  # refresh this long before expiry (less for short-lived tokens)
-CANNOT_DECRYPT = "cannot be decrypted"
-NO_REFRESH_TOKEN = "no refresh token"  # noqa: S105 (a reason, not a secret)
-
-
-class GrantDead(Exception):
-    """The person's grant is marked `needs_reconnect` (`reason`, since `since`): connect again."""
-
-    def __init__(self, reason: str | None, since: float | None = None, error_type: str | None = None) -> None:
-        super().__init__(reason or "revoked")
-        self.reason = reason or "revoked"
-        self.since = since
-        self.error_type = error_type  # LiveChat's error code, when LiveChat said so
-
-    @property
-    def message(self) -> str:
-        when = f" since {_iso(self.since)}" if self.since else ""
-        if self.reason == CANNOT_DECRYPT:
-            return (
-                f"Your stored LiveChat sign-in cannot be decrypted on this server{when} (its encryption"
-                " key changed, or the row was copied or damaged); connect LiveChat again."
-            )
-        return f"LiveChat no longer accepts your stored sign-in ({self.reason}){when}."
-
-
-class AppRefused(LiveChatError):
-    """LiveChat refused a refresh because of this server's OAuth app (`reason`); the grant is kept."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"LiveChat refused to renew the sign-in ({reason})")
-        self.reason = reason
 
 
 class OAuthConnections:
@@ -99,8 +70,7 @@ class OAuthConnections:
         self._cache: dict[Principal, StoredToken] = {}
         self._emails: dict[Principal, str] = {}
         self._locks: weakref.WeakValueDictionary[Principal, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._app_proven = False  # a token-endpoint success since start: the app's credentials are right
-        self._app_refusal_logged: str | None = None
+        self._app = AppStanding()
 
     # ------------------------------------------------------------------ links and completion
 
@@ -137,7 +107,7 @@ class OAuthConnections:
         token = await self.oauth.exchange(
             code=code, verifier=pending.code_verifier, redirect_uri=pending.redirect_uri
         )
-        self._app_works()
+        self._app.works()
         principal = pending.principal
         try:
             previous = await self.store.get(principal)
@@ -207,7 +177,8 @@ class OAuthConnections:
                 url, f"{dead.message} Open {url} to reconnect your LiveChat account, then retry."
             ) from None
         except AppRefused as exc:
-            raise await self._app_refused(principal, exc.reason) from None
+            link = await self.connect_url(principal) if exc.may_be_revoked else None
+            raise LiveChatError(exc.message(link)) from None
         if token is None:
             raise NotConnected(await self.connect_url(principal))
         return token
@@ -248,72 +219,34 @@ class OAuthConnections:
         try:
             fresh = await self.oauth.refresh(token.refresh_token)
         except OAuthFailure as exc:
-            if await self._grant_is_dead(token, exc):
+            dead = await grant_is_dead(
+                token, exc, http=self.http, now=self._clock(), app_proven=self._app.proven
+            )
+            if dead:
+                replaced = await self._replaced(principal, token)
+                if replaced is not None:
+                    return replaced  # the person reconnected meanwhile: the new grant is not dead
                 reason = f"refresh refused ({exc.reason})"
                 await self._mark_dead(principal, reason)
                 raise GrantDead(reason, self._clock(), exc.reason) from None
-            self._log_app_refusal(exc.reason)
-            raise AppRefused(exc.reason) from None
-        self._app_works()
+            raise self._app.refused(exc.reason) from None
+        self._app.works()
         fresh = _keep_identity(fresh, token)
         await self.store.put(principal, fresh)
         self._cache[principal] = fresh
         logger.debug("refreshed the LiveChat token of %s", principal)
         return fresh
 
-    async def _grant_is_dead(self, token: StoredToken, exc: OAuthFailure) -> bool:
-        """Whether LiveChat's refusal of a refresh says the person's grant is gone.
-
-        `invalid_grant` and `missing_grant` say so; `invalid_client` says our app is wrong.
-        `unauthorized_client` means "refresh token not found" *or* "invalid client secret"
-        (https://platform.text.com/docs/authorization/troubleshooting#unauthorized_client), so the
-        token decides: an access token LiveChat still accepts proves the grant alive (the app is
-        wrong); one it refuses before its own expiry proves it revoked; otherwise a token-endpoint
-        success of this app since start proves the app right. Without proof the grant is kept: an
-        operator's mistake must never cost people their sign-in.
-        """
-        if exc.reason in DEAD_GRANT:
-            return True
-        if exc.reason not in DEAD_OR_APP:
-            return False
-        accounts = LiveChat(self.http.bind(StaticCredentials(bearer(token.access_token)))).accounts
+    async def _replaced(self, principal: Principal, token: StoredToken) -> StoredToken | None:
+        """The person's stored token if it is no longer `token` (a sign-in completed meanwhile)."""
         try:
-            await accounts.token_info(token.access_token)
-            return False  # the grant is alive: LiveChat refused the app
-        except AuthenticationFailed:
-            if token.expires_at > self._clock():
-                return True  # refused before its expiry: revoked
-        except LiveChatError:
-            pass
-        return self._app_proven
-
-    def _app_works(self) -> None:
-        self._app_proven = True
-        self._app_refusal_logged = None
-
-    def _log_app_refusal(self, reason: str) -> None:
-        if self._app_refusal_logged != reason:  # logged once per kind, until a refresh works again
-            self._app_refusal_logged = reason
-            logger.error(
-                "LiveChat refused this server's OAuth app while renewing a sign-in (%s): check "
-                "LIVECHAT_CLIENT_ID and LIVECHAT_CLIENT_SECRET; stored sign-ins are kept and work again "
-                "once the app configuration is right",
-                reason,
-            )
-
-    async def _app_refused(self, principal: Principal, reason: str) -> LiveChatError:
-        """The error for a refresh LiveChat refused because of the app: the grant is kept."""
-        message = (
-            f"LiveChat refused to renew your sign-in ({reason}). This usually means the server's "
-            "LiveChat app is misconfigured (an operator must check its client id and secret); your "
-            "sign-in is kept and works again once that is fixed, so tell the operator."
-        )
-        if reason in DEAD_OR_APP:
-            url = await self.connect_url(principal)
-            message += (
-                f" If the operator confirms the app is right, your sign-in was revoked: reconnect at {url}"
-            )
-        return LiveChatError(message)
+            current = await self.store.get(principal)
+        except SealError:
+            return None
+        if current is None or current.access_token == token.access_token:
+            return None
+        self._cache[principal] = current
+        return current
 
     async def _mark_dead(self, principal: Principal, reason: str) -> None:
         """Keep the row, marked: the person reconnects, an operator sees why (`connections`)."""
@@ -367,7 +300,7 @@ class OAuthConnections:
                 )
             except LiveChatError:
                 email = ""  # status still answers when LiveChat does not
-        expires = _iso(token.expires_at)
+        expires = iso(token.expires_at)
         return ConnectionStatus(
             connected=True,
             mode="oauth",
@@ -404,10 +337,6 @@ class OAuthConnections:
             except LiveChatError as exc:
                 logger.warning("could not revoke a LiveChat token: %s", type(exc).__name__)
         return False
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _keep_identity(fresh: StoredToken, old: StoredToken) -> StoredToken:

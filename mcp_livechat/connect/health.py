@@ -34,8 +34,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from mcp_livechat.connect.connections import AppRefused, GrantDead, OAuthConnections
+from mcp_livechat.connect.connections import OAuthConnections
 from mcp_livechat.connect.store import CONNECTED, NEEDS_RECONNECT, GrantInfo, StoreUnavailable
+from mcp_livechat.connect.verdicts import AppRefused, GrantDead
 from mcp_livechat.errors import ApiError, AuthenticationFailed, LiveChatError, RateLimited, TransportError
 from mcp_livechat.livechat import LiveChat, StaticCredentials, bearer
 
