@@ -79,7 +79,7 @@ async def test_all_busy_refuses_a_new_session_and_sdk_clients_keep_working(
 
         async with httpx2.AsyncClient(timeout=10) as web:
             session = (await _open(web, base, ANNA)).headers["mcp-session-id"]
-            sandbox.faults.add("latency", count=1, methods=["list_groups"], latency_ms=800)
+            sandbox.faults.add("latency", count=1, methods=["list_groups"], latency_ms=1500)
             call = {
                 "jsonrpc": "2.0",
                 "id": 3,
@@ -89,7 +89,7 @@ async def test_all_busy_refuses_a_new_session_and_sdk_clients_keep_working(
             headers = {**HEADERS, "Authorization": f"Bearer {ANNA}", "mcp-session-id": session,
                        "mcp-protocol-version": "2025-11-25"}  # fmt: skip
             busy = asyncio.create_task(web.post(f"{base}/mcp", json=call, headers=headers))
-            await asyncio.sleep(0.3)  # the call is in flight: the only session is busy
+            await asyncio.sleep(0.5)  # the call is in flight: the only session is busy
             refused = await _open(web, base, ANNA)
             await busy
             admitted = await _open(web, base, ANNA)  # idle again: it is replaced
@@ -102,7 +102,7 @@ async def test_the_sdk_session_bounds_come_from_the_settings(sandbox: Sandbox, t
     async with serving(settings, sandbox.transport()) as (base, _), httpx2.AsyncClient(timeout=10) as web:
         anna = (await _open(web, base, ANNA)).headers["mcp-session-id"]
         full = await _open(web, base, BEN)  # the process-wide cap: one session
-        await asyncio.sleep(1.6)  # idle past LIVECHAT_HTTP_SESSION_IDLE: reaped
+        await asyncio.sleep(2.0)  # idle past LIVECHAT_HTTP_SESSION_IDLE: reaped
         gone = await _ping(web, base, ANNA, anna)
         room = await _open(web, base, BEN)
     assert full.status_code == 503 and gone == 404 and room.status_code == 200

@@ -170,7 +170,7 @@ async def test_a_server_runtime_runs_the_monitor_and_stops_it(sandbox: Sandbox, 
     settings = oauth_settings(SANDBOX_URL, tmp_path, health_interval=1)
     async with Runtime(settings, store=store, transport=sandbox.transport()) as rt:
         assert rt.monitor is not None
-        for _ in range(40):
+        for _ in range(80):
             if rt.monitor.last is not None:
                 break
             await asyncio.sleep(0.05)
