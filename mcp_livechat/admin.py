@@ -62,6 +62,11 @@ def connections_command(settings: Settings, *, json_output: bool, tenant: str | 
 
 
 async def _list(settings: Settings, tenant: str | None) -> list[GrantInfo]:
+    from mcp_livechat.connect.stores import sqlite_path
+
+    path = sqlite_path(settings.token_store, data_dir())
+    if path is not None and not path.exists():
+        return []  # nobody ever connected here; listing creates nothing
     store = _store(settings)
     try:
         await store.open()

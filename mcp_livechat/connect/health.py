@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from mcp_livechat.connect.connections import OAuthConnections
+from mcp_livechat.connect.connections import REFRESH_MARGIN, OAuthConnections
 from mcp_livechat.connect.store import CONNECTED, NEEDS_RECONNECT, GrantInfo, StoreUnavailable
 from mcp_livechat.connect.verdicts import AppRefused, GrantDead
 from mcp_livechat.errors import ApiError, AuthenticationFailed, LiveChatError, RateLimited, TransportError
@@ -173,12 +173,12 @@ class HealthMonitor:
 
     def _plan(self, grants: list[GrantInfo], now: float) -> list[GrantInfo]:
         """Due for a refresh (soonest first), then the least recently checked; dead grants wait."""
-        until = now + self.interval
+        horizon = now + self.interval + REFRESH_MARGIN  # may be due by then (`OAuthConnections.due`)
         live = [g for g in grants if g.state == CONNECTED]
-        due = sorted((g for g in live if g.expires_at - until < 300.0), key=lambda g: g.expires_at)
+        due = sorted((g for g in live if g.expires_at < horizon), key=lambda g: g.expires_at)
         recent = now - self.interval / 2
         stale = sorted(
-            (g for g in live if g.expires_at - until >= 300.0 and (g.last_check_at or 0.0) < recent),
+            (g for g in live if g.expires_at >= horizon and (g.last_check_at or 0.0) < recent),
             key=lambda g: g.last_check_at or 0.0,
         )
         return due + stale

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from mcp_livechat.connect.store import TokenStore
 from mcp_livechat.errors import ConfigurationError
 
-__all__ = ["open_store", "postgres_schema"]
+__all__ = ["open_store", "postgres_schema", "sqlite_path"]
 
 _SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*(\S+)")
 
@@ -41,11 +41,10 @@ def open_store(
     pool and statement timeouts).
     """
     url = (url or "").strip()
-    scheme = url.partition(":")[0].lower() if ":" in url else ""
-    if not url or scheme == "sqlite":
-        directory = Path(default_dir).expanduser()
-        db_path = _sqlite_path(url) if url else directory / "tokens.db"
+    db_path = sqlite_path(url, default_dir)
+    if db_path is not None:
         return _sqlite(db_path, keys, timeout)
+    scheme = url.partition(":")[0].lower() if ":" in url else ""
     if scheme in ("postgresql", "postgres"):
         if not keys:
             raise ConfigurationError(
@@ -60,6 +59,16 @@ def open_store(
         f"LIVECHAT_TOKEN_STORE: unsupported scheme {scheme or '(none)'!r}; "
         "use sqlite:///path/to/tokens.db or postgresql://user@host/db"
     )
+
+
+def sqlite_path(url: str | None, default_dir: Path) -> Path | None:
+    """The SQLite file LIVECHAT_TOKEN_STORE names (see `open_store`), None for another scheme."""
+    url = (url or "").strip()
+    if not url:
+        return Path(default_dir).expanduser() / "tokens.db"
+    if url.partition(":")[0].lower() == "sqlite" and ":" in url:
+        return _sqlite_path(url)
+    return None
 
 
 def _sqlite(db_path: Path, keys: Sequence[bytes], timeout: float) -> TokenStore:

@@ -166,3 +166,9 @@ def test_rotate_key_needs_the_new_key_first(tmp_path: Path) -> None:
     assert out.returncode == 2 and out.stdout == ""
     (line,) = out.stderr.strip().splitlines()
     assert "LIVECHAT_ENCRYPTION_KEY" in line and "<new>,<old>" in line
+
+
+def test_connections_without_a_store_lists_nobody_and_creates_nothing(tmp_path: Path) -> None:
+    view = connections_json(env_for(f"sqlite:///{tmp_path / 'nowhere' / 'tokens.db'}", None))
+    assert view == {"connections": [], "counts": {"connected": 0, "expiring": 0, "needs_reconnect": 0}}
+    assert not (tmp_path / "nowhere").exists()
