@@ -78,7 +78,17 @@ class Replica:
     def start(self) -> None:
         with self.log.open("ab") as err:
             self.proc = subprocess.Popen(
-                [PY, "-m", "mcp_livechat", "serve", "--transport", "http", "--port", str(self.port), *self.args],
+                [
+                    PY,
+                    "-m",
+                    "mcp_livechat",
+                    "serve",
+                    "--transport",
+                    "http",
+                    "--port",
+                    str(self.port),
+                    *self.args,
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=err,
                 env=self.env,
@@ -118,7 +128,9 @@ async def replicas(
 ) -> AsyncIterator[list[Replica]]:
     """Start one server process per environment (in parallel), wait until each answers."""
     ports = list(ports or [free_port() for _ in envs])
-    group = [Replica(p, env, tmp / f"replica-{i}.log") for i, (p, env) in enumerate(zip(ports, envs, strict=True))]
+    group = [
+        Replica(p, env, tmp / f"replica-{i}.log") for i, (p, env) in enumerate(zip(ports, envs, strict=True))
+    ]
     try:
         for replica in group:
             replica.start()
@@ -132,7 +144,12 @@ async def replicas(
 def command(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """A one-shot `mcp-livechat` command with the servers' environment."""
     return subprocess.run(
-        [PY, "-m", "mcp_livechat", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
+        [PY, "-m", "mcp_livechat", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
     )
 
 

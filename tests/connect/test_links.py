@@ -50,7 +50,9 @@ async def test_a_link_about_to_expire_is_replaced_and_expired_ones_are_purged(
         )
         await store.put_pending(ending)
         fresh = await conns.connect_url(ANNA)
-        elsewhere = PendingAuthorization("other-" + "y" * 40, BEN, "v" * 60, "http://old/cb", time.time() + 500)
+        elsewhere = PendingAuthorization(
+            "other-" + "y" * 40, BEN, "v" * 60, "http://old/cb", time.time() + 500
+        )
         await store.put_pending(elsewhere)
         bens = await conns.connect_url(BEN)  # a link for another redirect URI is not reused
         await store.put_pending(

@@ -127,7 +127,10 @@ def test_open_store_postgres_needs_a_key_and_connects_on_first_use(tmp_path: Pat
     [
         ("postgresql://u@h/db", "public"),
         ("postgresql://u@h/db?options=-csearch_path%3Dmcp", "mcp"),
-        ("postgresql://u@h/db?sslmode=require&options=-c%20search_path%3D%22%24user%22%2Ctenant_a", "tenant_a"),
+        (
+            "postgresql://u@h/db?sslmode=require&options=-c%20search_path%3D%22%24user%22%2Ctenant_a",
+            "tenant_a",
+        ),
         ("postgresql://u@h/db?options=-cstatement_timeout%3D5s", "public"),
     ],
 )

@@ -114,19 +114,29 @@ async def test_with_the_store_down_healthz_and_calls_answer_within_3_s(tmp_path:
     assert still.status_code == 503
 
 
-async def test_the_server_recovers_by_itself_when_the_store_comes_back(tmp_path: Path, pg_schema: str) -> None:
+async def test_the_server_recovers_by_itself_when_the_store_comes_back(
+    tmp_path: Path, pg_schema: str
+) -> None:
     host, _, rest = PG_URL.partition("@")[2].partition(":")
     proxy = Proxy((host, int(rest.partition("/")[0])))
     await proxy.start()
-    url = pg_store_url(pg_schema, PG_URL.replace(f"{host}:{rest.partition('/')[0]}", f"127.0.0.1:{proxy.port}"))
+    url = pg_store_url(
+        pg_schema, PG_URL.replace(f"{host}:{rest.partition('/')[0]}", f"127.0.0.1:{proxy.port}")
+    )
     async with sandbox_on_port() as (sb, base, port, _):
         settings = oauth_settings(base, tmp_path, token_store=url)
         built = create_server(settings, public_url=f"http://127.0.0.1:{port}")
         app = create_app(built, settings, transport="http", host="127.0.0.1")
-        async with served(app, port) as mcp, httpx2.AsyncClient(timeout=10) as web, Client(f"{mcp}/mcp") as client:
+        async with (
+            served(app, port) as mcp,
+            httpx2.AsyncClient(timeout=10) as web,
+            Client(f"{mcp}/mcp") as client,
+        ):
             store = built.runtime.store
             assert store is not None
-            await store.put(LOCAL, stored_token(sb.mint_token(constants.AGENT_EMAIL), expires_at=time.time() + 28800))
+            await store.put(
+                LOCAL, stored_token(sb.mint_token(constants.AGENT_EMAIL), expires_at=time.time() + 28800)
+            )
             assert (await web.get(f"{mcp}/healthz")).json()["status"] == "ok"
 
             await proxy.cut()  # PostgreSQL goes away under a running server
