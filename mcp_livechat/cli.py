@@ -1,7 +1,9 @@
-"""`mcp-livechat`: serve | sandbox | demo | login | logout | status | doctor.
+"""`mcp-livechat`: serve | sandbox | demo | login | logout | status | doctor | connections | rotate-key.
 
 stdout belongs to JSON-RPC when serving over stdio: everything here logs to stderr, and only the
-commands meant for humans (`sandbox`, `demo`, `status`, `doctor`) write to stdout.
+commands meant for humans (`sandbox`, `demo`, `status`, `doctor`, `connections`, `rotate-key`) write
+to stdout. Before serving with an OAuth app, the token store is checked (`Runtime.check_store`): a
+store whose sign-ins no configured key opens stops the start with one line.
 """
 
 from __future__ import annotations
@@ -64,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="which credential is in use, for whom, scopes and expiry")
     doctor = sub.add_parser("doctor", help="read-only check of credential, scopes, services, API shapes")
     doctor.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    connections = sub.add_parser("connections", help="who is connected, per person and per state (no token)")
+    connections.add_argument("--json", action="store_true", help="print one JSON object")
+    connections.add_argument("--tenant", help="only this tenant's people")
+    sub.add_parser(
+        "rotate-key", help="re-seal every stored row under the first key of LIVECHAT_ENCRYPTION_KEY"
+    )
     return p
 
 
@@ -84,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _out(text)
             if code:
                 raise SystemExit(code)
+        elif command in ("connections", "rotate-key"):
+            _admin(command, args)
         elif command in ("login", "logout", "status"):
             settings = load_settings()
             logs.configure(settings.log_level)
@@ -98,6 +108,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+
+
+def _admin(command: str, args: argparse.Namespace) -> None:
+    from mcp_livechat.admin import connections_command, rotate_key_command
+
+    settings = load_settings()
+    logs.configure(settings.log_level)
+    if command == "connections":
+        _out(connections_command(settings, json_output=args.json, tenant=args.tenant))
+        return
+    code, line = rotate_key_command(settings)
+    _out(line)
+    if code:
+        raise SystemExit(code)
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -142,6 +166,7 @@ def _serve(args: argparse.Namespace) -> None:
     if args.transport != "stdio":
         public_url = settings.public_url or f"http://{args.host}:{args.port}"
     built = create_server(settings, transport=transport, public_url=public_url)
+    asyncio.run(built.runtime.check_store())  # refuse, in one line, a store no configured key opens
     if args.transport == "stdio":
         built.server.run("stdio")
         return
@@ -212,7 +237,7 @@ async def _account_command(command: str, settings: Settings, args: argparse.Name
     from mcp_livechat.connect.identity import LOCAL
     from mcp_livechat.server import Runtime
 
-    async with Runtime(settings) as runtime:
+    async with Runtime(settings, background=False) as runtime:
         if command == "status":
             status = await runtime.connections.status(LOCAL)
             fields = status.model_dump(exclude_none=True)

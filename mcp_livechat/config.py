@@ -48,15 +48,21 @@ class Settings(BaseSettings):
     exclude_tools: CommaList = Field(default_factory=list)
     read_only: bool = False
 
-    # Connection storage
+    # Connection storage and health
     token_store: str | None = None
     encryption_key: SecretStr | None = None
+    store_timeout: float = Field(2.0, gt=0, le=60)
+    health_interval: float = Field(900.0, ge=0, le=86400)
 
     # HTTP serving
     public_url: str | None = None
     allowed_hosts: CommaList = Field(default_factory=list)
     allowed_origins: CommaList = Field(default_factory=list)
     http_stateless: bool = False
+    http_session_idle: float = Field(600.0, gt=0, le=86400)
+    http_max_sessions: int = Field(1000, ge=1, le=1_000_000)
+    max_sessions_per_caller: int = Field(20, ge=1, le=10_000)
+    metrics: bool = True
     mcp_auth: Literal["none", "jwt", "api-key"] = "none"
     mcp_jwks_url: str | None = None
     mcp_issuer: str | None = None
@@ -111,6 +117,13 @@ class Settings(BaseSettings):
     def _store(cls, value: str | None) -> str | None:
         if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must be sqlite:///path/to/file.db or postgresql://...")
+        return value
+
+    @field_validator("health_interval")
+    @classmethod
+    def _interval(cls, value: float) -> float:
+        if 0 < value < 1:
+            raise ValueError("must be 0 (no health sweeps) or at least 1 second")
         return value
 
     @field_validator("encryption_key")

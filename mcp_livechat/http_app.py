@@ -1,8 +1,12 @@
 """The HTTP face of the server: Streamable HTTP at `/mcp` or legacy SSE at `/sse` + `/messages/`,
-plus `/healthz`, and, with an OAuth app, `/connect/{state}` and `/integration-callback`.
+plus `/healthz`, `/metrics` (Prometheus text; `LIVECHAT_METRICS=false` turns it off), and, with an
+OAuth app, `/connect/{state}` and `/integration-callback`.
 
 DNS-rebinding protection is always on: loopback binds allow only loopback Host/Origin headers;
 any other bind must name its public hosts (`LIVECHAT_ALLOWED_HOSTS` or `LIVECHAT_PUBLIC_URL`).
+Stateful sessions are bounded: idle ones close after `LIVECHAT_HTTP_SESSION_IDLE` seconds, at
+most `LIVECHAT_HTTP_MAX_SESSIONS` are open, and `LIVECHAT_MAX_SESSIONS_PER_CALLER` per caller
+(`http_sessions`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from urllib.parse import urlsplit
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from mcp_livechat.config import Settings
 from mcp_livechat.connect.routes import connect_routes
 from mcp_livechat.errors import ConfigurationError
+from mcp_livechat.http_sessions import SessionCap
 from mcp_livechat.server import LiveChatServer
 
 HttpTransport = Literal["http", "sse"]
@@ -82,21 +88,40 @@ def create_app(
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    metrics = runtime.enable_metrics()
+    if metrics is not None:
+
+        async def scrape(request: Request) -> Response:
+            body, content_type = metrics.render()
+            return Response(body, media_type=content_type)
+
+        routes.append(Route("/metrics", scrape, methods=["GET"]))
     if settings.credential_mode == "oauth":
         secure = (runtime.public_url or "").startswith("https://")
         routes += connect_routes(lambda: runtime.oauth_connections, secure=secure)
 
     if transport == "sse":
-        mcp_app = server.sse_app(host=host, transport_security=security)
+        mcp_app: ASGIApp = server.sse_app(host=host, transport_security=security)
         run_sessions: Any = None
     else:
         # Stateful by default: a 2025-11-25 client declares its capabilities (URL elicitation) once,
         # at initialize. Stateless lets any replica serve any request without session affinity;
         # such clients then get the connect link as text. 2026-07-28 clients work either way.
         mcp_app = server.streamable_http_app(
-            host=host, transport_security=security, stateless_http=settings.http_stateless
+            host=host,
+            transport_security=security,
+            stateless_http=settings.http_stateless,
+            session_idle_timeout=settings.http_session_idle,
+            max_sessions=settings.http_max_sessions,
         )
         run_sessions = server.session_manager.run
+        if not settings.http_stateless:
+            mcp_app = SessionCap(
+                mcp_app,
+                limit=settings.max_sessions_per_caller,
+                idle_timeout=settings.http_session_idle,
+                caller_of=runtime.caller_of,
+            )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

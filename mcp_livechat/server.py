@@ -4,11 +4,14 @@ No module-level clients and no environment reads below `config`: tests swap in t
 through `transport=` and a store through `store=`, and HTTP mode serves many people from one
 process. Process-wide resources live in a `Runtime`, returned beside the server: the MCP lifespan
 enters it (stdio, in-memory), and over HTTP the outer web app does (`http_app`); it is shared,
-opened once and closed last.
+opened once and closed last. With an OAuth app it also runs the connection health monitor
+(`connect.health`) and, over HTTP, owns the process's metrics (`metrics`), plugged into the
+LiveChat client, the OAuth client, the tool boundary and the monitor.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -32,10 +35,12 @@ from mcp_livechat.tools.protocol import ClientLogging, register_completions
 from mcp_livechat.tools.spec import DEFAULT_TOOLSETS, TOOLSETS, Selection, select
 from mcp_livechat.version import __version__
 
-if TYPE_CHECKING:  # costs nothing at start-up: these load only with an OAuth app
+if TYPE_CHECKING:  # costs nothing at start-up: these load only with an OAuth app, or over HTTP
     from mcp_livechat.connect.connections import OAuthConnections
+    from mcp_livechat.connect.health import HealthMonitor
     from mcp_livechat.connect.routes import LoopbackReceiver, Outcome
     from mcp_livechat.connect.store import TokenStore
+    from mcp_livechat.metrics import Metrics
 
 logger = logging.getLogger("mcp_livechat")
 
@@ -45,6 +50,7 @@ INSTRUCTIONS = (
     "sending messages, closing or transferring chats."
 )
 DESKTOP_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+HEALTHZ_BUDGET = 2.5  # seconds: /healthz answers within 3 s whatever the store does
 
 
 def selection_for(settings: Settings, *, everything: bool = False) -> Selection:
@@ -68,7 +74,8 @@ def selection_for(settings: Settings, *, everything: bool = False) -> Selection:
 
 
 class Runtime:
-    """Process-wide resources: the HTTP pool, the token store, the connection service."""
+    """Process-wide resources: the HTTP pool, the token store, the connection service, the health
+    monitor (`background`: servers run it, one-shot commands do not) and the metrics."""
 
     def __init__(
         self,
@@ -77,17 +84,31 @@ class Runtime:
         store: TokenStore | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         public_url: str | None = None,
+        background: bool = True,
     ) -> None:
         self.settings = settings
         self.public_url = public_url.rstrip("/") if public_url else None
         self._given_store = store
         self._given_transport = transport
+        self._background = background
         self._users = 0
         self.store: TokenStore | None = None
         self.connections: ConnectionPort = NoConnections()
         self.http: LiveChatHttp | None = None
+        self.metrics: Metrics | None = None
+        self.monitor: HealthMonitor | None = None
         self._client: httpx2.AsyncClient | None = None
         self._receiver: LoopbackReceiver | None = None
+        # who an HTTP request's Authorization header is (None: not a valid caller); set by create_server
+        self.caller_of: Callable[[str | None], Awaitable[Principal | None]] = _anyone
+
+    def enable_metrics(self) -> Metrics | None:
+        """Build the metrics (HTTP serving, unless LIVECHAT_METRICS=false), before the runtime starts."""
+        if self.settings.metrics and self.metrics is None:
+            from mcp_livechat.metrics import Metrics
+
+            self.metrics = Metrics()
+        return self.metrics
 
     @property
     def redirect_uri(self) -> str:
@@ -110,27 +131,64 @@ class Runtime:
         s = self.settings
         transport = self._given_transport or LazyTransport()  # the TLS context on first use
         self._client = default_http_client(timeout=s.http_timeout, transport=transport)
-        self.http = LiveChatHttp(self._client, s.api_url, s.accounts_url, s.api_version)
+        observer = self.metrics.livechat_request if self.metrics else None
+        self.http = LiveChatHttp(self._client, s.api_url, s.accounts_url, s.api_version, observer=observer)
         mode = s.credential_mode
         if mode == "pat" and s.pat and s.account_id:
             self.connections = PatConnections(self.http, s.account_id, s.pat.get_secret_value())
         elif mode == "oauth":
-            self.connections = self._oauth(transport)
+            connections = self.connections = self._oauth(transport)
+            if self._background and s.health_interval > 0:
+                from mcp_livechat.connect.health import HealthMonitor
+
+                counts = self.metrics.connections if self.metrics else None
+                self.monitor = HealthMonitor(connections, interval=s.health_interval, on_counts=counts)
+                self.monitor.start()
+
+    def open_store(self) -> TokenStore:
+        """The store LIVECHAT_TOKEN_STORE names, with this configuration's keys and timeout."""
+        from mcp_livechat.connect.stores import open_store
+
+        s = self.settings
+        return open_store(
+            s.token_store, keys=s.encryption_keys(), default_dir=data_dir(), timeout=s.store_timeout
+        )
+
+    async def check_store(self) -> None:
+        """Before serving: refuse a store whose rows no configured key opens, or beside which a new
+        key would be created (`ConfigurationError`, one line). A store that is down does not stop
+        the start (calls fail fast until it is back)."""
+        if self.settings.credential_mode != "oauth" or self._given_store is not None:
+            return
+        from mcp_livechat.connect.store import StoreUnavailable
+
+        store = self.open_store()
+        try:
+            await store.open()
+        except StoreUnavailable as exc:
+            logger.warning("starting without the token store: %s", exc)
+        finally:
+            await store.close()
 
     def _oauth(self, transport: httpx2.AsyncBaseTransport) -> OAuthConnections:
         from mcp_livechat.connect.connections import OAuthConnections
         from mcp_livechat.connect.oauth import LiveChatOAuth, OAuthApp
-        from mcp_livechat.connect.stores import open_store
 
         s = self.settings
         assert s.client_id and s.client_secret and self.http  # checked by Settings
-        self.store = self._given_store or open_store(
-            s.token_store, keys=s.encryption_keys(), default_dir=data_dir()
-        )
+        self.store = self._given_store or self.open_store()
         app = OAuthApp(s.client_id, s.client_secret.get_secret_value(), s.accounts_url, tuple(s.scopes))
+        m = self.metrics
+        oauth = LiveChatOAuth(
+            app,
+            transport,
+            timeout=s.http_timeout,
+            observer=m.livechat_request if m else None,
+            on_refresh=m.token_refresh if m else None,
+        )
         return OAuthConnections(
             store=self.store,
-            oauth=LiveChatOAuth(app, transport, timeout=s.http_timeout),
+            oauth=oauth,
             http=self.http,
             redirect_uri=self.redirect_uri,
             link_base=self.public_url,
@@ -169,6 +227,9 @@ class Runtime:
         return self.connections
 
     async def _stop(self) -> None:
+        if self.monitor is not None:
+            await self.monitor.stop()
+            self.monitor = None
         if self._receiver is not None:
             await self._receiver.close()
             self._receiver = None
@@ -181,12 +242,21 @@ class Runtime:
         self.connections = NoConnections()
 
     async def healthy(self) -> dict[str, Any]:
-        store = "none" if self.store is None else ("ok" if await self.store.ping() else "unreachable")
-        return {
-            "status": "ok" if store != "unreachable" else "degraded",
-            "store": store,
-            "version": __version__,
-        }
+        """Liveness and store reachability, within `HEALTHZ_BUDGET` seconds whatever the store does."""
+        report: dict[str, Any] = {"status": "ok", "store": "none", "version": __version__}
+        if self.store is not None:
+            try:
+                async with asyncio.timeout(HEALTHZ_BUDGET):
+                    reason = await self.store.unreachable()
+            except TimeoutError:
+                reason = f"the token store did not answer within {HEALTHZ_BUDGET:g} s"
+            report["store"] = "ok" if reason is None else "unreachable"
+            if reason is not None:
+                report.update(status="degraded", reason=reason)
+        last = self.monitor.last if self.monitor else None
+        if last is not None:
+            report["last_sweep_at"] = round(last.ended_at, 3)
+        return report
 
     def services(self) -> Services:
         assert self.http is not None, "the runtime is not started"
@@ -196,10 +266,15 @@ class Runtime:
             self.connections,
             _principal_from_token if mode != "none" else _local,
             app_url=self.settings.app_url,
+            metrics=self.metrics,
         )
 
 
 def _local(token: AccessToken | None) -> Principal:
+    return LOCAL
+
+
+async def _anyone(authorization: str | None) -> Principal | None:
     return LOCAL
 
 
@@ -282,6 +357,16 @@ def create_server(
     selection = selection_for(settings)
     runtime = Runtime(settings, store=store, transport=transport, public_url=public_url)
     caller_auth = _caller_auth(settings, public_url)
+    if caller_auth is not None:
+        verifier = caller_auth[0]
+
+        async def caller_of(authorization: str | None) -> Principal | None:
+            if not authorization or not authorization.lower().startswith("bearer "):
+                return None
+            token = await verifier.verify_token(authorization[7:].strip())
+            return _principal_from_token(token) if token is not None else None
+
+        runtime.caller_of = caller_of
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Services]) -> AsyncIterator[Services]:

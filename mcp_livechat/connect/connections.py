@@ -4,7 +4,14 @@ Tokens live in the `TokenStore` (sealed), with an in-memory cache in front. A to
 ahead of expiry, once per person however many calls wait: an in-process lock per person, then the
 store's cross-replica lock, then a re-read (another replica may have refreshed meanwhile). The
 `refresh_token` of every response is stored (rotation-safe). A new token is minted only when a
-person connects; never per session (LiveChat's 25-token cap silently revokes the oldest).
+person connects; never per session (LiveChat's 25-token cap silently revokes the oldest,
+https://platform.text.com/docs/authorization/oauth-authorization#token-limitations).
+
+A grant LiveChat declares dead, or whose row does not open, is never deleted: it is marked
+`needs_reconnect` with the reason (`GrantDead` inside this layer), every replica reads that state
+from the store, and the person's next call gets the connect link with the reason. Connecting
+again replaces the row. While a person's link is live, asking again hands out the same link, so
+a caller cannot fill the store with pending rows.
 """
 
 from __future__ import annotations
@@ -14,26 +21,28 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from mcp_livechat.connect.crypto import SealError
 from mcp_livechat.connect.identity import Principal
-from mcp_livechat.connect.oauth import (
-    DEAD_GRANT,
-    DEAD_OR_APP,
-    LiveChatOAuth,
-    OAuthFailure,
-    new_state,
-    new_verifier,
+from mcp_livechat.connect.oauth import LiveChatOAuth, OAuthFailure, new_state, new_verifier
+from mcp_livechat.connect.store import NEEDS_RECONNECT, PendingAuthorization, StoredToken, TokenStore
+from mcp_livechat.connect.verdicts import (
+    CANNOT_DECRYPT,
+    NO_REFRESH_TOKEN,
+    AppRefused,
+    AppStanding,
+    GrantDead,
+    grant_is_dead,
+    iso,
 )
-from mcp_livechat.connect.store import PendingAuthorization, StoredToken, TokenStore
-from mcp_livechat.errors import AuthenticationFailed, LiveChatError, NotConnected, ReconnectRequired
+from mcp_livechat.errors import LiveChatError, NotConnected, ReconnectRequired
 from mcp_livechat.livechat import Credential, LiveChat, LiveChatHttp, StaticCredentials, bearer
 from mcp_livechat.models import ConnectionStatus
 
 logger = logging.getLogger("mcp_livechat.connect")
 
 PENDING_TTL = 600.0  # a connect link / state lives 10 minutes
+LINK_REUSE_LEFT = 120.0  # a live link is handed out again while it has at least this long left
 REFRESH_MARGIN = 300.0  # refresh this long before expiry (less for short-lived tokens)
 
 
@@ -61,22 +70,28 @@ class OAuthConnections:
         self._cache: dict[Principal, StoredToken] = {}
         self._emails: dict[Principal, str] = {}
         self._locks: weakref.WeakValueDictionary[Principal, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._app_proven = False  # a token-endpoint success since start: the app's credentials are right
-        self._app_refusal_logged: str | None = None
+        self._app = AppStanding()
 
     # ------------------------------------------------------------------ links and completion
 
     async def connect_url(self, principal: Principal) -> str:
-        """A fresh link for this person: `/connect/{state}` over HTTP, LiveChat's page otherwise."""
-        state, verifier = new_state(), new_verifier()
-        pending = PendingAuthorization(
-            state, principal, verifier, self.redirect_uri, self._clock() + PENDING_TTL
-        )
-        await self.store.put_pending(pending)
+        """This person's link: `/connect/{state}` over HTTP, LiveChat's page otherwise. The live one
+        while it has `LINK_REUSE_LEFT` seconds left (no new pending row per call), else a new one."""
+        now = self._clock()
+        pending = await self.store.live_pending(principal, now)
+        if (
+            pending is None
+            or pending.expires_at - now < LINK_REUSE_LEFT
+            or pending.redirect_uri != self.redirect_uri
+        ):
+            pending = PendingAuthorization(
+                new_state(), principal, new_verifier(), self.redirect_uri, now + PENDING_TTL
+            )
+            await self.store.put_pending(pending)
         if self._on_link is not None:
             await self._on_link()  # e.g. make sure a loopback receiver is listening
         if self.link_base:
-            return f"{self.link_base}/connect/{state}"
+            return f"{self.link_base}/connect/{pending.state}"
         return self.consent_url(pending)
 
     def consent_url(self, pending: PendingAuthorization) -> str:
@@ -92,7 +107,7 @@ class OAuthConnections:
         token = await self.oauth.exchange(
             code=code, verifier=pending.code_verifier, redirect_uri=pending.redirect_uri
         )
-        self._app_works()
+        self._app.works()
         principal = pending.principal
         try:
             previous = await self.store.get(principal)
@@ -117,28 +132,33 @@ class OAuthConnections:
         return _PersonCredentials(self, principal)
 
     async def _stored(self, principal: Principal, *, from_store: bool = False) -> StoredToken | None:
-        """The person's token: cached (the hot path), or read from the store (the truth across replicas)."""
+        """The person's token: cached (the hot path), or read from the store (the truth across
+        replicas: a grant another replica marked `needs_reconnect` raises `GrantDead` here)."""
         cached = None if from_store else self._cache.get(principal)
         if cached is not None:
             return cached
+        self._cache.pop(principal, None)
+        grant = await self.store.grant(principal)
+        if grant is None:
+            return None
+        if grant.state == NEEDS_RECONNECT:
+            raise GrantDead(grant.state_reason, grant.state_at)
         try:
             token = await self.store.get(principal)
-        except SealError as exc:
-            raise ReconnectRequired(
-                await self.connect_url(principal), f"{exc}; connect LiveChat again."
-            ) from None
+        except SealError:
+            await self._mark_dead(principal, CANNOT_DECRYPT)
+            raise GrantDead(CANNOT_DECRYPT, self._clock()) from None
         if token is not None:
             self._cache[principal] = token
-        else:
-            self._cache.pop(principal, None)
         return token
 
-    def _expiring(self, token: StoredToken) -> bool:
+    def due(self, token: StoredToken, at: float | None = None) -> bool:
+        """Whether `token` must be refreshed by time `at` (default now): within its margin of expiry."""
         lifetime = (
             max(0.0, token.expires_at - token.obtained_at) if token.obtained_at else REFRESH_MARGIN * 10
         )
         margin = min(REFRESH_MARGIN, max(5.0, lifetime * 0.1))
-        return token.expires_at - self._clock() < margin
+        return token.expires_at - (self._clock() if at is None else at) < margin
 
     def _lock(self, principal: Principal) -> asyncio.Lock:
         lock = self._locks.get(principal)
@@ -147,94 +167,93 @@ class OAuthConnections:
         return lock
 
     async def fresh(self, principal: Principal, *, rejected: str | None = None) -> StoredToken:
-        """A usable token: cached, or re-read, or refreshed once for everyone waiting."""
-        token = await self._stored(principal)
+        """A usable token: cached, or re-read, or refreshed once for everyone waiting. Raises
+        `NotConnected` / `ReconnectRequired` (with the link) when there is none."""
+        try:
+            token = await self.ensure_fresh(principal, rejected=rejected)
+        except GrantDead as dead:
+            url = await self.connect_url(principal)
+            raise ReconnectRequired(
+                url, f"{dead.message} Open {url} to reconnect your LiveChat account, then retry."
+            ) from None
+        except AppRefused as exc:
+            link = await self.connect_url(principal) if exc.may_be_revoked else None
+            raise LiveChatError(exc.message(link)) from None
         if token is None:
             raise NotConnected(await self.connect_url(principal))
-        if not self._expiring(token) and token.access_token != rejected:
+        return token
+
+    async def ensure_fresh(
+        self,
+        principal: Principal,
+        *,
+        rejected: str | None = None,
+        until: float | None = None,
+        reread: bool = False,
+    ) -> StoredToken | None:
+        """The person's token, refreshed (once across replicas) if it is `due` by `until` (default
+        now) or is the `rejected` one; None without a grant. `GrantDead` if it needs reconnecting,
+        `AppRefused` if LiveChat refused the app. `reread`: start from the store, not the cache."""
+        at = self._clock() if until is None else until
+
+        def usable(t: StoredToken) -> bool:
+            return t.access_token != rejected and not self.due(t, at)
+
+        token = await self._stored(principal, from_store=reread)
+        if token is None or usable(token):
             return token
         async with self._lock(principal):
             token = self._cache.get(principal) or token
-            if not self._expiring(token) and token.access_token != rejected:
+            if usable(token):
                 return token  # refreshed by whoever held the lock before us
             async with self.store.refresh_lock(principal):
-                self._cache.pop(principal, None)
-                latest = await self._stored(principal)
-                if latest is None:
-                    raise NotConnected(await self.connect_url(principal))
-                if not self._expiring(latest) and latest.access_token != rejected:
+                latest = await self._stored(principal, from_store=True)
+                if latest is None or usable(latest):
                     return latest  # another replica refreshed it
                 return await self._refresh(principal, latest)
 
     async def _refresh(self, principal: Principal, token: StoredToken) -> StoredToken:
         if not token.refresh_token:
-            await self._forget(principal)
-            raise ReconnectRequired(await self.connect_url(principal))
+            await self._mark_dead(principal, NO_REFRESH_TOKEN)
+            raise GrantDead(NO_REFRESH_TOKEN, self._clock())
         try:
             fresh = await self.oauth.refresh(token.refresh_token)
         except OAuthFailure as exc:
-            if await self._grant_is_dead(token, exc):
-                await self._forget(principal)
-                raise ReconnectRequired(await self.connect_url(principal)) from None
-            raise await self._app_refused(principal, exc) from None
-        self._app_works()
+            dead = await grant_is_dead(
+                token, exc, http=self.http, now=self._clock(), app_proven=self._app.proven
+            )
+            if dead:
+                replaced = await self._replaced(principal, token)
+                if replaced is not None:
+                    return replaced  # the person reconnected meanwhile: the new grant is not dead
+                reason = f"refresh refused ({exc.reason})"
+                await self._mark_dead(principal, reason)
+                raise GrantDead(reason, self._clock(), exc.reason) from None
+            raise self._app.refused(exc.reason) from None
+        self._app.works()
         fresh = _keep_identity(fresh, token)
         await self.store.put(principal, fresh)
         self._cache[principal] = fresh
         logger.debug("refreshed the LiveChat token of %s", principal)
         return fresh
 
-    async def _grant_is_dead(self, token: StoredToken, exc: OAuthFailure) -> bool:
-        """Whether LiveChat's refusal of a refresh says the person's grant is gone.
-
-        `invalid_grant` and `missing_grant` say so; `invalid_client` says our app is wrong.
-        `unauthorized_client` means "refresh token not found" *or* "invalid client secret"
-        (https://platform.text.com/docs/authorization/troubleshooting#unauthorized_client), so the
-        token decides: an access token LiveChat still accepts proves the grant alive (the app is
-        wrong); one it refuses before its own expiry proves it revoked; otherwise a token-endpoint
-        success of this app since start proves the app right. Without proof the grant is kept: an
-        operator's mistake must never cost people their sign-in.
-        """
-        if exc.reason in DEAD_GRANT:
-            return True
-        if exc.reason not in DEAD_OR_APP:
-            return False
-        accounts = LiveChat(self.http.bind(StaticCredentials(bearer(token.access_token)))).accounts
+    async def _replaced(self, principal: Principal, token: StoredToken) -> StoredToken | None:
+        """The person's stored token if it is no longer `token` (a sign-in completed meanwhile)."""
         try:
-            await accounts.token_info(token.access_token)
-            return False  # the grant is alive: LiveChat refused the app
-        except AuthenticationFailed:
-            if token.expires_at > self._clock():
-                return True  # refused before its expiry: revoked
-        except LiveChatError:
-            pass
-        return self._app_proven
+            current = await self.store.get(principal)
+        except SealError:
+            return None
+        if current is None or current.access_token == token.access_token:
+            return None
+        self._cache[principal] = current
+        return current
 
-    def _app_works(self) -> None:
-        self._app_proven = True
-        self._app_refusal_logged = None
-
-    async def _app_refused(self, principal: Principal, exc: OAuthFailure) -> LiveChatError:
-        """The error for a refresh LiveChat refused because of the app: the grant is kept."""
-        if self._app_refusal_logged != exc.reason:  # logged once per kind, until a refresh works again
-            self._app_refusal_logged = exc.reason
-            logger.error(
-                "LiveChat refused this server's OAuth app while renewing a sign-in (%s): check "
-                "LIVECHAT_CLIENT_ID and LIVECHAT_CLIENT_SECRET; stored sign-ins are kept and work again "
-                "once the app configuration is right",
-                exc.reason,
-            )
-        message = (
-            f"LiveChat refused to renew your sign-in ({exc.reason}). This usually means the server's "
-            "LiveChat app is misconfigured (an operator must check its client id and secret); your "
-            "sign-in is kept and works again once that is fixed, so tell the operator."
-        )
-        if exc.reason in DEAD_OR_APP:
-            url = await self.connect_url(principal)
-            message += (
-                f" If the operator confirms the app is right, your sign-in was revoked: reconnect at {url}"
-            )
-        return LiveChatError(message)
+    async def _mark_dead(self, principal: Principal, reason: str) -> None:
+        """Keep the row, marked: the person reconnects, an operator sees why (`connections`)."""
+        self._cache.pop(principal, None)
+        self._emails.pop(principal, None)
+        await self.store.mark(principal, state=NEEDS_RECONNECT, reason=reason)
+        logger.info("LiveChat grant of %s needs reconnecting: %s", principal, reason)
 
     async def _forget(self, principal: Principal) -> None:
         self._cache.pop(principal, None)
@@ -246,9 +265,16 @@ class OAuthConnections:
     async def status(self, principal: Principal) -> ConnectionStatus:
         try:
             token = await self._stored(principal, from_store=True)
-        except ReconnectRequired as exc:
+        except GrantDead as dead:
+            url = await self.connect_url(principal)
+            grant = await self.store.grant(principal)
             return ConnectionStatus(
-                connected=False, mode="oauth", connect_url=exc.connect_url, message=str(exc)
+                connected=False,
+                mode="oauth",
+                account_id=grant.account_id if grant else None,
+                email=grant.agent_email if grant else None,
+                connect_url=url,
+                message=f"{dead.message} Open {url} to reconnect your LiveChat account.",
             )
         if token is None:
             return ConnectionStatus(
@@ -265,13 +291,16 @@ class OAuthConnections:
                 ).accounts.get_me()
                 email = self._emails[principal] = me.email or ""
                 token = fresh
+                await self.store.set_identity(
+                    principal, account_id=fresh.account_id or me.account_id, agent_email=email or None
+                )
             except NotConnected as exc:
                 return ConnectionStatus(
                     connected=False, mode="oauth", connect_url=exc.connect_url, message=str(exc)
                 )
             except LiveChatError:
                 email = ""  # status still answers when LiveChat does not
-        expires = datetime.fromtimestamp(token.expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        expires = iso(token.expires_at)
         return ConnectionStatus(
             connected=True,
             mode="oauth",
@@ -285,8 +314,8 @@ class OAuthConnections:
 
     async def disconnect(self, principal: Principal) -> ConnectionStatus:
         try:
-            token = await self._stored(principal)
-        except ReconnectRequired:
+            token = await self.store.get(principal)  # whatever its state: revoke what LiveChat knows
+        except SealError:
             token = None
         revoked = await self._revoke(token) if token is not None else False
         await self._forget(principal)

@@ -6,6 +6,10 @@ defaults to `plain`). A code arrives percent-encoded (`dal%3A...`); the web fram
 query once and it is passed on as is, so it is never decoded or encoded twice. Authlib clients are
 cheap with a shared transport, so each operation uses a fresh one: no token state is shared
 between people.
+
+Each token-endpoint attempt is reported to `observer` (as the LiveChat client reports its
+requests: api `accounts`, method `POST /v2/token`), and each refresh's final outcome to
+`on_refresh` (`ok`, `refused`, `rate_limited`, `error`), so the server can count refresh storms.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import random
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +27,7 @@ import httpx2
 
 from mcp_livechat.connect.store import StoredToken
 from mcp_livechat.errors import LiveChatError, RateLimited, ServerError, TransportError
-from mcp_livechat.livechat import retry_after_seconds
+from mcp_livechat.livechat import RequestObserver, retry_after_seconds
 
 logger = logging.getLogger("mcp_livechat.connect")
 
@@ -83,11 +88,15 @@ class LiveChatOAuth:
         *,
         timeout: float = 20.0,
         retry: RefreshRetry | None = None,
+        observer: RequestObserver | None = None,
+        on_refresh: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
         self._transport = transport
         self._timeout = timeout
         self.retry = retry or RefreshRetry()
+        self.observer = observer
+        self.on_refresh = on_refresh
 
     def _client(self, redirect_uri: str | None = None, *, scope: str | None = None, hook: Any = None) -> Any:
         from authlib.integrations.httpx_client import AsyncOAuth2Client
@@ -139,6 +148,23 @@ class LiveChatOAuth:
         A confidential client's refresh is safe to repeat, so a dropped answer, a 5xx or a
         rate limit is retried within `retry`'s budget (honouring `Retry-After` up to its cap).
         """
+        try:
+            token = await self._refresh_with_retries(refresh_token)
+        except OAuthFailure:
+            self._refreshed("refused")
+            raise
+        except RateLimited:
+            self._refreshed("rate_limited")
+            raise
+        except LiveChatError:
+            self._refreshed("error")
+            raise
+        self._refreshed("ok")
+        if not token.get("refresh_token"):
+            token["refresh_token"] = refresh_token
+        return self._stored(token)
+
+    async def _refresh_with_retries(self, refresh_token: str) -> dict[str, Any]:
         policy = self.retry
         failures = 0
         while True:
@@ -147,17 +173,21 @@ class LiveChatOAuth:
                 request = self._client(hook=seen).refresh_token(
                     self.app.token_endpoint, refresh_token=refresh_token
                 )
-                token = await self._call("refresh", request, seen)
-                break
+                return await self._call("refresh", request, seen)
             except (RateLimited, ServerError, TransportError) as exc:
                 failures += 1
                 wait = exc.retry_after if isinstance(exc, RateLimited) else None
                 if failures >= policy.attempts or (wait is not None and wait > policy.max_retry_after):
                     raise
                 await asyncio.sleep(policy.delay(failures, wait))
-        if not token.get("refresh_token"):
-            token["refresh_token"] = refresh_token
-        return self._stored(token)
+
+    def _refreshed(self, outcome: str) -> None:
+        if self.on_refresh is not None:
+            self.on_refresh(outcome)
+
+    def _observe(self, outcome: str, error_type: str | None = None) -> None:
+        if self.observer is not None:
+            self.observer("accounts", "POST /v2/token", outcome, error_type)
 
     async def _call(self, what: str, request: Any, seen: _LastResponse) -> dict[str, Any]:
         from authlib.integrations.base_client.errors import OAuthError
@@ -167,6 +197,7 @@ class LiveChatOAuth:
             token = dict(await request)
         except OAuthError as exc:
             reason = str(exc.error or "unknown")
+            self._observe("error", reason)
             logger.info("token %s refused by LiveChat: %s", what, reason)
             if reason == "temporarily_unavailable":
                 raise RateLimited(
@@ -178,6 +209,7 @@ class LiveChatOAuth:
                 ) from None
             raise OAuthFailure(reason, f"LiveChat refused the token {what} ({reason}).") from None
         except httpx2.HTTPStatusError as exc:
+            self._observe("error", "server_error")
             raise ServerError(
                 f"LiveChat's accounts server failed the token {what} (HTTP {exc.response.status_code})",
                 status=exc.response.status_code,
@@ -185,17 +217,20 @@ class LiveChatOAuth:
                 action=f"token {what}",
             ) from None
         except httpx2.TransportError as exc:
+            self._observe("timeout" if isinstance(exc, httpx2.TimeoutException) else "unreachable")
             raise TransportError(
                 f"LiveChat's accounts server could not be reached during the token {what} "
                 f"({type(exc).__name__}); retry in a moment."
             ) from exc
         except ValueError:
+            self._observe("error", "malformed_response")
             raise ServerError(
                 f"LiveChat's accounts server sent an unreadable token {what} response",
                 status=200,
                 type="malformed_response",
                 action=f"token {what}",
             ) from None
+        self._observe("ok")
         logger.debug("token %s done in %.0f ms", what, (time.perf_counter() - started) * 1e3)
         if not token.get("access_token"):
             raise OAuthFailure(

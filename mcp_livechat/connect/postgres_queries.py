@@ -106,6 +106,9 @@ class Queries:
                 "last_check_at", "last_outcome", "last_error_type", "expires_at", "updated_at", "key_id",
             )
         )  # fmt: skip
+        self.grant = q(
+            "SELECT {columns} FROM {tokens} WHERE tenant = %s AND user_id = %s", columns=grant_columns
+        )
         self.grants = q("SELECT {columns} FROM {tokens} ORDER BY tenant, user_id", columns=grant_columns)
         self.grants_of = q(
             "SELECT {columns} FROM {tokens} WHERE tenant = %s ORDER BY user_id", columns=grant_columns

@@ -283,6 +283,10 @@ class PostgresTokenStore(BaseTokenStore):
         args = (account_id, agent_email, principal.tenant, principal.user)
         return await self._rowcount(self._q.set_identity, args) > 0
 
+    async def _grant_row(self, principal: Principal) -> GrantInfo | None:
+        rows = await self._fetch(self._q.grant, (principal.tenant, principal.user))
+        return GrantInfo(*rows[0]) if rows else None
+
     async def _grant_rows(self, tenant: str | None) -> list[GrantInfo]:
         rows = await (
             self._fetch(self._q.grants) if tenant is None else self._fetch(self._q.grants_of, (tenant,))

@@ -234,6 +234,11 @@ class SqliteTokenStore(BaseTokenStore):
         args = (account_id, agent_email, principal.tenant, principal.user)
         return await self._run(self._count(sql, args)) > 0
 
+    async def _grant_row(self, principal: Principal) -> GrantInfo | None:
+        sql = f"SELECT {_GRANT_COLUMNS} FROM tokens WHERE tenant = ? AND user_id = ?"  # noqa: S608 (fixed text)
+        rows = await self._run(self._rows(sql, (principal.tenant, principal.user)))
+        return GrantInfo(*rows[0]) if rows else None
+
     async def _grant_rows(self, tenant: str | None) -> list[GrantInfo]:
         where, args = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
         sql = f"SELECT {_GRANT_COLUMNS} FROM tokens {where} ORDER BY tenant, user_id"  # noqa: S608 (fixed text)

@@ -243,6 +243,10 @@ class TokenStore(Protocol):
         """Remember whose LiveChat account the grant is; False if the principal has no row."""
         ...
 
+    async def grant(self, principal: Principal) -> GrantInfo | None:
+        """The principal's grant as `list_grants` shows it (clear columns only), None if no row."""
+        ...
+
     async def list_grants(self, tenant: str | None = None) -> list[GrantInfo]:
         """Every grant (of one tenant), ordered by tenant then user."""
         ...
@@ -255,8 +259,17 @@ class TokenStore(Protocol):
         """Never waits: yields True if this process now holds the store-wide sweep lock, else False."""
         ...
 
+    async def open(self) -> None:
+        """Connect and check the schema and keys now rather than on first use (idempotent);
+        `StoreUnavailable` if the store does not answer, `ConfigurationError` if it cannot be used."""
+        ...
+
     async def ping(self) -> bool:
         """Reachable? Never raises."""
+        ...
+
+    async def unreachable(self) -> str | None:
+        """None if the store answers, else why not, in one safe sentence. Never raises."""
         ...
 
     async def close(self) -> None: ...

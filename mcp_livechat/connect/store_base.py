@@ -35,6 +35,7 @@ from mcp_livechat.connect.store import (
     PendingAuthorization,
     ResealReport,
     StoredToken,
+    StoreUnavailable,
     state_hash,
 )
 from mcp_livechat.errors import ConfigurationError
@@ -132,11 +133,17 @@ class BaseTokenStore(ABC):
 
     async def ping(self) -> bool:
         """Reachable? Never raises."""
+        return await self.unreachable() is None
+
+    async def unreachable(self) -> str | None:
+        """None if the store answers, else why not (never raises, never quotes a URL)."""
         try:
             await self._probe()
-        except Exception:
-            return False
-        return True
+        except StoreUnavailable as exc:
+            return str(exc)
+        except Exception as exc:
+            return f"the token store failed ({type(exc).__name__})"
+        return None
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -172,6 +179,9 @@ class BaseTokenStore(ABC):
         return await self._set_identity(
             principal, _short(account_id, "identity"), _short(agent_email, "identity")
         )
+
+    async def grant(self, principal: Principal) -> GrantInfo | None:
+        return await self._grant_row(principal)
 
     async def list_grants(self, tenant: str | None = None) -> list[GrantInfo]:
         return await self._grant_rows(tenant)
@@ -322,6 +332,9 @@ class BaseTokenStore(ABC):
     async def _set_identity(
         self, principal: Principal, account_id: str | None, agent_email: str | None
     ) -> bool: ...
+
+    @abstractmethod
+    async def _grant_row(self, principal: Principal) -> GrantInfo | None: ...
 
     @abstractmethod
     async def _grant_rows(self, tenant: str | None) -> list[GrantInfo]: ...

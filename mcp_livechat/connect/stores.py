@@ -5,17 +5,25 @@ Without LIVECHAT_ENCRYPTION_KEY, SQLite uses (creating it if needed) a 0600 key 
 ``encryption.key``, next to the database, but never creates one beside a database that already
 holds sealed rows: a new key would silently orphan every stored sign-in (the key file was lost or
 the database copied without it), so that is refused with both paths named.
+
+PostgreSQL keeps its tables in the schema the URL's search path names first
+(``?options=-csearch_path%3Dmcp`` puts them in ``mcp``; the store creates it), else ``public``:
+several deployments can share one database.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from mcp_livechat.connect.store import TokenStore
 from mcp_livechat.errors import ConfigurationError
 
-__all__ = ["open_store"]
+__all__ = ["open_store", "postgres_schema", "sqlite_path"]
+
+_SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*(\S+)")
 
 
 def open_store(
@@ -33,11 +41,10 @@ def open_store(
     pool and statement timeouts).
     """
     url = (url or "").strip()
-    scheme = url.partition(":")[0].lower() if ":" in url else ""
-    if not url or scheme == "sqlite":
-        directory = Path(default_dir).expanduser()
-        db_path = _sqlite_path(url) if url else directory / "tokens.db"
+    db_path = sqlite_path(url, default_dir)
+    if db_path is not None:
         return _sqlite(db_path, keys, timeout)
+    scheme = url.partition(":")[0].lower() if ":" in url else ""
     if scheme in ("postgresql", "postgres"):
         if not keys:
             raise ConfigurationError(
@@ -47,11 +54,21 @@ def open_store(
         from mcp_livechat.connect.crypto import Sealer
         from mcp_livechat.connect.postgres_store import PostgresTokenStore
 
-        return PostgresTokenStore(url, Sealer(keys), timeout=timeout)
+        return PostgresTokenStore(url, Sealer(keys), schema=postgres_schema(url), timeout=timeout)
     raise ConfigurationError(
         f"LIVECHAT_TOKEN_STORE: unsupported scheme {scheme or '(none)'!r}; "
         "use sqlite:///path/to/tokens.db or postgresql://user@host/db"
     )
+
+
+def sqlite_path(url: str | None, default_dir: Path) -> Path | None:
+    """The SQLite file LIVECHAT_TOKEN_STORE names (see `open_store`), None for another scheme."""
+    url = (url or "").strip()
+    if not url:
+        return Path(default_dir).expanduser() / "tokens.db"
+    if url.partition(":")[0].lower() == "sqlite" and ":" in url:
+        return _sqlite_path(url)
+    return None
 
 
 def _sqlite(db_path: Path, keys: Sequence[bytes], timeout: float) -> TokenStore:
@@ -81,3 +98,16 @@ def _sqlite_path(url: str) -> Path:
             "LIVECHAT_TOKEN_STORE: a SQLite store needs a file path, e.g. sqlite:///var/lib/mcp-livechat/tokens.db"
         )
     return Path(rest).expanduser()
+
+
+def postgres_schema(url: str) -> str:
+    """The first schema of the search path in the URL's ``options`` (libpq's ``-c search_path=...``),
+    skipping ``"$user"``; ``public`` when there is none."""
+    for option in parse_qs(urlsplit(url).query).get("options", []):
+        found = _SEARCH_PATH.search(option)
+        if found:
+            for name in found.group(1).split(","):
+                name = name.strip().strip('"')
+                if name and name != "$user":
+                    return name
+    return "public"

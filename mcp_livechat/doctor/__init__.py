@@ -40,7 +40,7 @@ async def run_doctor(settings: Settings, *, transport: httpx2.AsyncBaseTransport
         return report
     probe = Probe(transport or httpx2.AsyncHTTPTransport(retries=0))
     try:
-        async with Runtime(settings, transport=probe) as runtime:
+        async with Runtime(settings, transport=probe, background=False) as runtime:
             await _examine(settings, runtime, probe, report)
     except ConfigurationError as exc:
         report.problem(str(exc))

@@ -3,6 +3,11 @@
 Everything that talks to LiveChat goes through `Transport`. It is the only place an HTTP status
 or an error body becomes an exception (`_outcome`), keyed on LiveChat's `error.type` because
 statuses are undocumented for the v3 APIs. It never logs a header or a body.
+
+An optional `LiveChatHttp.observer` hears of every attempt: the API (`agent`, `configuration`,
+`reports`, `accounts`), the method (the action, or `GET /v2/info` on the accounts server), the
+outcome (`ok`, `error`, `timeout`, `unreachable`) and LiveChat's error type. It is how the server
+counts requests without this layer knowing of metrics; an observer that raises is ignored.
 """
 
 from __future__ import annotations
@@ -135,6 +140,10 @@ def basic(account_id: str, pat: str) -> Credential:
     return Credential(f"Basic {raw}", None)
 
 
+RequestObserver = Callable[[str, str, str, str | None], None]
+"""(api, method, outcome, LiveChat's error type or None): called once per HTTP attempt."""
+
+
 class CredentialProvider(Protocol):
     """Where the transport gets its `Authorization` header. `connect` implements it."""
 
@@ -170,6 +179,7 @@ class LiveChatHttp:
     version: str = "3.6"
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     learned_regions: BoundedCache[str, str] = field(default_factory=bounded_cache)
+    observer: RequestObserver | None = None
 
     def __post_init__(self) -> None:
         self.api_url = self.api_url.rstrip("/")
@@ -299,7 +309,7 @@ class Transport:
     ) -> Any:
         """POST an Agent Chat, Configuration or Reports action; the decoded body on success."""
         url = f"{self.shared.api_url}/v{self.shared.version}/{_path(api, action)}"
-        return await self._send("POST", url, action, dict(body), idempotent=idempotent, decode=decode)
+        return await self._send(api, "POST", url, action, dict(body), idempotent=idempotent, decode=decode)
 
     async def accounts(
         self,
@@ -316,11 +326,12 @@ class Transport:
         payload = dict(body) if body is not None else None
         label = f"{method} {path}"
         return await self._send(
-            method, url, label, payload, idempotent=idempotent, token=token, decode=decode
+            "accounts", method, url, label, payload, idempotent=idempotent, token=token, decode=decode
         )
 
     async def _send(
         self,
+        api: str,
         method: str,
         url: str,
         action: str,
@@ -339,12 +350,14 @@ class Transport:
             try:
                 response = await self._attempt(method, url, content, cred, region, action)
             except httpx2.TransportError as exc:
+                timed_out = isinstance(exc, httpx2.TimeoutException)
+                self._observe(api, action, "timeout" if timed_out else "unreachable", None)
                 never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
                 if await retries.wait(safe=idempotent or never_sent, retry_after=None):
                     continue
                 raise _transport_error(exc, action, maybe_applied=not (idempotent or never_sent)) from exc
             try:
-                return _outcome(response, action, cred, idempotent=idempotent, decode=decode)
+                return self._decoded(api, action, response, cred, idempotent=idempotent, decode=decode)
             except AuthenticationFailed:
                 if renewed or token is not None:
                     raise
@@ -361,6 +374,34 @@ class Transport:
                 retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
                 if not await retries.wait(safe=idempotent, retry_after=retry_after):
                     raise
+
+    def _decoded(
+        self,
+        api: str,
+        action: str,
+        response: httpx2.Response,
+        cred: Credential,
+        *,
+        idempotent: bool,
+        decode: Decode[Any],
+    ) -> Any:
+        """`_outcome` of one attempt, reported to the observer."""
+        try:
+            result = _outcome(response, action, cred, idempotent=idempotent, decode=decode)
+        except ApiError as exc:
+            self._observe(api, action, "error", exc.type)
+            raise
+        self._observe(api, action, "ok", None)
+        return result
+
+    def _observe(self, api: str, action: str, outcome: str, error_type: str | None) -> None:
+        observer = self.shared.observer
+        if observer is None:
+            return
+        try:
+            observer(api, action, outcome, error_type)
+        except Exception:  # counting must never break a call
+            logger.debug("request observer failed", exc_info=True)
 
     async def _attempt(
         self, method: str, url: str, content: str | None, cred: Credential, region: str | None, action: str
@@ -555,6 +596,7 @@ __all__ = [
     "CredentialProvider",
     "LazyTransport",
     "LiveChatHttp",
+    "RequestObserver",
     "RetryPolicy",
     "Transport",
     "as_json",

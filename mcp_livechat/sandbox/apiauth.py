@@ -13,7 +13,7 @@ from . import scopes
 from .errors import WebApiFault
 from .model import AgentRecord, OrgRecord
 from .runtime import Emulator
-from .state import State
+from .state import EmulatorState
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Requester:
     via: str  # "bearer" | "pat"
 
 
-def _pat_agent(state: State, blob: str) -> AgentRecord | None:
+def _pat_agent(state: EmulatorState, blob: str) -> AgentRecord | None:
     try:
         decoded = base64.b64decode(blob, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
@@ -86,7 +86,7 @@ class Ctx:
     requester: Requester
 
     @property
-    def state(self) -> State:
+    def state(self) -> EmulatorState:
         return self.rt.state
 
     @property

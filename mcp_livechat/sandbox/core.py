@@ -14,7 +14,7 @@ from .clock import Clock
 from .faults import ConnectionDropped, FaultInjector
 from .minting import mint_token
 from .runtime import Emulator
-from .state import State
+from .state import EmulatorState
 from .stats import Stats
 
 
@@ -92,7 +92,7 @@ class Sandbox:
         return self._rt.seed
 
     @property
-    def state(self) -> State:
+    def state(self) -> EmulatorState:
         return self._rt.state
 
     @property

@@ -17,10 +17,10 @@ from .model import (
     TagRecord,
     ThreadRecord,
 )
-from .state import State
+from .state import EmulatorState
 
 
-def _statistics(state: State, customer: CustomerRecord) -> dict[str, int]:
+def _statistics(state: EmulatorState, customer: CustomerRecord) -> dict[str, int]:
     chat_ids = state.customer_chat_ids(customer.id)
     threads = sum(len(state.chats[c].threads) for c in chat_ids)
     extra = customer.statistics
@@ -35,7 +35,7 @@ def _statistics(state: State, customer: CustomerRecord) -> dict[str, int]:
     }
 
 
-def _last_events(state: State, customer: CustomerRecord) -> tuple[str | None, str | None]:
+def _last_events(state: EmulatorState, customer: CustomerRecord) -> tuple[str | None, str | None]:
     agent_last: str | None = None
     customer_last: str | None = None
     for chat_id in state.customer_chat_ids(customer.id):
@@ -52,7 +52,7 @@ def _last_events(state: State, customer: CustomerRecord) -> tuple[str | None, st
     return agent_last, customer_last
 
 
-def customer_json(state: State, customer: CustomerRecord) -> JSON:
+def customer_json(state: EmulatorState, customer: CustomerRecord) -> JSON:
     """get_customer (https://platform.text.com/docs/messaging/agent-chat-api#get-customer). The
     Customer structure marks its keys optional
     (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#customer): besides
@@ -90,7 +90,7 @@ def customer_json(state: State, customer: CustomerRecord) -> JSON:
     return out
 
 
-def _chat_user(state: State, user: ChatUserRecord) -> JSON:
+def _chat_user(state: EmulatorState, user: ChatUserRecord) -> JSON:
     if user.type == "customer":
         customer = state.customers[user.id]
         out = customer_json(state, customer)
@@ -109,7 +109,7 @@ def _chat_user(state: State, user: ChatUserRecord) -> JSON:
     return out
 
 
-def chat_users(state: State, chat: ChatRecord) -> list[JSON]:
+def chat_users(state: EmulatorState, chat: ChatRecord) -> list[JSON]:
     return [_chat_user(state, u) for u in chat.users]
 
 
@@ -175,7 +175,7 @@ def last_event_per_type(chat: ChatRecord, viewer: AgentRecord) -> JSON:
     return out
 
 
-def chat_summary(state: State, chat: ChatRecord, viewer: AgentRecord) -> JSON:
+def chat_summary(state: EmulatorState, chat: ChatRecord, viewer: AgentRecord) -> JSON:
     last = chat.last_thread
     summary: JSON = {
         "id": last.id,
@@ -200,7 +200,7 @@ def chat_summary(state: State, chat: ChatRecord, viewer: AgentRecord) -> JSON:
     }
 
 
-def chat_json(state: State, chat: ChatRecord, thread: ThreadRecord, viewer: AgentRecord) -> JSON:
+def chat_json(state: EmulatorState, chat: ChatRecord, thread: ThreadRecord, viewer: AgentRecord) -> JSON:
     """get_chat: the chat with one thread; ``is_followed`` is the requester's (follow_chat)."""
     return {
         "id": chat.id,
@@ -213,7 +213,7 @@ def chat_json(state: State, chat: ChatRecord, thread: ThreadRecord, viewer: Agen
 
 
 def archive_json(
-    state: State, chat: ChatRecord, thread: ThreadRecord, accessible: list[str], viewer: AgentRecord
+    state: EmulatorState, chat: ChatRecord, thread: ThreadRecord, accessible: list[str], viewer: AgentRecord
 ) -> JSON:
     """One list_archives entry: the chat with one thread; the neighbouring accessible threads
     are keys of that ``thread`` object (the docs' list_archives response sample)."""
@@ -253,7 +253,7 @@ def agent_json(agent: AgentRecord, fields: Iterable[str], *, listing: bool) -> J
     return out
 
 
-def group_routing_status(state: State, group: GroupRecord) -> str:
+def group_routing_status(state: EmulatorState, group: GroupRecord) -> str:
     members = [a for a in state.org_agents(group.org_id) if group.id in a.groups and not a.suspended]
     statuses = {a.routing_status for a in members}
     for status in ("accepting_chats", "not_accepting_chats"):
@@ -262,7 +262,7 @@ def group_routing_status(state: State, group: GroupRecord) -> str:
     return "offline"
 
 
-def group_json(state: State, group: GroupRecord, fields: Iterable[str]) -> JSON:
+def group_json(state: EmulatorState, group: GroupRecord, fields: Iterable[str]) -> JSON:
     out: JSON = {"id": group.id, "name": group.name, "language_code": group.language_code}
     wanted = set(fields)
     if "agent_priorities" in wanted:

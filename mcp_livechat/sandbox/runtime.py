@@ -8,7 +8,7 @@ from . import constants
 from .clock import Clock
 from .faults import FaultInjector
 from .seed import build_state
-from .state import State
+from .state import EmulatorState
 from .stats import Stats
 
 
@@ -53,7 +53,7 @@ class Emulator:
         self.clock = Clock()
         self.stats = Stats()
         self.faults = FaultInjector()
-        self.state: State = build_state(seed)
+        self.state: EmulatorState = build_state(seed)
         self.browser_account: str | None = constants.AGENT_EMAIL
         self.consent = True
 

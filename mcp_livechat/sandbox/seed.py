@@ -13,7 +13,7 @@ from .model import AgentRecord, CustomerRecord, GroupRecord, OrgRecord, TagRecor
 from .seed_chats import build_chats
 from .seed_extras import seed_extras
 from .seed_ratings import seed_ratings
-from .state import State
+from .state import EmulatorState
 
 BASE = constants.BASE_DATE
 AVATAR_BASE = "https://cdn.livechat-files.com/api/file/lc/avatars"
@@ -228,8 +228,8 @@ def rng_uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def build_state(seed: int) -> State:
-    state = State(seed=seed)
+def build_state(seed: int) -> EmulatorState:
+    state = EmulatorState(seed=seed)
     rng = random.Random(seed)
     for spec in (ACME, GLOBEX):
         org = spec.org

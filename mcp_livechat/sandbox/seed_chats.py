@@ -10,7 +10,7 @@ from . import constants, corpus
 from .clock import parse_rfc3339, rfc3339
 from .model import JSON, AgentRecord, ChatRecord, ChatUserRecord, CustomerRecord, ThreadRecord
 from .seed_events import EventWriter
-from .state import State
+from .state import EmulatorState
 
 BASE = constants.BASE_DATE
 _ID_CHARS = string.ascii_uppercase + string.digits
@@ -38,7 +38,7 @@ def _eligible(agents: list[AgentRecord], group_id: int) -> list[AgentRecord]:
 
 def build_chats(
     rng: random.Random,
-    state: State,
+    state: EmulatorState,
     org_id: str,
     customers: list[CustomerRecord],
     *,
@@ -85,7 +85,7 @@ def build_chats(
 
 def _chat(
     rng: random.Random,
-    state: State,
+    state: EmulatorState,
     used: set[str],
     org_id: str,
     index: int,
@@ -158,7 +158,7 @@ def _chat(
     return chat
 
 
-def _supervisor(state: State, org_id: str, group_id: int) -> AgentRecord | None:
+def _supervisor(state: EmulatorState, org_id: str, group_id: int) -> AgentRecord | None:
     for agent in state.org_agents(org_id):
         if agent.groups.get(group_id) == "supervisor" or (
             agent.role == "administrator" and group_id in agent.groups
@@ -201,7 +201,7 @@ def _chat_users(
     return users
 
 
-def _number_queues(state: State, org_id: str) -> None:
+def _number_queues(state: EmulatorState, org_id: str) -> None:
     queued = [c for c in state.org_chats(org_id) if c.active and c.last_thread.queue is not None]
     by_group: dict[int, list[ChatRecord]] = {}
     for chat in queued:

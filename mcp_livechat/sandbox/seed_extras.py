@@ -20,7 +20,7 @@ from datetime import timedelta
 from . import constants
 from .clock import parse_rfc3339, rfc3339
 from .model import BanRecord, ChatRecord, ThreadRecord
-from .state import State
+from .state import EmulatorState
 
 BASE = constants.BASE_DATE
 P_SUMMARY = 0.2
@@ -28,7 +28,7 @@ RESTRICTED_REASON = "You can't access threads older than 60 days on starter plan
 RESTRICTED_PER_ORG = 2
 
 
-def seed_extras(state: State) -> None:
+def seed_extras(state: EmulatorState) -> None:
     rng = random.Random(f"sandbox-extras:{state.seed}")
     for chat in state.chats.values():
         for thread in chat.threads:
@@ -43,7 +43,7 @@ def _messages(thread: ThreadRecord) -> int:
     return sum(1 for e in thread.events if e.get("type") == "message" and not e.get("deleted"))
 
 
-def _summary(state: State, chat: ChatRecord, thread: ThreadRecord) -> dict[str, str]:
+def _summary(state: EmulatorState, chat: ChatRecord, thread: ThreadRecord) -> dict[str, str]:
     first = next(
         (str(e["text"]) for e in thread.events if e.get("author_id") == chat.customer_id and e.get("text")),
         "",
@@ -57,7 +57,7 @@ def _summary(state: State, chat: ChatRecord, thread: ThreadRecord) -> dict[str, 
     return {"status": "ok", "text": "  \n".join(lines), "updated_at": rfc3339(last + timedelta(minutes=2))}
 
 
-def _restrict(state: State, org_id: str) -> None:
+def _restrict(state: EmulatorState, org_id: str) -> None:
     """The oldest earlier threads (never a chat's last thread) of inactive chats."""
     candidates = [
         (thread.created_at, thread)
@@ -71,7 +71,7 @@ def _restrict(state: State, org_id: str) -> None:
         thread.summary = None  # nothing of a restricted thread is readable
 
 
-def _bans(rng: random.Random, state: State) -> None:
+def _bans(rng: random.Random, state: EmulatorState) -> None:
     """Per organization: an IP-only ban by the owner, a customer ban (with the customer's IP and
     latest thread) by another agent, and one expired ban that list_customer_bans leaves out."""
     for org_id in state.orgs:

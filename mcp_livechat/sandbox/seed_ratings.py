@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 
 from .model import ChatRecord, ThreadRecord
-from .state import State
+from .state import EmulatorState
 
 GOOD_COMMENTS = (
     "Quick and helpful, thanks!",
@@ -52,7 +52,7 @@ def _served(chat: ChatRecord, thread: ThreadRecord) -> bool:
     )
 
 
-def seed_ratings(state: State) -> None:
+def seed_ratings(state: EmulatorState) -> None:
     """Rate some finished threads of every organization (deterministic by ``state.seed``)."""
     rng = random.Random(f"sandbox-ratings:{state.seed}")
     for chat in state.chats.values():

@@ -19,7 +19,7 @@ from .tokens import TokenLedger
 
 
 @dataclass
-class State:
+class EmulatorState:
     seed: int
     orgs: dict[str, OrgRecord] = field(default_factory=dict)
     agents: dict[str, AgentRecord] = field(default_factory=dict)  # by email (= agent id)

@@ -11,7 +11,9 @@
   whose text says what to do next; a caller with no LiveChat connection is offered the connect
   link in the way their client can take it (URL elicitation on 2025-11-25, `InputRequiredResult`
   on 2026-07-28, else text); anything unexpected is logged with its traceback and reported
-  without details.
+  without details;
+- every call is counted there (when the server has metrics): tool, outcome (`ok`, `error`,
+  `not_connected`, `internal`) and duration; never who called.
 
 `HiddenToolGuard` refuses, by name and with the reason, a tool this configuration hides.
 """
@@ -21,9 +23,10 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import time
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from mcp import UrlElicitationRequiredError
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -49,6 +52,7 @@ from mcp_livechat.tools.schemas import CompactJsonSchema, Schemas
 from mcp_livechat.tools.spec import Selection, ToolSpec
 
 logger = logging.getLogger("mcp_livechat.tools")
+Outcome = Literal["ok", "error", "not_connected", "internal"]
 
 MODERN = "2026-07-28"
 MAX_ERROR_CHARS = 2_000  # every error result is capped: the first problems, then "and N more"
@@ -151,11 +155,21 @@ def sdk_tool(spec: ToolSpec, precomputed: Schemas | None = None) -> Tool:
     parameters, output_schema = precomputed or tool_schemas(spec, signature)
 
     async def call(ctx: Context[Services], raw: dict[str, Any]) -> CallToolResult | InputRequiredResult:
+        started = time.perf_counter()
+        outcome: Outcome = "internal"
         try:
-            kwargs = signature.validate(spec.name, raw)
-        except ArgumentsRefused as exc:
-            return error_result(str(exc))
-        return await _boundary(spec, ctx, kwargs)
+            try:
+                kwargs = signature.validate(spec.name, raw)
+            except ArgumentsRefused as exc:
+                outcome = "error"
+                return error_result(str(exc))
+            outcome, result = await _boundary(spec, ctx, kwargs)
+            return result
+        except UrlElicitationRequiredError:
+            outcome = "not_connected"  # the 2025-11-25 way to offer the connect link
+            raise
+        finally:
+            _count(ctx, spec.name, outcome, time.perf_counter() - started)
 
     call.__name__ = spec.name
     return Tool(
@@ -194,22 +208,29 @@ async def tool_context(ctx: Context[Services], *, needs_livechat: bool = True) -
 
 async def _boundary(
     spec: ToolSpec, ctx: Context[Services], kwargs: dict[str, Any]
-) -> CallToolResult | InputRequiredResult:
+) -> tuple[Outcome, CallToolResult | InputRequiredResult]:
     try:
         tc = await tool_context(ctx, needs_livechat=spec.needs_livechat)
         result = await spec.fn(tc, **kwargs)
     except NotConnected as exc:
-        return _offer_connection(ctx, exc)
+        return "not_connected", _offer_connection(ctx, exc)
     except LiveChatError as exc:
         logger.info("tool %s: %s", spec.name, type(exc).__name__)
-        return error_result(str(exc))
+        return "error", error_result(str(exc))
     except Exception:
         logger.exception("tool %s failed unexpectedly", spec.name)
-        return error_result(
+        return "internal", error_result(
             f"{spec.name} failed because of an internal error in the server (details are in the server log)."
             " Retrying will probably not help; tell the user."
         )
-    return model_result(result)
+    return "ok", model_result(result)
+
+
+def _count(ctx: Context[Services], tool: str, outcome: Outcome, seconds: float) -> None:
+    services: Services = ctx.request_context.lifespan_context
+    metrics = services.metrics
+    if metrics is not None:
+        metrics.tool_call(tool, outcome, seconds)
 
 
 def error_result(text: str) -> CallToolResult:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp_livechat.connect.identity import Principal
 from mcp_livechat.errors import LiveChatError
 from mcp_livechat.livechat import Credential, CredentialProvider, LiveChat, LiveChatHttp
 from mcp_livechat.livechat.cache import BoundedCache, bounded_cache
 from mcp_livechat.models import ConnectionStatus
+
+if TYPE_CHECKING:
+    from mcp_livechat.metrics import Metrics
 
 
 class ConnectionPort(Protocol):
@@ -44,6 +47,7 @@ class Services:
     principal_of: Callable[[Any], Principal]  # the SDK's verified access token (or None) -> who calls
     app_url: str = "https://my.livechatinc.com"
     me_cache: BoundedCache[str, str] = field(default_factory=bounded_cache)  # credential hash -> agent id
+    metrics: Metrics | None = None  # over HTTP: the tool boundary counts calls and their durations
 
 
 @dataclass

@@ -218,9 +218,10 @@ class CoreContract:
 
     async def test_ping_and_close(self, backend: Backend) -> None:
         store = await backend.make()
-        assert await store.ping() is True
+        assert await store.ping() is True and await store.unreachable() is None
         await store.close()
         assert await store.ping() is False
+        assert await store.unreachable() == "the token store failed (RuntimeError)"  # closed
         with pytest.raises(RuntimeError, match="closed"):
             await store.get(ALICE)
 

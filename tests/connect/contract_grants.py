@@ -119,6 +119,18 @@ class GrantsContract:
         assert await store.record_check(BOB, outcome="ok") is False
         assert await store.set_identity(BOB, account_id="x", agent_email=None) is False
 
+    async def test_grant_reads_one_row_as_list_grants_shows_it(self, backend: Backend) -> None:
+        store = await backend.make()
+        await store.put(ALICE, make_token())
+        await store.put(ALICE_ELSEWHERE, make_token("other"))
+        await store.mark(ALICE, state="needs_reconnect", reason="refresh refused")
+        one = await store.grant(ALICE)
+        listed = [g for g in await store.list_grants() if g.principal == ALICE]
+        assert one is not None and [one] == listed
+        assert (one.state, one.state_reason) == ("needs_reconnect", "refresh refused")
+        assert (await store.grant(ALICE_ELSEWHERE)).state == "connected"  # type: ignore[union-attr]
+        assert await store.grant(BOB) is None
+
     async def test_a_row_that_does_not_open_is_kept_for_marking(self, backend: Backend) -> None:
         store = await backend.make()
         await store.put(ALICE, make_token())

@@ -18,6 +18,7 @@ import uvicorn
 
 from mcp_livechat.cli import free_port
 from mcp_livechat.config import Settings, load_settings
+from mcp_livechat.connect.store import StoredToken
 from mcp_livechat.sandbox import Sandbox, constants
 from tests.conftest import harvest
 
@@ -166,3 +167,31 @@ class Browser:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def stored_token(minted: dict[str, Any], *, expires_at: float, lifetime: float = 28800) -> StoredToken:
+    """A sandbox-minted token as the store holds it, expiring at `expires_at` by our clock."""
+    return StoredToken(
+        access_token=str(minted["access_token"]),
+        refresh_token=str(minted["refresh_token"]),
+        expires_at=expires_at,
+        scope=str(minted["scope"]),
+        account_id=str(minted["account_id"]),
+        organization_id=str(minted["organization_id"]),
+        client_id=constants.CLIENT_ID,
+        obtained_at=expires_at - lifetime,
+    )
+
+
+@asynccontextmanager
+async def serving(settings: Settings, transport: Any = None) -> AsyncIterator[tuple[str, Any]]:
+    """Our HTTP app for `settings` on a free port (LiveChat through `transport` if given); yields
+    (base URL, runtime)."""
+    from mcp_livechat.http_app import create_app
+    from mcp_livechat.server import create_server
+
+    port = free_port()
+    built = create_server(settings, transport=transport, public_url=f"http://127.0.0.1:{port}")
+    app = create_app(built, settings, transport="http", host="127.0.0.1")
+    async with served(app, port) as base:
+        yield base, built.runtime

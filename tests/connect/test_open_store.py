@@ -122,6 +122,28 @@ def test_open_store_postgres_needs_a_key_and_connects_on_first_use(tmp_path: Pat
     assert not os.listdir(tmp_path)  # nothing written, nothing connected
 
 
+@pytest.mark.parametrize(
+    ("url", "schema"),
+    [
+        ("postgresql://u@h/db", "public"),
+        ("postgresql://u@h/db?options=-csearch_path%3Dmcp", "mcp"),
+        (
+            "postgresql://u@h/db?sslmode=require&options=-c%20search_path%3D%22%24user%22%2Ctenant_a",
+            "tenant_a",
+        ),
+        ("postgresql://u@h/db?options=-cstatement_timeout%3D5s", "public"),
+    ],
+)
+def test_the_postgresql_schema_is_the_first_of_the_urls_search_path(url: str, schema: str) -> None:
+    store = open_store(url, keys=[KEY_A], default_dir=Path("/nonexistent"))
+    assert isinstance(store, PostgresTokenStore) and store.schema == schema
+
+
+def test_a_search_path_that_is_no_schema_name_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="schema"):
+        open_store("postgresql://u@h/db?options=-csearch_path%3Dx;drop", keys=[KEY_A], default_dir=Path("/x"))
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="the XDG base directories are Linux's")
 def test_data_dir_is_the_xdg_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

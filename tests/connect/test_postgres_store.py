@@ -215,6 +215,7 @@ async def test_an_unreachable_database_fails_fast_with_one_clear_error() -> None
     store = PostgresTokenStore(f"postgresql://postgres@127.0.0.1:{unused_port()}/test", Sealer([KEY_A]))
     started = time.monotonic()
     assert await store.ping() is False
+    assert "did not answer within 2 s" in (await store.unreachable() or "")
     assert time.monotonic() - started < 3
     for operation in (store.get(ALICE), store.put(ALICE, make_token()), store.list_grants(), store.open()):
         started = time.monotonic()

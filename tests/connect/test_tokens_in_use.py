@@ -90,12 +90,19 @@ async def test_a_revoked_refresh_token_yields_a_reconnect_link(
         first = await client.call_tool("list_chats", {})
         second = await client.call_tool("list_chats", {})
         status = (await client.call_tool("get_connection_status", {})).structured_content or {}
+    links = []
     for result in (first, second):
         text = result.content[0].text  # type: ignore[union-attr]
         assert result.is_error and "accounts/?" in text and "state=" in text  # LiveChat's consent page
-    assert "no longer accepts" in first.content[0].text  # type: ignore[union-attr]
-    assert await store.get(LOCAL) is None  # the dead grant is gone
-    assert status["connected"] is False
+        assert "no longer accepts" in text and "refresh refused (invalid_grant)" in text
+        links.append(text.split("Open ", 1)[1].split(" ", 1)[0])
+    assert links[0] == links[1]  # the live link is handed out again: no new pending row per call
+    assert sandbox.stats.counter("token_refreshed") == 0  # refused once; the second call asked nobody
+    (grant,) = await store.list_grants()  # the dead grant is kept, marked, with the reason
+    assert (grant.state, grant.state_reason) == ("needs_reconnect", "refresh refused (invalid_grant)")
+    assert await store.get(LOCAL) is not None
+    assert status["connected"] is False and "refresh refused (invalid_grant)" in status["message"]
+    assert status["connect_url"] == links[0]
     await store.close()
 
 
@@ -151,6 +158,8 @@ async def test_a_row_copied_to_someone_else_does_not_open(sandbox: Sandbox, tmp_
         status = await rt.connections.status(Principal("t2", "eve"))
     assert status.connected is False and "cannot be decrypted" in status.message
     assert status.connect_url  # she is told to connect her own account
+    eve = await store.grant(Principal("t2", "eve"))  # and the row is kept, marked, for an operator to see
+    assert eve is not None and (eve.state, eve.state_reason) == ("needs_reconnect", "cannot be decrypted")
     await store.close()
 
 

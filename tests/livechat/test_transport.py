@@ -197,3 +197,33 @@ async def test_debug_logs_carry_no_secret(
     ]
     for secret in secrets:
         assert secret not in text
+
+
+async def test_the_observer_hears_every_attempt(lc_http: LiveChatHttp, sandbox: Sandbox) -> None:
+    heard: list[tuple[str, str, str, str | None]] = []
+    lc_http.observer = lambda *event: heard.append(event)
+    lc = LiveChat(lc_http.bind(StaticCredentials(basic(constants.ACCOUNT_ID, constants.PAT))))
+    sandbox.faults.add("server_error", count=1, methods=["list_chats"])
+    sandbox.faults.add("drop", count=1, methods=["list_agents"], after_processing=False)
+    await lc.agent.list_chats(limit=1)
+    await lc.configuration.list_agents()
+    await lc.accounts.get_me()
+    with pytest.raises(AuthenticationFailed):
+        await LiveChat(lc_http.bind(StaticCredentials(bearer("dal:nope")))).agent.list_chats()
+    assert heard == [
+        ("agent", "list_chats", "error", "internal"),
+        ("agent", "list_chats", "ok", None),
+        ("configuration", "list_agents", "unreachable", None),
+        ("configuration", "list_agents", "ok", None),
+        ("accounts", "GET /v2/accounts/me", "ok", None),
+        ("agent", "list_chats", "error", "authentication"),
+    ]
+
+
+async def test_an_observer_that_fails_never_fails_the_call(lc_http: LiveChatHttp) -> None:
+    def broken(*event: object) -> None:
+        raise RuntimeError("counting is broken")
+
+    lc_http.observer = broken
+    lc = LiveChat(lc_http.bind(StaticCredentials(basic(constants.ACCOUNT_ID, constants.PAT))))
+    assert len((await lc.agent.list_chats(limit=2)).chats_summary) == 2

@@ -11,14 +11,14 @@ import pytest
 
 from mcp_livechat.sandbox import Sandbox, constants
 from mcp_livechat.sandbox.clock import parse_rfc3339
-from mcp_livechat.sandbox.state import State
+from mcp_livechat.sandbox.state import EmulatorState
 
 ID = re.compile(r"^[A-Z][A-Z0-9]{9}$")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-def dump(state: State) -> object:
+def dump(state: EmulatorState) -> object:
     return (
         [asdict(c) for c in state.chats.values()],
         [asdict(c) for c in state.customers.values()],

@@ -31,14 +31,16 @@ from functools import cached_property
 
 from ..clock import parse_rfc3339
 from ..model import JSON, ChatRecord, ThreadRecord
-from ..state import State
+from ..state import EmulatorState
 
 _CUSTOMER_TYPES = ("message", "file")
 _REPLY_TYPES = ("message", "file", "rich_message")
 
 
 class Facts:
-    def __init__(self, state: State, chat: ChatRecord, thread: ThreadRecord, created: datetime) -> None:
+    def __init__(
+        self, state: EmulatorState, chat: ChatRecord, thread: ThreadRecord, created: datetime
+    ) -> None:
         self.state = state
         self.chat = chat
         self.thread = thread

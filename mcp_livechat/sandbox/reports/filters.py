@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from ..clock import parse_rfc3339
 from ..errors import validation
 from ..model import JSON
-from ..state import State
+from ..state import EmulatorState
 from ..validate import is_int, optional_bool
 from .facts import Facts
 from .params import Query
@@ -139,7 +139,7 @@ def _first_responder(facts: Facts) -> list[str]:
     return [facts.first_response[0]] if facts.first_response else []
 
 
-def thread_checks(state: State, query: Query, *, agent_filter: bool = True) -> list[Check]:
+def thread_checks(state: EmulatorState, query: Query, *, agent_filter: bool = True) -> list[Check]:
     """The predicates of ``query.filters`` (agents reports filter agents, not threads: they pass
     ``agent_filter=False``)."""
     f = query.filters
@@ -176,14 +176,14 @@ def thread_checks(state: State, query: Query, *, agent_filter: bool = True) -> l
     return checks
 
 
-def _country(state: State, facts: Facts) -> set[str]:
+def _country(state: EmulatorState, facts: Facts) -> set[str]:
     customer = state.customers.get(facts.chat.customer_id)
     visit = customer.visit if customer is not None else None
     code = visit.get("geolocation", {}).get("country_code") if visit else None
     return {str(code)} if code else set()
 
 
-def select(state: State, org_id: str, query: Query, *, agent_filter: bool = True) -> list[Facts]:
+def select(state: EmulatorState, org_id: str, query: Query, *, agent_filter: bool = True) -> list[Facts]:
     """The organization's threads in the range that pass every filter, oldest first."""
     checks = thread_checks(state, query, agent_filter=agent_filter)
     out: list[Facts] = []

@@ -1,0 +1,124 @@
+"""Bounded Streamable HTTP sessions over a real port: the SDK's idle timeout and process-wide cap
+come from LIVECHAT_HTTP_SESSION_IDLE / LIVECHAT_HTTP_MAX_SESSIONS, and each caller may hold at
+most LIVECHAT_MAX_SESSIONS_PER_CALLER (the session idle longest goes first; all busy: 429)."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import MCPError
+
+from mcp_livechat.sandbox import Sandbox
+from tests.conftest import sandbox_settings
+from tests.connect.flow_kit import serving
+from tests.connect.replica_kit import api_keys, keyed_client
+
+ANNA, BEN = "anna-key-0123456789abcdef", "ben-key-0123456789abcdef"
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def _settings(tmp: Path, **overrides: Any) -> Any:
+    keys = api_keys(tmp, [(ANNA, "acme", "anna"), (BEN, "acme", "ben")])
+    return sandbox_settings(mcp_auth="api-key", mcp_api_keys_file=str(keys), **overrides)
+
+
+async def _open(web: httpx2.AsyncClient, base: str, key: str) -> httpx2.Response:
+    """The opening request of a 2025-11-25 session, raw (its answer carries the session id)."""
+    return await web.post(f"{base}/mcp", json=INIT, headers={**HEADERS, "Authorization": f"Bearer {key}"})
+
+
+async def _ping(web: httpx2.AsyncClient, base: str, key: str, session: str) -> int:
+    body = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    headers = {**HEADERS, "Authorization": f"Bearer {key}", "mcp-session-id": session,
+               "mcp-protocol-version": "2025-11-25"}  # fmt: skip
+    return (await web.post(f"{base}/mcp", json=body, headers=headers)).status_code
+
+
+async def test_a_caller_at_the_cap_loses_their_session_idle_longest(sandbox: Sandbox, tmp_path: Path) -> None:
+    settings = _settings(tmp_path, max_sessions_per_caller=2)
+    async with serving(settings, sandbox.transport()) as (base, _), httpx2.AsyncClient(timeout=10) as web:
+        first = (await _open(web, base, ANNA)).headers["mcp-session-id"]
+        await asyncio.sleep(0.01)
+        second = (await _open(web, base, ANNA)).headers["mcp-session-id"]
+        assert await _ping(web, base, ANNA, first) == 200  # now `second` is the one idle longest
+        bens = [(await _open(web, base, BEN)).headers["mcp-session-id"] for _ in range(2)]
+        third = await _open(web, base, ANNA)
+        assert third.status_code == 200
+        assert await _ping(web, base, ANNA, second) == 404  # closed to admit the third
+        assert await _ping(web, base, ANNA, first) == 200
+        assert await _ping(web, base, ANNA, third.headers["mcp-session-id"]) == 200
+        assert [await _ping(web, base, BEN, s) for s in bens] == [200, 200]  # another caller: untouched
+
+
+async def test_all_busy_refuses_a_new_session_and_sdk_clients_keep_working(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path, max_sessions_per_caller=1)
+    async with serving(settings, sandbox.transport()) as (base, _):
+        async with keyed_client(f"{base}/mcp", ANNA, mode="legacy") as client:  # holds a GET stream open
+            assert not (await client.call_tool("list_groups", {})).is_error
+            async with keyed_client(f"{base}/mcp", ANNA, mode="legacy") as replacing:  # the idle one goes
+                assert not (await replacing.call_tool("list_tags", {})).is_error
+            with pytest.raises(MCPError, match="Session not found"):  # its client must open a new one
+                await client.call_tool("list_groups", {})
+
+        async with httpx2.AsyncClient(timeout=10) as web:
+            session = (await _open(web, base, ANNA)).headers["mcp-session-id"]
+            sandbox.faults.add("latency", count=1, methods=["list_groups"], latency_ms=1500)
+            call = {
+                "jsonrpc": "2.0",
+                "id": 3,
+                "method": "tools/call",
+                "params": {"name": "list_groups", "arguments": {}},
+            }
+            headers = {**HEADERS, "Authorization": f"Bearer {ANNA}", "mcp-session-id": session,
+                       "mcp-protocol-version": "2025-11-25"}  # fmt: skip
+            busy = asyncio.create_task(web.post(f"{base}/mcp", json=call, headers=headers))
+            await asyncio.sleep(0.5)  # the call is in flight: the only session is busy
+            refused = await _open(web, base, ANNA)
+            await busy
+            admitted = await _open(web, base, ANNA)  # idle again: it is replaced
+    assert refused.status_code == 429 and "LIVECHAT_MAX_SESSIONS_PER_CALLER" in refused.text
+    assert admitted.status_code == 200
+
+
+async def test_the_sdk_session_bounds_come_from_the_settings(sandbox: Sandbox, tmp_path: Path) -> None:
+    settings = _settings(tmp_path, http_session_idle=1, http_max_sessions=1, max_sessions_per_caller=5)
+    async with serving(settings, sandbox.transport()) as (base, _), httpx2.AsyncClient(timeout=10) as web:
+        anna = (await _open(web, base, ANNA)).headers["mcp-session-id"]
+        full = await _open(web, base, BEN)  # the process-wide cap: one session
+        await asyncio.sleep(2.0)  # idle past LIVECHAT_HTTP_SESSION_IDLE: reaped
+        gone = await _ping(web, base, ANNA, anna)
+        room = await _open(web, base, BEN)
+    assert full.status_code == 503 and gone == 404 and room.status_code == 200
+
+
+@pytest.mark.parametrize("stateless", [True, False])
+async def test_a_modern_client_is_not_capped(sandbox: Sandbox, tmp_path: Path, stateless: bool) -> None:
+    settings = _settings(tmp_path, max_sessions_per_caller=1, http_stateless=stateless)
+    # 2026-07-28: no sessions at all, so nothing to cap
+    async with serving(settings, sandbox.transport()) as (base, _), AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(keyed_client(f"{base}/mcp", ANNA)) for _ in range(3)]
+        results = [await c.call_tool("list_groups", {}) for c in clients]
+    assert not any(r.is_error for r in results)
+
+
+async def test_an_unknown_caller_is_refused_by_the_sdk_not_counted(sandbox: Sandbox, tmp_path: Path) -> None:
+    async with serving(_settings(tmp_path), sandbox.transport()) as (base, _), httpx2.AsyncClient() as web:
+        refused = await _open(web, base, "not-a-key-0123456789")
+    assert refused.status_code == 401
