@@ -189,3 +189,72 @@ def test_api_keys_are_reloaded_when_the_file_changes(tmp_path: Path) -> None:
     caller = registry.verify("two")
     assert caller is not None and caller.principal == Principal("t", "u2")
     assert registry.verify("one") is None
+
+
+def _line(key: str, tenant: str, user: str) -> str:
+    return f"{hashlib.sha256(key.encode()).hexdigest()} {tenant} {user}\n"
+
+
+def _touch_later(path: Path, seconds: float) -> None:
+    import os
+
+    os.utime(path, (time.time() + seconds, time.time() + seconds))
+
+
+def test_api_keys_fail_closed_when_the_file_goes_away(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(_line("one", "t", "u1") + _line("two", "t", "u2"))
+    clock = [0.0]
+    registry = ApiKeys(keys, check_every=5, clock=lambda: clock[0])
+    assert registry.verify("one") is not None
+    keys.unlink()
+    with caplog.at_level("WARNING", logger="mcp_livechat.connect"):
+        for step in (10.0, 20.0, 30.0):
+            clock[0] = step
+            assert registry.verify("one") is None and registry.verify("two") is None
+    refusals = [r for r in caplog.records if "every API key is refused" in r.getMessage()]
+    assert len(refusals) == 1 and "cannot read" in refusals[0].getMessage()  # logged once, with why
+    keys.write_text(_line("two", "t", "u2"))
+    clock[0] = 40.0
+    assert registry.verify("two") is not None and registry.verify("one") is None
+
+
+def test_api_keys_an_unreadable_file_refuses_every_key(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(_line("one", "t", "u1"))
+    clock = [0.0]
+    registry = ApiKeys(keys, check_every=5, clock=lambda: clock[0])
+    keys.write_bytes(b"\xff\xfe garbled \x00\x81" + _line("one", "t", "u1").encode())
+    _touch_later(keys, 10)
+    clock[0] = 10.0
+    assert registry.verify("one") is None
+
+
+def test_api_keys_a_malformed_line_is_skipped_and_the_rest_applies(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(_line("one", "t", "u1") + _line("two", "t", "u2"))
+    clock = [0.0]
+    registry = ApiKeys(keys, check_every=5, clock=lambda: clock[0])
+    # "two" is removed, a typo line is added, "three" is new
+    keys.write_text(_line("one", "t", "u1") + "this is not a key line\n" + _line("three", "t", "u3"))
+    _touch_later(keys, 10)
+    clock[0] = 10.0
+    with caplog.at_level("WARNING", logger="mcp_livechat.connect"):
+        assert registry.verify("two") is None  # the removal applies despite the bad line
+    assert registry.verify("one") is not None and registry.verify("three") is not None
+    assert any("line 2" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
+
+
+def test_api_keys_a_hash_listed_for_two_people_is_refused(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(_line("one", "t", "u1") + _line("two", "t", "u2"))
+    clock = [0.0]
+    registry = ApiKeys(keys, check_every=5, clock=lambda: clock[0])
+    keys.write_text(_line("one", "t", "u1") + _line("two", "t", "u2") + _line("two", "t", "mallory"))
+    _touch_later(keys, 10)
+    clock[0] = 10.0
+    assert registry.verify("two") is None and registry.verify("one") is not None
