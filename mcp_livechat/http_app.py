@@ -15,12 +15,14 @@ from urllib.parse import urlsplit
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_livechat.config import Settings
-from mcp_livechat.connect.routes import connect_routes
+from mcp_livechat.connect.routes import SECURITY_HEADERS, connect_routes
 from mcp_livechat.errors import ConfigurationError
 from mcp_livechat.server import LiveChatServer
 
@@ -107,4 +109,32 @@ def create_app(
                 async with run_sessions():
                     yield
 
-    return Starlette(routes=[*routes, Mount("/", app=mcp_app)], lifespan=lifespan)
+    return Starlette(
+        routes=[*routes, Mount("/", app=mcp_app)],
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+    )
+
+
+class SecurityHeaders:
+    """Adds `connect.routes.SECURITY_HEADERS` to every HTTP response that does not set them itself
+    (`/healthz`, the resource metadata, `/mcp`, errors), so no page we serve can be framed or leak
+    its URL in a Referer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self._headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -38,19 +38,30 @@ COOKIE = "mcp_livechat_connect"
 CALLBACK_PATH = "/integration-callback"
 
 
-def page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    """A plain, escaped result page (no scripts, no external resources, not cached)."""
+# Every page and redirect we serve: never framed (clickjacking of the confirmation button), never
+# leaking its URL (it carries a state) in a Referer, never cached, never sniffed into another type.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def page(title: str, body: str, status: int = 200, *, extra_html: str = "") -> HTMLResponse:
+    """A plain, escaped result page (no scripts, no external resources, not cached, not framed).
+    `extra_html` is markup the caller built from escaped parts (a form)."""
     t, b = html.escape(title), html.escape(body)
     text = (
         f"<!doctype html><html><head><meta charset=utf-8><title>{t}</title></head>"
         "<body style='font-family:sans-serif;max-width:40em;margin:4em auto'>"
-        f"<h1>{t}</h1><p>{b}</p></body></html>"
+        f"<h1>{t}</h1><p>{b}</p>{extra_html}</body></html>"
     )
-    headers = {
-        "Cache-Control": "no-store",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-    }
-    return HTMLResponse(text, status_code=status, headers=headers)
+    return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,7 @@ def connect_routes(connections: Callable[[], OAuthConnections], *, secure: bool)
             samesite="lax",
             secure=secure,
         )
-        response.headers["Cache-Control"] = "no-store"
+        response.headers.update(SECURITY_HEADERS)
         return response
 
     async def callback(request: Request) -> Response:

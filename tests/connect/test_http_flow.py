@@ -220,3 +220,28 @@ async def test_healthz_reports_the_store(tmp_path: Path) -> None:
         "status": "degraded",
         "store": "unreachable",
     }
+
+
+def assert_guarded(response: httpx2.Response) -> None:
+    """No page of ours may be framed (clickjacking), leak its URL in a Referer, or be cached."""
+    csp = response.headers.get("content-security-policy", "")
+    assert "frame-ancestors 'none'" in csp or response.headers.get("x-frame-options") == "DENY", response.url
+    assert response.headers.get("referrer-policy") == "no-referrer", response.url
+
+
+async def test_every_page_forbids_framing_and_referrers(tmp_path: Path) -> None:
+    browser = Browser()
+    async with stack(tmp_path) as (_, base, _r), Client(f"{base}/mcp") as client, httpx2.AsyncClient() as web:
+        link = await _link(client)
+        responses = [
+            await browser.step(link),  # the redirect to LiveChat
+            await browser.step(f"{base}/connect/unknown-state"),
+            await browser.step(f"{base}/integration-callback?code=x&state=y"),
+            await web.get(f"{base}/healthz"),
+            await web.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+        ]
+    assert [r.status_code for r in responses[:4]] == [302, 404, 400, 200]
+    for response in responses:
+        assert_guarded(response)
+    assert "no-store" in responses[0].headers["cache-control"]
+    await browser.aclose()
