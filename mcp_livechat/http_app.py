@@ -7,7 +7,10 @@ any other bind must name its public hosts (`LIVECHAT_ALLOWED_HOSTS` or `LIVECHAT
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -27,6 +30,7 @@ from mcp_livechat.errors import ConfigurationError
 from mcp_livechat.server import LiveChatServer
 
 HttpTransport = Literal["http", "sse"]
+logger = logging.getLogger("mcp_livechat")
 
 
 def is_loopback(host: str) -> bool:
@@ -103,17 +107,42 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with runtime:  # the store and the pool outlive every session
-            if run_sessions is None:
-                yield
-            else:
-                async with run_sessions():
+            janitor = (
+                asyncio.create_task(_revoke_abandoned_forever(runtime))
+                if settings.credential_mode == "oauth"
+                else None
+            )
+            try:
+                if run_sessions is None:
                     yield
+                else:
+                    async with run_sessions():
+                        yield
+            finally:
+                if janitor is not None:
+                    janitor.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await janitor
 
     return Starlette(
         routes=[*routes, Mount("/", app=mcp_app)],
         lifespan=lifespan,
         middleware=[Middleware(SecurityHeaders)],
     )
+
+
+ABANDONED_SWEEP_EVERY = 60.0
+
+
+async def _revoke_abandoned_forever(runtime: Any) -> None:
+    """Revoke, now and then, the LiveChat grants people obtained but never confirmed before their
+    link expired (each callback sweeps too; this covers a quiet server)."""
+    while True:
+        await asyncio.sleep(ABANDONED_SWEEP_EVERY)
+        try:
+            await runtime.oauth_connections.revoke_abandoned()
+        except Exception as exc:  # the store or LiveChat away: try again next round
+            logger.warning("could not revoke expired unconfirmed sign-ins: %s", type(exc).__name__)
 
 
 class SecurityHeaders:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from mcp_livechat.connect.crypto import SealError
 from mcp_livechat.connect.identity import Principal
+from mcp_livechat.connect.linking import LinkConfirmation
 from mcp_livechat.connect.oauth import (
     DEAD_GRANT,
     DEAD_OR_APP,
@@ -26,7 +27,7 @@ from mcp_livechat.connect.oauth import (
     new_state,
     new_verifier,
 )
-from mcp_livechat.connect.store import PendingAuthorization, StoredToken, TokenStore
+from mcp_livechat.connect.store import HeldGrant, PendingAuthorization, StoredToken, TokenStore
 from mcp_livechat.errors import AuthenticationFailed, LiveChatError, NotConnected, ReconnectRequired
 from mcp_livechat.livechat import Credential, LiveChat, LiveChatHttp, StaticCredentials, bearer
 from mcp_livechat.models import ConnectionStatus
@@ -37,8 +38,9 @@ PENDING_TTL = 600.0  # a connect link / state lives 10 minutes
 REFRESH_MARGIN = 300.0  # refresh this long before expiry (less for short-lived tokens)
 
 
-class OAuthConnections:
-    """Implements the tools' `ConnectionPort` for OAuth; also completes the callback."""
+class OAuthConnections(LinkConfirmation):
+    """Implements the tools' `ConnectionPort` for OAuth; also completes the callback (directly on
+    the desktop, after the person's confirmation over HTTP: `linking.LinkConfirmation`)."""
 
     def __init__(
         self,
@@ -50,7 +52,11 @@ class OAuthConnections:
         link_base: str | None,
         on_link: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
+        requester_email: Callable[[Principal], str | None] | None = None,
+        require_email: bool = False,
     ) -> None:
+        """`requester_email(principal)`: the verified e-mail claim of the caller asking for a link
+        (None: unknown); with `require_email`, only a LiveChat agent with that e-mail can complete it."""
         self.store = store
         self.oauth = oauth
         self.http = http
@@ -63,6 +69,8 @@ class OAuthConnections:
         self._locks: weakref.WeakValueDictionary[Principal, asyncio.Lock] = weakref.WeakValueDictionary()
         self._app_proven = False  # a token-endpoint success since start: the app's credentials are right
         self._app_refusal_logged: str | None = None
+        self._requester_email = requester_email or (lambda principal: None)
+        self.require_email = require_email
 
     # ------------------------------------------------------------------ links and completion
 
@@ -70,7 +78,12 @@ class OAuthConnections:
         """A fresh link for this person: `/connect/{state}` over HTTP, LiveChat's page otherwise."""
         state, verifier = new_state(), new_verifier()
         pending = PendingAuthorization(
-            state, principal, verifier, self.redirect_uri, self._clock() + PENDING_TTL
+            state,
+            principal,
+            verifier,
+            self.redirect_uri,
+            self._clock() + PENDING_TTL,
+            expected_email=self._requester_email(principal),
         )
         await self.store.put_pending(pending)
         if self._on_link is not None:
@@ -85,7 +98,8 @@ class OAuthConnections:
         )
 
     async def complete(self, state: str, code: str) -> tuple[Principal, StoredToken]:
-        """The callback: consume the state, exchange the code, store the token for that person."""
+        """The desktop callback (one local person, no confirmation step): consume the state,
+        exchange the code, store the token for that person."""
         pending = await self.store.take_pending(state)
         if pending is None:
             raise OAuthFailure("invalid_state", "This sign-in link is unknown, expired or already used.")
@@ -93,7 +107,11 @@ class OAuthConnections:
             code=code, verifier=pending.code_verifier, redirect_uri=pending.redirect_uri
         )
         self._app_works()
-        principal = pending.principal
+        return await self._store_grant(pending.principal, token)
+
+    async def _store_grant(
+        self, principal: Principal, token: StoredToken, held: HeldGrant | None = None
+    ) -> tuple[Principal, StoredToken]:
         try:
             previous = await self.store.get(principal)
         except SealError:
@@ -101,14 +119,19 @@ class OAuthConnections:
         await self.store.put(principal, token)
         self._cache[principal] = token
         self._emails.pop(principal, None)
+        if held is not None and held.agent_email:
+            self._emails[principal] = held.agent_email
+            await self.store.set_identity(principal, account_id=held.account_id, agent_email=held.agent_email)
         if previous is not None and previous.access_token != token.access_token:
             await self._revoke(previous)  # one live grant per person: do not eat into the 25-token cap
         logger.info("LiveChat connected for %s", principal)
         return principal, token
 
     async def abandon(self, state: str) -> None:
-        """Consent denied or failed: the state can never be used again."""
-        await self.store.take_pending(state)
+        """Consent denied or failed: the state can never be used again (a held grant is revoked)."""
+        pending = await self.store.take_pending(state, now=0.0)
+        if pending is not None and pending.held is not None:
+            await self._revoke(pending.held.token)
 
     # ------------------------------------------------------------------ credentials
 

@@ -3,7 +3,8 @@
 stdio and `LIVECHAT_MCP_AUTH=none` (loopback only) have one local principal. Over HTTP:
 
 - `jwt`: a bearer token from the gateway's identity provider, verified against its JWKS (signature,
-  issuer, audience, expiry); principal = (tenant claim, or the issuer; `sub`).
+  issuer, audience, expiry); principal = (tenant claim, or the issuer; `sub`); with an e-mail claim
+  configured, the caller's e-mail too (a connect link then completes only for that LiveChat agent).
 - `api-key`: a file of `<sha256 hex of key> <tenant> <user>` lines; the key is the bearer token.
 """
 
@@ -45,10 +46,12 @@ LOCAL = Principal("local", "local")
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """A verified HTTP caller: who, and until when the credential is good (None: no expiry)."""
+    """A verified HTTP caller: who, until when the credential is good (None: no expiry), and the
+    e-mail its identity provider vouches for (None: not configured or not in the token)."""
 
     principal: Principal
     expires_at: int | None = None
+    email: str | None = None
 
 
 # Asymmetric algorithms only: never `none`, never HMAC with a public key.
@@ -65,6 +68,7 @@ class JwtVerifier:
         issuer: str,
         audience: str,
         tenant_claim: str | None = None,
+        email_claim: str | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         leeway: float = 30.0,
         refetch_after: float = 30.0,
@@ -76,6 +80,7 @@ class JwtVerifier:
             audience,
             tenant_claim,
         )
+        self.email_claim = email_claim
         self._transport = transport
         self._leeway = leeway
         self._refetch_after = refetch_after
@@ -117,7 +122,12 @@ class JwtVerifier:
         ):
             return None
         exp = claims.get("exp")
-        return Caller(Principal(str(tenant), subject), int(exp) if isinstance(exp, int | float) else None)
+        email = claims.get(self.email_claim) if self.email_claim else None
+        return Caller(
+            Principal(str(tenant), subject),
+            int(exp) if isinstance(exp, int | float) else None,
+            email.strip() if isinstance(email, str) and email.strip() else None,
+        )
 
     async def _key(self, kid: str) -> Any:
         if kid in self._keys:

@@ -4,7 +4,6 @@ Refusals are 401 with `WWW-Authenticate` pointing at the RFC 9728 resource metad
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,6 @@ from typing import Any
 import httpx2
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
@@ -24,39 +21,17 @@ from mcp_livechat.connect.identity import ApiKeys, JwtVerifier, Principal
 from mcp_livechat.errors import ConfigurationError
 from mcp_livechat.http_app import create_app
 from mcp_livechat.server import create_server
-from tests.connect.flow_kit import oauth_settings, sandbox_on_port, served
-
-ISSUER, AUDIENCE = "https://idp.example", "mcp-livechat"
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _jwks() -> dict[str, Any]:
-    jwk = json.loads(RSAAlgorithm.to_jwk(KEY.public_key()))
-    return {"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]}
-
-
-def token(key: Any = KEY, **claims: Any) -> str:
-    now = int(time.time())
-    body = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "ann",
-        "org": "acme",
-        "iat": now,
-        "exp": now + 300,
-        **claims,
-    }
-    return jwt.encode(
-        {k: v for k, v in body.items() if v is not None}, key, algorithm="RS256", headers={"kid": "k1"}
-    )
-
-
-def jwks_app() -> Starlette:
-    async def keys(request: Any) -> JSONResponse:
-        return JSONResponse(_jwks())
-
-    return Starlette(routes=[Route("/jwks", keys)])
+from tests.connect.flow_kit import (
+    AUDIENCE,
+    ISSUER,
+    OTHER_KEY,
+    jwks_app,
+    jwks_body,
+    oauth_settings,
+    sandbox_on_port,
+    served,
+    token,
+)
 
 
 async def _link(url: str, bearer: str) -> str:
@@ -131,7 +106,7 @@ async def test_unknown_key_ids_refetch_the_jwks_at_most_so_often() -> None:
     async def keys(request: Any) -> JSONResponse:
         nonlocal fetches
         fetches += 1
-        return JSONResponse(_jwks())
+        return JSONResponse(jwks_body())
 
     async with served(Starlette(routes=[Route("/jwks", keys)])) as idp:
         verifier = JwtVerifier(jwks_url=f"{idp}/jwks", issuer=ISSUER, audience=AUDIENCE, refetch_after=3600)

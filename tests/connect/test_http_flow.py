@@ -23,7 +23,14 @@ from mcp_livechat.connect.routes import COOKIE
 from mcp_livechat.http_app import create_app
 from mcp_livechat.sandbox import Sandbox, constants
 from mcp_livechat.server import create_server
-from tests.connect.flow_kit import Browser, oauth_settings, sandbox_on_port, served
+from tests.connect.flow_kit import (
+    Browser,
+    assert_guarded,
+    connect_through,
+    oauth_settings,
+    sandbox_on_port,
+    served,
+)
 
 
 @asynccontextmanager
@@ -50,7 +57,7 @@ async def test_http_flow_in_both_eras(tmp_path: Path, era: str) -> None:
     async def person_opens_the_link(context: Any, params: Any) -> ElicitResult:
         assert isinstance(params, ElicitRequestURLParams)
         links.append(params.url)
-        page = await browser.open(params.url)
+        page = await connect_through(browser, params.url)
         assert page.status_code == 200 and "LiveChat is connected" in page.text
         return ElicitResult(action="accept")
 
@@ -134,14 +141,20 @@ async def test_forged_replayed_and_foreign_states_store_nothing(tmp_path: Path) 
         assert await store.get(Principal("acme", "bob")) is None
         assert await store.peek_pending(alice_state) is not None  # Alice's sign-in is untouched
 
-        # The genuine answer connects Bob; replaying it is refused and changes nothing.
-        ok = await browser.open(to_callback)
+        # The genuine answer asks Bob to confirm, and then connects Bob; replaying it is refused.
+        ask = await browser.open(to_callback)
+        assert "Connect LiveChat account smith@example.com" in ask.text and "to bob at acme" in ask.text
+        assert await store.get(Principal("acme", "bob")) is None  # nothing before the confirmation
+        ok = await browser.submit(ask, "confirm")
         assert ok.status_code == 200 and "LiveChat is connected" in ok.text
         bob_token = await store.get(Principal("acme", "bob"))
         assert bob_token is not None
-        browser.http.cookies.set(COOKIE, query["state"][0], path="/integration-callback")
+        browser.set_cookie(base, COOKIE, query["state"][0], path="/integration-callback")
         replay = await browser.open(to_callback)
         assert replay.status_code == 400 and "Nothing was stored" in replay.text
+        browser.set_cookie(base, COOKIE, query["state"][0], path="/integration-callback")
+        again = await browser.submit(ask, "confirm")  # the old confirmation page, posted twice
+        assert again.status_code == 400 and "already used" in again.text
         assert await store.get(Principal("acme", "bob")) == bob_token
         assert sb.stats.counter("token_issued") == 1
         await browser.aclose()
@@ -156,7 +169,8 @@ async def test_reused_code_denied_consent_and_wrong_redirect_store_nothing(tmp_p
         to_callback = (
             await browser.step((await browser.step(await _link(client))).headers["location"])
         ).headers["location"]
-        assert (await browser.open(to_callback)).status_code == 200
+        confirmed = await browser.submit(await browser.open(to_callback), "confirm")
+        assert confirmed.status_code == 200
         first = await store.get(me)
         code = parse_qs(urlsplit(to_callback).query)["code"][0]
         again = Browser()  # a second sign-in of the same person (still connected), started directly
@@ -220,13 +234,6 @@ async def test_healthz_reports_the_store(tmp_path: Path) -> None:
         "status": "degraded",
         "store": "unreachable",
     }
-
-
-def assert_guarded(response: httpx2.Response) -> None:
-    """No page of ours may be framed (clickjacking), leak its URL in a Referer, or be cached."""
-    csp = response.headers.get("content-security-policy", "")
-    assert "frame-ancestors 'none'" in csp or response.headers.get("x-frame-options") == "DENY", response.url
-    assert response.headers.get("referrer-policy") == "no-referrer", response.url
 
 
 async def test_every_page_forbids_framing_and_referrers(tmp_path: Path) -> None:
