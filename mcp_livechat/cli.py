@@ -141,7 +141,9 @@ def _serve(args: argparse.Namespace) -> None:
         public_url = settings.public_url or f"http://{args.host}:{args.port}"
     built = create_server(settings, transport=transport, public_url=public_url)
     if args.transport == "stdio":
-        built.server.run("stdio")
+        from mcp_livechat.stdio_app import serve_stdio
+
+        asyncio.run(serve_stdio(built))
         return
     import uvicorn
 

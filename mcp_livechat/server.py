@@ -25,10 +25,10 @@ from mcp_livechat.connect.identity import LOCAL, ApiKeys, Caller, JwtVerifier, P
 from mcp_livechat.connect.pat import NoConnections, PatConnections
 from mcp_livechat.errors import ConfigurationError, LiveChatError
 from mcp_livechat.livechat import LiveChatHttp, default_http_client
-from mcp_livechat.tools.adapter import HiddenToolGuard, sdk_tools
+from mcp_livechat.tools.adapter import ToolGuard, sdk_tools
 from mcp_livechat.tools.catalogue import ALL_TOOLS
 from mcp_livechat.tools.context import ConnectionPort, Services
-from mcp_livechat.tools.prompts import register_prompts
+from mcp_livechat.tools.prompts import PromptGuard, register_prompts
 from mcp_livechat.tools.spec import Selection, select
 from mcp_livechat.version import __version__
 
@@ -303,7 +303,7 @@ def create_server(
         token_verifier=caller_auth[0] if caller_auth else None,
         auth=caller_auth[1] if caller_auth else None,
         tools=sdk_tools(selection),
-        middleware=[HiddenToolGuard(selection.hidden)],
+        middleware=[ToolGuard({s.name for s in selection.enabled}, selection.hidden), PromptGuard()],
     )
     register_prompts(server)
     return LiveChatServer(server, runtime)
