@@ -170,7 +170,7 @@ class LiveChatOAuth:
             logger.info("token %s refused by LiveChat: %s", what, reason)
             if reason == "temporarily_unavailable":
                 raise RateLimited(
-                    f"LiveChat's accounts server is rate limiting the token {what}",
+                    f"LiveChat's accounts server is rate limiting the token {what}.",
                     retry_after=seen.retry_after,
                     status=seen.status or 429,
                     type=reason,
@@ -179,7 +179,7 @@ class LiveChatOAuth:
             raise OAuthFailure(reason, f"LiveChat refused the token {what} ({reason}).") from None
         except httpx2.HTTPStatusError as exc:
             raise ServerError(
-                f"LiveChat's accounts server failed the token {what} (HTTP {exc.response.status_code})",
+                f"LiveChat's accounts server failed the token {what} (HTTP {exc.response.status_code}).",
                 status=exc.response.status_code,
                 type="server_error",
                 action=f"token {what}",
@@ -191,7 +191,7 @@ class LiveChatOAuth:
             ) from exc
         except ValueError:
             raise ServerError(
-                f"LiveChat's accounts server sent an unreadable token {what} response",
+                f"LiveChat's accounts server sent an unreadable token {what} response.",
                 status=200,
                 type="malformed_response",
                 action=f"token {what}",
