@@ -213,9 +213,9 @@ def connect_routes(connections: Callable[[], OAuthConnections], *, secure: bool)
     async def confirm(request: Request) -> Response:
         form = await _form(request)
         state = form.get("state", "")
-        if form is _TOO_BIG or not bound(request, state) or not _same_origin(request):
-            return foreign.response()
         service = connections()
+        if form is _TOO_BIG or not bound(request, state) or not _same_origin(request, service):
+            return foreign.response()
         await _sweep(service)
         try:
             if form.get("action") == "cancel":
@@ -257,13 +257,17 @@ async def _form(request: Request) -> dict[str, str]:
         return {}
 
 
-def _same_origin(request: Request) -> bool:
-    """A browser's form POST carries an Origin; one that is not ours is a cross-site forgery."""
+def _same_origin(request: Request, service: OAuthConnections) -> bool:
+    """A browser's form POST carries an Origin; one that is neither this server's public URL nor
+    the host it was sent to is a cross-site forgery."""
     origin = request.headers.get("origin")
     if origin is None:
         return True  # no Origin: not a modern browser's cross-site request (the cookie check stands)
     parts = urlsplit(origin)
-    return f"{parts.netloc}" == request.headers.get("host", "") and parts.scheme in ("http", "https")
+    ours = {request.headers.get("host", "")}
+    if service.link_base:
+        ours.add(urlsplit(service.link_base).netloc)
+    return parts.scheme in ("http", "https") and parts.netloc in ours
 
 
 def _server_name(service: OAuthConnections, request: Request) -> str:

@@ -245,9 +245,11 @@ class Browser:
     by default: sent on a cross-site top-level GET navigation, never on a cross-site POST; Strict:
     never cross-site, a redirect chain included). Submits forms the way a click does (Origin set)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, samesite: bool = True) -> None:
+        """`samesite=False`: an old browser that sends every cookie cross-site too."""
         self.transport = _QuietTransport()
         self.jar: list[_Cookie] = []
+        self.samesite = samesite
 
     async def open(self, url: str, *, initiator: str | None = None) -> httpx2.Response:
         """A top-level navigation (typed, or opened by the MCP client when `initiator` is None)."""
@@ -317,7 +319,7 @@ class Browser:
         parts = urlsplit(url)
         host, path, now = (parts.hostname or "").lower(), parts.path or "/", time.time()
         self.jar = [c for c in self.jar if c.expires is None or c.expires > now]
-        cross_site = any(_site(u) != _site(url) for u in chain)
+        cross_site = self.samesite and any(_site(u) != _site(url) for u in chain)
         out = []
         for c in self.jar:
             if c.host != host or (c.secure and parts.scheme != "https"):

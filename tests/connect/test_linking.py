@@ -8,6 +8,7 @@ LiveChat agent whose e-mail is not the caller's is refused outright."""
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -151,6 +152,21 @@ async def test_a_forged_confirmation_stores_nothing(tmp_path: Path) -> None:
         assert await runtime.store.get(BOB) is None and sb.stats.counter("token_issued") == 1
 
         done = await victim.submit(page, "cancel")
+        assert "Cancelled" in done.text and live_tokens(sb, VICTIM) == 0
+
+
+async def test_a_cross_site_post_is_refused_even_by_a_browser_without_samesite(tmp_path: Path) -> None:
+    async with server(tmp_path, **api_keys(tmp_path)) as (sb, base, runtime):
+        old = Browser(samesite=False)  # sends the cookie cross-site: only the Origin check is left
+        page = await old.open(await bobs_link(base))
+        fields = dict(re.findall(r"name=(state|csrf) value='([^']+)'", page.text))
+        forged = await old.post(
+            f"{base}/integration-callback", {**fields, "action": "confirm"}, initiator="http://localhost:9/x"
+        )
+        assert (
+            forged.status_code == 400 and await runtime.store.get(BOB) is None
+        )  # even with a leaked form token
+        done = await old.submit(page, "cancel")
         assert "Cancelled" in done.text and live_tokens(sb, VICTIM) == 0
 
 
