@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import logging
 import os
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -181,22 +179,6 @@ def _unchunk(data: bytes) -> bytes:
             break
         out, data = out + data[:size], data[size + 2 :]
     return out
-
-
-class _BrowserRequests(logging.Filter):
-    """Drops httpx2's INFO line for the simulated browser's own requests, which only ever go to
-    browser-facing pages (never called by the server's clients, so nothing audited is hidden)."""
-
-    PAGES = re.compile(
-        r"https?://[^/\s]+(/connect/|/integration-callback|/callback\?|/accounts/\?|/accounts/ooops)"
-    )
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not self.PAGES.search(record.getMessage())
-
-
-_BROWSER_FILTER = _BrowserRequests()
-logging.getLogger("httpx2").addFilter(_BROWSER_FILTER)
 
 
 @dataclass
