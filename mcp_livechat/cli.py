@@ -2,8 +2,12 @@
 
 stdout belongs to JSON-RPC when serving over stdio: everything here logs to stderr, and only the
 commands meant for humans (`sandbox`, `demo`, `status`, `doctor`, `connections`, `rotate-key`) write
-to stdout. Before serving with an OAuth app, the token store is checked (`Runtime.check_store`): a
-store whose sign-ins no configured key opens stops the start with one line.
+to stdout.
+
+Every configuration problem, of every command and transport, ends the process with exit code 2
+and exactly one line on stderr, before anything is served: settings and flags are checked first,
+then the token store opens (its key file, permissions, schema, and a key for its sign-ins:
+`Runtime.check_store`) and the listening socket is bound, and only then does the server answer anyone.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import json
 import socket
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from mcp_livechat import logs
 from mcp_livechat.config import Settings, load_settings
@@ -29,15 +34,40 @@ def _out(text: str) -> None:
     sys.stdout.flush()
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are configuration errors too: one line, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"mcp-livechat: configuration error: {message} (see mcp-livechat --help)\n")
+        raise SystemExit(2)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text[:20]!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not between 0 and 65535")
+    return port
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text[:80]!r}")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mcp-livechat", description="MCP server for LiveChat.")
+    p = _Parser(prog="mcp-livechat", description="MCP server for LiveChat.")
     p.add_argument("--version", action="version", version=f"mcp-livechat {__version__}")
-    sub = p.add_subparsers(dest="command")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     serve = sub.add_parser("serve", help="run the MCP server (default)")
     serve.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument(
         "--read-only", action="store_true", default=None, help="offer no tool that changes anything"
     )
@@ -53,9 +83,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser("sandbox", help="run the LiveChat sandbox with seeded data")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8800, help="0 picks a free port")
+    sandbox.add_argument("--port", type=_port, default=8800, help="0 picks a free port")
     sandbox.add_argument("--seed", type=int, default=7)
-    sandbox.add_argument("--redirect-uri", action="append", help="whitelisted redirect URI (repeatable)")
+    sandbox.add_argument(
+        "--redirect-uri", action="append", type=_http_url, help="whitelisted redirect URI (repeatable)"
+    )
 
     sub.add_parser("demo", help="a short scripted session against the sandbox, printed")
 
@@ -88,8 +120,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif command == "doctor":
             from mcp_livechat.doctor import command as doctor
 
-            code, text = doctor(json_output=args.json)
+            code, text, problem = doctor(json_output=args.json)
             _out(text)
+            if problem is not None:  # the report is on stdout; the reason it stopped, one line on stderr
+                _fail(f"configuration error: {problem}", 2)
             if code:
                 raise SystemExit(code)
         elif command in ("connections", "rotate-key"):
@@ -101,13 +135,29 @@ def main(argv: Sequence[str] | None = None) -> None:
         else:
             _serve(args if args.command else _parser().parse_args(["serve"]))
     except ConfigurationError as exc:
-        sys.stderr.write(f"mcp-livechat: configuration error: {exc}\n")
-        raise SystemExit(2) from None
+        _fail(f"configuration error: {exc}", 2)
     except LiveChatError as exc:
-        sys.stderr.write(f"mcp-livechat: {exc}\n")
-        raise SystemExit(1) from None
+        _fail(str(exc), 1)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except BaseExceptionGroup as group:  # raised inside a task group (a lifespan, a server loop)
+        found = group.subgroup(ConfigurationError)
+        if found is None:
+            raise
+        _fail(f"configuration error: {_first(found)}", 2)
+
+
+def _fail(line: str, code: int) -> NoReturn:
+    sys.stderr.write(f"mcp-livechat: {' '.join(line.split())}\n")  # one line, whatever the message
+    sys.stderr.flush()
+    raise SystemExit(code)
+
+
+def _first(group: BaseExceptionGroup[Any]) -> BaseException:
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first
 
 
 def _admin(command: str, args: argparse.Namespace) -> None:
@@ -168,14 +218,41 @@ def _serve(args: argparse.Namespace) -> None:
     built = create_server(settings, transport=transport, public_url=public_url)
     asyncio.run(built.runtime.check_store())  # refuse, in one line, a store no configured key opens
     if args.transport == "stdio":
-        built.server.run("stdio")
+        from mcp_livechat.stdio_app import serve_stdio
+
+        asyncio.run(serve_stdio(built))
         return
     import uvicorn
 
     from mcp_livechat.http_app import create_app
 
     app = create_app(built, settings, transport=args.transport, host=args.host)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, log_level=settings.log_level.lower())
+    sock = listen(args.host, args.port)
+    config = uvicorn.Config(app, log_config=None, log_level=settings.log_level.lower())
+
+    async def serve_http() -> None:
+        async with built.runtime:  # the store opens before the first request is accepted
+            await uvicorn.Server(config).serve(sockets=[sock])
+
+    asyncio.run(serve_http())
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or a `ConfigurationError` saying why not."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ConfigurationError(f"--host: cannot listen on {host!r} ({exc.strerror or exc})") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(f"--port: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+    return sock
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -187,13 +264,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 def _sandbox(args: argparse.Namespace) -> None:
     from mcp_livechat.sandbox import Sandbox, serve
 
-    port = args.port or free_port(args.host)
+    sock = listen(args.host, args.port)  # bound before the URLs are printed
+    port = int(sock.getsockname()[1])
     kwargs: dict[str, Any] = {"seed": args.seed}
     if args.redirect_uri:
         kwargs["redirect_uris"] = tuple(args.redirect_uri)
     sb = Sandbox(**kwargs)
     _out(json.dumps(sb.describe(f"http://{args.host}:{port}")))
-    asyncio.run(serve(sb, args.host, port))
+    asyncio.run(serve(sb, args.host, port, sock=sock))
 
 
 async def _demo() -> None:

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     mcp_issuer: str | None = None
     mcp_audience: str | None = None
     mcp_tenant_claim: str | None = None
+    mcp_email_claim: str | None = None
     mcp_api_keys_file: Path | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
@@ -160,6 +161,8 @@ class Settings(BaseSettings):
             for name in ("mcp_jwks_url", "mcp_issuer", "mcp_audience"):
                 if not getattr(self, name):
                     raise _Problem(name, "is required when LIVECHAT_MCP_AUTH=jwt")
+        if self.mcp_email_claim and self.mcp_auth != "jwt":
+            raise _Problem("mcp_email_claim", "needs LIVECHAT_MCP_AUTH=jwt (the claim is read from the JWT)")
         if self.mcp_auth == "api-key" and not self.mcp_api_keys_file:
             raise _Problem("mcp_api_keys_file", "is required when LIVECHAT_MCP_AUTH=api-key")
         return self

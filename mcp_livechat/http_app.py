@@ -11,7 +11,10 @@ most `LIVECHAT_HTTP_MAX_SESSIONS` are open, and `LIVECHAT_MAX_SESSIONS_PER_CALLE
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -19,18 +22,20 @@ from urllib.parse import urlsplit
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_livechat.config import Settings
-from mcp_livechat.connect.routes import connect_routes
+from mcp_livechat.connect.routes import SECURITY_HEADERS, connect_routes
 from mcp_livechat.errors import ConfigurationError
 from mcp_livechat.http_sessions import SessionCap
 from mcp_livechat.server import LiveChatServer
 
 HttpTransport = Literal["http", "sse"]
+logger = logging.getLogger("mcp_livechat")
 
 
 def is_loopback(host: str) -> bool:
@@ -126,10 +131,63 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with runtime:  # the store and the pool outlive every session
-            if run_sessions is None:
-                yield
-            else:
-                async with run_sessions():
+            janitor = (
+                asyncio.create_task(_revoke_abandoned_forever(runtime))
+                if settings.credential_mode == "oauth"
+                else None
+            )
+            try:
+                if run_sessions is None:
                     yield
+                else:
+                    async with run_sessions():
+                        yield
+            finally:
+                if janitor is not None:
+                    janitor.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await janitor
 
-    return Starlette(routes=[*routes, Mount("/", app=mcp_app)], lifespan=lifespan)
+    return Starlette(
+        routes=[*routes, Mount("/", app=mcp_app)],
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+    )
+
+
+ABANDONED_SWEEP_EVERY = 60.0
+
+
+async def _revoke_abandoned_forever(runtime: Any) -> None:
+    """Revoke, now and then, the LiveChat grants people obtained but never confirmed before their
+    link expired (each callback sweeps too; this covers a quiet server)."""
+    while True:
+        await asyncio.sleep(ABANDONED_SWEEP_EVERY)
+        try:
+            await runtime.oauth_connections.revoke_abandoned()
+        except Exception as exc:  # the store or LiveChat away: try again next round
+            logger.warning("could not revoke expired unconfirmed sign-ins: %s", type(exc).__name__)
+
+
+class SecurityHeaders:
+    """Adds `connect.routes.SECURITY_HEADERS` to every HTTP response that does not set them itself
+    (`/healthz`, the resource metadata, `/mcp`, errors), so no page we serve can be framed or leak
+    its URL in a Referer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self._headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

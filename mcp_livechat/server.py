@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 
@@ -27,10 +28,10 @@ from mcp_livechat.connect.identity import LOCAL, ApiKeys, Caller, JwtVerifier, P
 from mcp_livechat.connect.pat import NoConnections, PatConnections
 from mcp_livechat.errors import ConfigurationError, LiveChatError
 from mcp_livechat.livechat import LazyTransport, LiveChatHttp, default_http_client
-from mcp_livechat.tools.adapter import HiddenToolGuard, sdk_tools
+from mcp_livechat.tools.adapter import ToolGuard, sdk_tools
 from mcp_livechat.tools.catalogue import all_tools, tools_of
 from mcp_livechat.tools.context import ConnectionPort, Services
-from mcp_livechat.tools.prompts import register_prompts
+from mcp_livechat.tools.prompts import PromptGuard, register_prompts
 from mcp_livechat.tools.protocol import ClientLogging, register_completions
 from mcp_livechat.tools.spec import DEFAULT_TOOLSETS, TOOLSETS, Selection, select
 from mcp_livechat.version import __version__
@@ -193,6 +194,8 @@ class Runtime:
             redirect_uri=self.redirect_uri,
             link_base=self.public_url,
             on_link=None if self.public_url else self._listen_on_loopback,
+            requester_email=_requester_email,
+            require_email=bool(s.mcp_auth == "jwt" and s.mcp_email_claim),
         )
 
     async def _listen_on_loopback(self) -> None:
@@ -286,6 +289,15 @@ def _principal_from_token(token: AccessToken | None) -> Principal:
     return Principal(str((token.claims or {}).get("tenant") or token.client_id), token.subject)
 
 
+def _requester_email(principal: Principal) -> str | None:
+    """The verified e-mail claim of the caller of the current request, if they are `principal`."""
+    token = get_access_token()
+    if token is None or not token.subject or _principal_from_token(token) != principal:
+        return None
+    email = (token.claims or {}).get("email")
+    return email if isinstance(email, str) and email else None
+
+
 class CallerVerifier(TokenVerifier):
     """The SDK's bearer check, answered by our JWT or API-key verifier."""
 
@@ -297,9 +309,10 @@ class CallerVerifier(TokenVerifier):
         if caller is None:
             return None
         p = caller.principal
+        claims = {"tenant": p.tenant} | ({"email": caller.email} if caller.email else {})
         return AccessToken(
             token=token, client_id=p.tenant, scopes=[], subject=p.user, expires_at=caller.expires_at,
-            claims={"tenant": p.tenant},
+            claims=claims,
         )  # fmt: skip
 
 
@@ -314,6 +327,7 @@ def _caller_auth(settings: Settings, public_url: str | None) -> tuple[CallerVeri
             issuer=settings.mcp_issuer,
             audience=settings.mcp_audience,
             tenant_claim=settings.mcp_tenant_claim,
+            email_claim=settings.mcp_email_claim,
         )
         auth = AuthSettings.model_validate(
             {
@@ -386,11 +400,12 @@ def create_server(
         tools=sdk_tools(selection),
         middleware=[
             ClientLogging(),
-            HiddenToolGuard(
+            ToolGuard(
+                frozenset(spec.name for spec in selection.enabled),
                 selection.hidden,
-                offered=frozenset(spec.name for spec in selection.enabled),
                 why=lambda: selection_for(settings, everything=True).hidden,
-            )
+            ),
+            PromptGuard(),
         ],
     )
     register_completions(server, runtime.services)

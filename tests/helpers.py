@@ -26,6 +26,18 @@ async def call(client: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+async def unknown_tool(client: Any, name: str, args: dict[str, Any]) -> str:
+    """A tool the server does not offer: a JSON-RPC -32602 error (its message, with the reason)."""
+    from mcp import MCPError
+
+    try:
+        await client.call_tool(name, args)
+    except MCPError as exc:
+        assert exc.error.code == -32602, exc.error
+        return str(exc.error.message)
+    raise AssertionError(f"{name} should be refused as an unknown tool")
+
+
 async def fail(client: Any, name: str, args: dict[str, Any]) -> str:
     result = await client.call_tool(name, args)
     assert result.is_error, f"{name} should have failed"

@@ -25,6 +25,7 @@ def test_only_the_seam_imports_the_sdk() -> None:
         "mcp_livechat.tools.protocol",
         "mcp_livechat.server",
         "mcp_livechat.http_app",
+        "mcp_livechat.stdio_app",
         "mcp_livechat.cli",
     }
     importers = {m for m in graph.find_modules_that_directly_import("mcp") if m.startswith("mcp_livechat")}

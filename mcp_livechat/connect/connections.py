@@ -24,8 +24,15 @@ from collections.abc import Awaitable, Callable
 
 from mcp_livechat.connect.crypto import SealError
 from mcp_livechat.connect.identity import Principal
+from mcp_livechat.connect.linking import LinkConfirmation
 from mcp_livechat.connect.oauth import LiveChatOAuth, OAuthFailure, new_state, new_verifier
-from mcp_livechat.connect.store import NEEDS_RECONNECT, PendingAuthorization, StoredToken, TokenStore
+from mcp_livechat.connect.store import (
+    NEEDS_RECONNECT,
+    HeldGrant,
+    PendingAuthorization,
+    StoredToken,
+    TokenStore,
+)
 from mcp_livechat.connect.verdicts import (
     CANNOT_DECRYPT,
     NO_REFRESH_TOKEN,
@@ -46,8 +53,9 @@ LINK_REUSE_LEFT = 120.0  # a live link is handed out again while it has at least
 REFRESH_MARGIN = 300.0  # refresh this long before expiry (less for short-lived tokens)
 
 
-class OAuthConnections:
-    """Implements the tools' `ConnectionPort` for OAuth; also completes the callback."""
+class OAuthConnections(LinkConfirmation):
+    """Implements the tools' `ConnectionPort` for OAuth; also completes the callback (directly on
+    the desktop, after the person's confirmation over HTTP: `linking.LinkConfirmation`)."""
 
     def __init__(
         self,
@@ -59,7 +67,11 @@ class OAuthConnections:
         link_base: str | None,
         on_link: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
+        requester_email: Callable[[Principal], str | None] | None = None,
+        require_email: bool = False,
     ) -> None:
+        """`requester_email(principal)`: the verified e-mail claim of the caller asking for a link
+        (None: unknown); with `require_email`, only a LiveChat agent with that e-mail can complete it."""
         self.store = store
         self.oauth = oauth
         self.http = http
@@ -71,22 +83,28 @@ class OAuthConnections:
         self._emails: dict[Principal, str] = {}
         self._locks: weakref.WeakValueDictionary[Principal, asyncio.Lock] = weakref.WeakValueDictionary()
         self._app = AppStanding()
+        self._requester_email = requester_email or (lambda principal: None)
+        self.require_email = require_email
 
     # ------------------------------------------------------------------ links and completion
 
     async def connect_url(self, principal: Principal) -> str:
         """This person's link: `/connect/{state}` over HTTP, LiveChat's page otherwise. The live one
-        while it has `LINK_REUSE_LEFT` seconds left (no new pending row per call), else a new one."""
+        while it has `LINK_REUSE_LEFT` seconds left and expects the same LiveChat e-mail (no new
+        pending row per call), else a new one."""
         now = self._clock()
+        expected = self._requester_email(principal)
         pending = await self.store.live_pending(principal, now)
         if (
             pending is None
             or pending.expires_at - now < LINK_REUSE_LEFT
             or pending.redirect_uri != self.redirect_uri
+            or pending.expected_email != expected
         ):
             pending = PendingAuthorization(
-                new_state(), principal, new_verifier(), self.redirect_uri, now + PENDING_TTL
-            )
+                new_state(), principal, new_verifier(), self.redirect_uri, now + PENDING_TTL,
+                expected_email=expected,
+            )  # fmt: skip
             await self.store.put_pending(pending)
         if self._on_link is not None:
             await self._on_link()  # e.g. make sure a loopback receiver is listening
@@ -100,7 +118,8 @@ class OAuthConnections:
         )
 
     async def complete(self, state: str, code: str) -> tuple[Principal, StoredToken]:
-        """The callback: consume the state, exchange the code, store the token for that person."""
+        """The desktop callback (one local person, no confirmation step): consume the state,
+        exchange the code, store the token for that person."""
         pending = await self.store.take_pending(state)
         if pending is None:
             raise OAuthFailure("invalid_state", "This sign-in link is unknown, expired or already used.")
@@ -108,7 +127,14 @@ class OAuthConnections:
             code=code, verifier=pending.code_verifier, redirect_uri=pending.redirect_uri
         )
         self._app.works()
-        principal = pending.principal
+        return await self._store_grant(pending.principal, token)
+
+    def _app_works(self) -> None:
+        self._app.works()
+
+    async def _store_grant(
+        self, principal: Principal, token: StoredToken, held: HeldGrant | None = None
+    ) -> tuple[Principal, StoredToken]:
         try:
             previous = await self.store.get(principal)
         except SealError:
@@ -116,14 +142,19 @@ class OAuthConnections:
         await self.store.put(principal, token)
         self._cache[principal] = token
         self._emails.pop(principal, None)
+        if held is not None and held.agent_email:
+            self._emails[principal] = held.agent_email
+            await self.store.set_identity(principal, account_id=held.account_id, agent_email=held.agent_email)
         if previous is not None and previous.access_token != token.access_token:
             await self._revoke(previous)  # one live grant per person: do not eat into the 25-token cap
         logger.info("LiveChat connected for %s", principal)
         return principal, token
 
     async def abandon(self, state: str) -> None:
-        """Consent denied or failed: the state can never be used again."""
-        await self.store.take_pending(state)
+        """Consent denied or failed: the state can never be used again (a held grant is revoked)."""
+        pending = await self.store.take_pending(state, now=0.0)
+        if pending is not None and pending.held is not None:
+            await self._revoke(pending.held.token)
 
     # ------------------------------------------------------------------ credentials
 

@@ -3,7 +3,8 @@
 stdio and `LIVECHAT_MCP_AUTH=none` (loopback only) have one local principal. Over HTTP:
 
 - `jwt`: a bearer token from the gateway's identity provider, verified against its JWKS (signature,
-  issuer, audience, expiry); principal = (tenant claim, or the issuer; `sub`).
+  issuer, audience, expiry); principal = (tenant claim, or the issuer; `sub`); with an e-mail claim
+  configured, the caller's e-mail too (a connect link then completes only for that LiveChat agent).
 - `api-key`: a file of `<sha256 hex of key> <tenant> <user>` lines; the key is the bearer token.
 """
 
@@ -45,10 +46,12 @@ LOCAL = Principal("local", "local")
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """A verified HTTP caller: who, and until when the credential is good (None: no expiry)."""
+    """A verified HTTP caller: who, until when the credential is good (None: no expiry), and the
+    e-mail its identity provider vouches for (None: not configured or not in the token)."""
 
     principal: Principal
     expires_at: int | None = None
+    email: str | None = None
 
 
 # Asymmetric algorithms only: never `none`, never HMAC with a public key.
@@ -65,6 +68,7 @@ class JwtVerifier:
         issuer: str,
         audience: str,
         tenant_claim: str | None = None,
+        email_claim: str | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         leeway: float = 30.0,
         refetch_after: float = 30.0,
@@ -76,6 +80,7 @@ class JwtVerifier:
             audience,
             tenant_claim,
         )
+        self.email_claim = email_claim
         self._transport = transport
         self._leeway = leeway
         self._refetch_after = refetch_after
@@ -117,7 +122,12 @@ class JwtVerifier:
         ):
             return None
         exp = claims.get("exp")
-        return Caller(Principal(str(tenant), subject), int(exp) if isinstance(exp, int | float) else None)
+        email = claims.get(self.email_claim) if self.email_claim else None
+        return Caller(
+            Principal(str(tenant), subject),
+            int(exp) if isinstance(exp, int | float) else None,
+            email.strip() if isinstance(email, str) and email.strip() else None,
+        )
 
     async def _key(self, kid: str) -> Any:
         if kid in self._keys:
@@ -145,10 +155,18 @@ class JwtVerifier:
 
 
 _API_KEY_LINE = re.compile(r"^([0-9a-fA-F]{64})\s+(\S+)\s+(\S+)\s*$")
+_FORMAT = "'<sha256 hex of the key> <tenant> <user>'"
 
 
 class ApiKeys:
-    """`<sha256 hex of key> <tenant> <user>` per line (`#` comments); re-read when the file changes."""
+    """`<sha256 hex of key> <tenant> <user>` per line (`#` comments); re-read when the file changes.
+
+    It fails closed. At start a file that cannot be read, or a malformed line, stops the server with
+    one line naming the problem. While serving, the file is looked at every `check_every`
+    seconds (a change of its modification time, size or inode reloads it): a malformed line is
+    skipped with a warning while the rest of the file applies, removals included; a file that
+    disappears or cannot be read or decoded rejects every key until it is fixed (logged once).
+    """
 
     def __init__(
         self, path: Path, *, check_every: float = 5.0, clock: Callable[[], float] = time.monotonic
@@ -156,41 +174,74 @@ class ApiKeys:
         self.path = path
         self._check_every = check_every
         self._clock = clock
-        self._mtime = -1.0
-        self._checked = -1e18
+        self._signature: tuple[int, int, int] | None = None
+        self._checked = clock()
+        self._broken: str | None = None  # why every key is refused right now (logged once)
         self._by_hash: dict[str, Principal] = {}
-        self._load()
+        self._by_hash, problems = self._parse(self._read())
+        if problems:
+            raise ConfigurationError(f"LIVECHAT_MCP_API_KEYS_FILE: {problems[0]}")
 
     def verify(self, key: str) -> Caller | None:
         now = self._clock()
         if now - self._checked >= self._check_every:
             self._checked = now
-            try:
-                self._load()
-            except ConfigurationError as exc:  # keep serving with the keys we have
-                logger.warning("API keys not reloaded: %s", exc)
+            self._reload()
         principal = self._by_hash.get(hashlib.sha256(key.encode()).hexdigest())
         return Caller(principal) if principal else None
 
-    def _load(self) -> None:
+    def _reload(self) -> None:
         try:
-            mtime = self.path.stat().st_mtime
+            text = self._read()
+        except ConfigurationError as exc:
+            self._by_hash, self._signature = {}, None  # fail closed until the file is back
+            if self._broken != str(exc):
+                self._broken = str(exc)
+                logger.error("every API key is refused until the file is fixed: %s", exc)
+            return
+        if text is None:
+            return  # unchanged
+        self._by_hash, problems = self._parse(text)
+        if self._broken is not None:
+            logger.warning("LIVECHAT_MCP_API_KEYS_FILE: %s is readable again", self.path)
+            self._broken = None
+        for problem in problems:
+            logger.warning("LIVECHAT_MCP_API_KEYS_FILE: %s; the line is skipped", problem)
+
+    def _read(self) -> str | None:
+        """The file's text, or None if it did not change since the last read."""
+        try:
+            stat = self.path.stat()
+            signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            if signature == self._signature:
+                return None
+            text = self.path.read_bytes().decode("utf-8")
         except OSError as exc:
             raise ConfigurationError(
-                f"LIVECHAT_MCP_API_KEYS_FILE: cannot read {self.path} ({exc.strerror})"
+                f"LIVECHAT_MCP_API_KEYS_FILE: cannot read {self.path} ({exc.strerror or type(exc).__name__})"
             ) from None
-        if mtime == self._mtime:
-            return
+        except UnicodeDecodeError:
+            raise ConfigurationError(f"LIVECHAT_MCP_API_KEYS_FILE: {self.path} is not UTF-8 text") from None
+        self._signature = signature
+        return text
+
+    def _parse(self, text: str | None) -> tuple[dict[str, Principal], list[str]]:
+        """The entries that parse, and what is wrong with the others (a hash listed twice with
+        different people is refused altogether: it is not clear whose it is)."""
         entries: dict[str, Principal] = {}
-        for number, raw in enumerate(self.path.read_text().splitlines(), 1):
+        problems: list[str] = []
+        ambiguous: set[str] = set()
+        for number, raw in enumerate((text or "").splitlines(), 1):
             line = raw.split("#", 1)[0].strip()
             if not line:
                 continue
             match = _API_KEY_LINE.match(line)
             if match is None:
-                raise ConfigurationError(
-                    f"LIVECHAT_MCP_API_KEYS_FILE: line {number} of {self.path} is not "
-                    "'<sha256 hex of the key> <tenant> <user>'"
-                )
-            entries[match.group(1).lower()] = Principal(match.group(2), match.group(3))
-        self._by_hash, self._mtime = entries, mtime
+                problems.append(f"line {number} of {self.path} is not {_FORMAT}")
+                continue
+            digest, principal = match.group(1).lower(), Principal(match.group(2), match.group(3))
+            if entries.get(digest, principal) != principal:
+                problems.append(f"line {number} of {self.path} repeats a key hash for another person")
+                ambiguous.add(digest)
+            entries.setdefault(digest, principal)
+        return {k: v for k, v in entries.items() if k not in ambiguous}, problems

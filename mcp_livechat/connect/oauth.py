@@ -201,7 +201,7 @@ class LiveChatOAuth:
             logger.info("token %s refused by LiveChat: %s", what, reason)
             if reason == "temporarily_unavailable":
                 raise RateLimited(
-                    f"LiveChat's accounts server is rate limiting the token {what}",
+                    f"LiveChat's accounts server is rate limiting the token {what}.",
                     retry_after=seen.retry_after,
                     status=seen.status or 429,
                     type=reason,
@@ -211,7 +211,7 @@ class LiveChatOAuth:
         except httpx2.HTTPStatusError as exc:
             self._observe("error", "server_error")
             raise ServerError(
-                f"LiveChat's accounts server failed the token {what} (HTTP {exc.response.status_code})",
+                f"LiveChat's accounts server failed the token {what} (HTTP {exc.response.status_code}).",
                 status=exc.response.status_code,
                 type="server_error",
                 action=f"token {what}",
@@ -225,7 +225,7 @@ class LiveChatOAuth:
         except ValueError:
             self._observe("error", "malformed_response")
             raise ServerError(
-                f"LiveChat's accounts server sent an unreadable token {what} response",
+                f"LiveChat's accounts server sent an unreadable token {what} response.",
                 status=200,
                 type="malformed_response",
                 action=f"token {what}",

@@ -1,8 +1,9 @@
 """Every statement of the PostgreSQL token store, with the schema-qualified names composed safely once.
 
-Schema version 2 is version 1 plus columns, added with ``ADD COLUMN IF NOT EXISTS`` (defaults that
-need no table rewrite), so a fresh schema and a version-1 one take the same path, and version-1
-replicas still running keep working against it (their statements name only version-1 columns).
+Schema versions 2 and 3 are version 1 plus columns, added with ``ADD COLUMN IF NOT EXISTS``
+(defaults that need no table rewrite), so a fresh schema and an older one take the same path, and
+older replicas still running keep working against it (their statements name only their columns;
+a version-2 replica does not know `held` and may purge an unconfirmed grant without revoking it).
 """
 
 from __future__ import annotations
@@ -58,13 +59,14 @@ class Queries:
             q("CREATE INDEX IF NOT EXISTS livechat_pending_expires_at ON {pending} (expires_at)"),
         ]
         self.schema_version = q("SELECT value FROM {meta} WHERE name = 'schema_version'")
-        self.to_v2 = [
+        self.migrate = [  # to the current version, from any older one
             q("ALTER TABLE {tokens} " + ", ".join(f"ADD COLUMN IF NOT EXISTS {c}" for c in _TOKEN_COLUMNS)),
             q("ALTER TABLE {pending} ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now()"),
             q(
                 "CREATE INDEX IF NOT EXISTS livechat_pending_principal"
                 " ON {pending} (tenant, user_id, created_at)"
             ),
+            q("ALTER TABLE {pending} ADD COLUMN IF NOT EXISTS held boolean NOT NULL DEFAULT false"),
         ]
         self.backfill_state_at = q("UPDATE {tokens} SET state_at = updated_at")
         self.set_version = q(
@@ -116,26 +118,33 @@ class Queries:
 
         # One statement, so one transaction: drop expired rows and the principal's surplus, insert.
         self.put_pending = q(
-            "WITH expired AS (DELETE FROM {pending} WHERE expires_at <= to_timestamp(%(now)s)),"
-            " surplus AS (DELETE FROM {pending} WHERE tenant = %(tenant)s AND user_id = %(user)s"
+            "WITH expired AS (DELETE FROM {pending} WHERE expires_at <= to_timestamp(%(now)s) AND NOT held),"
+            " surplus AS (DELETE FROM {pending} WHERE tenant = %(tenant)s AND user_id = %(user)s AND NOT held"
             " AND expires_at > to_timestamp(%(now)s) AND state_hash <> %(digest)s AND state_hash NOT IN"
-            " (SELECT state_hash FROM {pending} WHERE tenant = %(tenant)s AND user_id = %(user)s"
+            " (SELECT state_hash FROM {pending} WHERE tenant = %(tenant)s AND user_id = %(user)s AND NOT held"
             " AND expires_at > to_timestamp(%(now)s) AND state_hash <> %(digest)s"
             " ORDER BY created_at DESC LIMIT %(keep)s))"
-            " INSERT INTO {pending} (state_hash, tenant, user_id, sealed, key_id, expires_at, created_at)"
-            " VALUES (%(digest)s, %(tenant)s, %(user)s, %(sealed)s, %(key_id)s, to_timestamp(%(expires_at)s),"
-            " to_timestamp(%(now)s)) ON CONFLICT (state_hash) DO UPDATE SET tenant = excluded.tenant,"
-            " user_id = excluded.user_id, sealed = excluded.sealed, key_id = excluded.key_id,"
-            " expires_at = excluded.expires_at, created_at = excluded.created_at"
+            " INSERT INTO {pending} (state_hash, tenant, user_id, sealed, key_id, expires_at, created_at,"
+            " held) VALUES (%(digest)s, %(tenant)s, %(user)s, %(sealed)s, %(key_id)s,"
+            " to_timestamp(%(expires_at)s), to_timestamp(%(now)s), %(held)s) ON CONFLICT (state_hash)"
+            " DO UPDATE SET tenant = excluded.tenant, user_id = excluded.user_id, sealed = excluded.sealed,"
+            " key_id = excluded.key_id,"
+            " expires_at = excluded.expires_at, created_at = excluded.created_at, held = excluded.held"
         )
         row = "tenant, user_id, sealed, extract(epoch FROM expires_at)::float8"
         self.take_pending = q("DELETE FROM {pending} WHERE state_hash = %s RETURNING {row}", row=row)
         self.peek_pending = q("SELECT {row} FROM {pending} WHERE state_hash = %s", row=row)
         self.live_pending = q(
             "SELECT sealed FROM {pending} WHERE tenant = %s AND user_id = %s"
-            " AND expires_at > to_timestamp(%s) ORDER BY created_at DESC LIMIT %s"
+            " AND expires_at > to_timestamp(%s) AND NOT held ORDER BY created_at DESC LIMIT %s"
         )
-        self.purge_pending = q("DELETE FROM {pending} WHERE expires_at <= to_timestamp(%s)")
+        self.purge_pending = q("DELETE FROM {pending} WHERE expires_at <= to_timestamp(%s) AND NOT held")
+        self.take_abandoned = q(
+            "DELETE FROM {pending} WHERE state_hash IN (SELECT state_hash FROM {pending}"
+            " WHERE held AND expires_at <= to_timestamp(%s) ORDER BY expires_at LIMIT %s"
+            " FOR UPDATE SKIP LOCKED) RETURNING state_hash, {row}",
+            row=row,
+        )
 
         self.key_counts = q(
             "SELECT (SELECT count(*) FROM {tokens} WHERE key_id <> %(p)s)"

@@ -189,7 +189,7 @@ class PostgresTokenStore(BaseTokenStore):
             version = int(row[0]) if row else 0
             self.check_schema_version(version, f"PostgreSQL schema {self.schema!r}")
             if version < SCHEMA_VERSION:
-                for statement in self._q.to_v2:
+                for statement in self._q.migrate:
                     await conn.execute(statement)
                 if version == 1:
                     await conn.execute(self._q.backfill_state_at)
@@ -295,11 +295,13 @@ class PostgresTokenStore(BaseTokenStore):
 
     # -- pending authorizations -------------------------------------------------------------
 
-    async def _insert_pending(self, digest: str, row: PendingRow, kid: str, now: float, keep: int) -> None:
+    async def _insert_pending(
+        self, digest: str, row: PendingRow, kid: str, now: float, keep: int, held: bool
+    ) -> None:
         tenant, user, blob, expires_at = row
         args = {
             "digest": digest, "tenant": tenant, "user": user, "sealed": blob, "key_id": kid,
-            "expires_at": expires_at, "now": now, "keep": keep - 1,
+            "expires_at": expires_at, "now": now, "keep": keep - 1, "held": held,
         }  # fmt: skip
         await self._rowcount(self._q.put_pending, args)
 
@@ -316,6 +318,10 @@ class PostgresTokenStore(BaseTokenStore):
 
     async def _purge_pending(self, now: float) -> int:
         return await self._rowcount(self._q.purge_pending, (now,))
+
+    async def _take_abandoned_rows(self, now: float, limit: int) -> list[tuple[str, PendingRow]]:
+        rows = await self._fetch(self._q.take_abandoned, (now, limit))
+        return [(r[0], (r[1], r[2], bytes(r[3]), float(r[4]))) for r in rows]
 
     # -- re-seal -----------------------------------------------------------------------------
 

@@ -1,13 +1,20 @@
 """The browser side of connecting LiveChat.
 
 HTTP servers: `GET /connect/{state}` binds this browser to the pending sign-in (an HttpOnly,
-SameSite=Lax cookie holding the state) and redirects to LiveChat's consent page;
-`GET /integration-callback` accepts the result only in the browser that started it, for a state
-that exists, is unexpired and unused; it exchanges the code (PKCE verifier included), stores the
-token for the person who asked, and answers with a plain page. Every failure stores nothing.
+SameSite=Lax cookie holding the state, sent back only to the callback path) and redirects to
+LiveChat's consent page; `GET /integration-callback` accepts the result only in the browser that
+started it, for a state that exists, is unexpired and unused. It exchanges the code (PKCE verifier
+included) and learns whose LiveChat account it is, but stores no grant: it holds the result
+sealed in the pending row and shows "Connect LiveChat account <e-mail> (<account>) to <user> at
+<tenant> on <server>?" with a POST form (a one-time token bound to the row, hence to the state and
+the cookie) and a cancel button. Only that form, posted from the same browser (cookie, same
+origin) before the link expires, stores the grant; cancel, a mismatch or expiry revokes the fresh
+LiveChat token. A link handed to someone else therefore shows them whose identity they would
+connect, and connects nothing unless they confirm.
 
-Desktop (`login`, stdio): a one-shot loopback receiver on the redirect URI's port does the same
-without the cookie (one local person), for an answer that carries a pending state only.
+Desktop (`login`, stdio): a one-shot loopback receiver on the redirect URI's port completes the
+sign-in directly, without the cookie or the confirmation (one local person), for an answer that
+carries a pending state only.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
@@ -30,27 +37,41 @@ from starlette.routing import Route
 
 from mcp_livechat.connect.connections import PENDING_TTL, OAuthConnections
 from mcp_livechat.connect.oauth import OAuthFailure
+from mcp_livechat.connect.store import PendingAuthorization
 from mcp_livechat.errors import LiveChatError
 
 logger = logging.getLogger("mcp_livechat.connect")
 
 COOKIE = "mcp_livechat_connect"
 CALLBACK_PATH = "/integration-callback"
+MAX_FORM_BYTES = 4096
+NOT_CONNECTED = "LiveChat was not connected"
 
 
-def page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    """A plain, escaped result page (no scripts, no external resources, not cached)."""
+# Every page and redirect we serve: never framed (clickjacking of the confirmation button), never
+# leaking its URL (it carries a state) in a Referer, never cached, never sniffed into another type.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def page(title: str, body: str, status: int = 200, *, extra_html: str = "") -> HTMLResponse:
+    """A plain, escaped result page (no scripts, no external resources, not cached, not framed).
+    `extra_html` is markup the caller built from escaped parts (a form)."""
     t, b = html.escape(title), html.escape(body)
     text = (
         f"<!doctype html><html><head><meta charset=utf-8><title>{t}</title></head>"
         "<body style='font-family:sans-serif;max-width:40em;margin:4em auto'>"
-        f"<h1>{t}</h1><p>{b}</p></body></html>"
+        f"<h1>{t}</h1><p>{b}</p>{extra_html}</body></html>"
     )
-    headers = {
-        "Cache-Control": "no-store",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-    }
-    return HTMLResponse(text, status_code=status, headers=headers)
+    return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
 
 
 @dataclass(frozen=True)
@@ -64,41 +85,83 @@ class Outcome:
 
 
 async def finish(connections: OAuthConnections, params: dict[str, str]) -> Outcome:
-    """The common end of both receivers, after the browser binding was checked."""
+    """The end of the desktop sign-in (one local person): store the grant directly."""
     state = params.get("state", "")
     if params.get("error"):
         await connections.abandon(state)
-        reason = params.get("error", "")
-        return Outcome(
-            False, "LiveChat was not connected", f"LiveChat answered {reason!r}. Nothing was stored."
-        )
+        return _denied(params)
     code = params.get("code", "")
     if not code:
-        return Outcome(False, "LiveChat was not connected", "The answer from LiveChat carried no code.")
+        return Outcome(False, NOT_CONNECTED, "The answer from LiveChat carried no code.")
     try:
         _, token = await connections.complete(state, code)
-    except OAuthFailure as exc:
+    except LiveChatError as exc:
+        return _refused(exc)
+    return _connected(token.account_id, None)
+
+
+def _denied(params: dict[str, str]) -> Outcome:
+    reason = params.get("error", "")[:100]
+    return Outcome(False, NOT_CONNECTED, f"LiveChat answered {reason!r}. Nothing was stored.")
+
+
+def _refused(exc: LiveChatError) -> Outcome:
+    hint = " Start again from your assistant (connect_livechat) to get a new link."
+    if isinstance(exc, OAuthFailure):
         logger.info("connect callback refused: %s", exc.reason)
-        hint = " Start again from your assistant (connect_livechat) to get a new link."
         if exc.reason == "unauthorized_client":
             hint = " The sign-in code was already used or expired." + hint
-        return Outcome(False, "LiveChat was not connected", f"{exc}{hint} Nothing was stored.")
-    except LiveChatError as exc:
-        return Outcome(False, "LiveChat was not connected", f"{exc} Nothing was stored.")
-    who = f" (account {token.account_id})" if token.account_id else ""
+        elif exc.reason == "wrong_account":
+            hint = ""
+    text = str(exc)
     return Outcome(
-        True, "LiveChat is connected", f"LiveChat is connected{who}. You can close this tab and go back."
+        False, NOT_CONNECTED, text + hint + ("" if "Nothing was stored" in text else " Nothing was stored.")
     )
 
 
+def _connected(account_id: str | None, email: str | None) -> Outcome:
+    who = f" as {email}" if email else ""
+    where = f" (account {account_id})" if account_id else ""
+    return Outcome(
+        True,
+        "LiveChat is connected",
+        f"LiveChat is connected{who}{where}. You can close this tab and go back.",
+    )
+
+
+def confirmation_page(pending: PendingAuthorization, server: str) -> HTMLResponse:
+    """ "Connect LiveChat account <e-mail> (<account>) to <user> at <tenant> on <server>?": both
+    sides named, a POST form to confirm and one to cancel (the form token is the held row's)."""
+    held = pending.held
+    assert held is not None
+    agent = held.agent_email or "(e-mail unknown)"
+    account = f" ({held.account_id})" if held.account_id else ""
+    who = pending.principal
+    question = f"Connect LiveChat account {agent}{account} to {who.user} at {who.tenant} on {server}?"
+    warning = (
+        f"Confirm only if you asked your assistant for this link yourself and you are {who.user}. If "
+        "someone sent you this link, cancel: confirming would let them act in LiveChat as you."
+    )
+    fields = (
+        f"<input type=hidden name=state value='{html.escape(pending.state, quote=True)}'>"
+        f"<input type=hidden name=csrf value='{html.escape(held.csrf, quote=True)}'>"
+    )
+    form = (
+        f"<p>{html.escape(warning)}</p><form method=post>{fields}"
+        "<button type=submit name=action value=confirm>Connect</button> "
+        "<button type=submit name=action value=cancel>Cancel</button></form>"
+    )
+    return page("Connect LiveChat?", question, extra_html=form)
+
+
 def connect_routes(connections: Callable[[], OAuthConnections], *, secure: bool) -> list[Route]:
-    """`/connect/{state}` and `/integration-callback` for an HTTP server."""
+    """`/connect/{state}` and `/integration-callback` (GET: the answer; POST: the confirmation)."""
 
     async def start(request: Request) -> Response:
         state = request.path_params["state"]
         service = connections()
         pending = await service.store.peek_pending(state) if len(state) <= 200 else None
-        if pending is None:
+        if pending is None or pending.held is not None:
             return page(
                 "This link does not work",
                 "It expired (links last 10 minutes), was already used, or was never issued. "
@@ -115,29 +178,113 @@ def connect_routes(connections: Callable[[], OAuthConnections], *, secure: bool)
             samesite="lax",
             secure=secure,
         )
-        response.headers["Cache-Control"] = "no-store"
+        response.headers.update(SECURITY_HEADERS)
         return response
+
+    def bound(request: Request, state: str) -> bool:
+        cookie = request.cookies.get(COOKIE, "")
+        return bool(state and cookie and hmac.compare_digest(cookie.encode(), state.encode()))
+
+    foreign = Outcome(
+        False,
+        NOT_CONNECTED,
+        "This answer does not belong to a sign-in started in this browser "
+        "(the link was opened elsewhere, or the answer was forged). Nothing was stored.",
+    )
 
     async def callback(request: Request) -> Response:
         params = {k: v for k, v in request.query_params.items()}  # decoded exactly once, here
         state = params.get("state", "")
-        bound = request.cookies.get(COOKIE, "")
-        if not state or not bound or not hmac.compare_digest(bound.encode(), state.encode()):
-            outcome = Outcome(
-                False,
-                "LiveChat was not connected",
-                "This answer does not belong to a sign-in started in this browser "
-                "(the link was opened elsewhere, or the answer was forged). Nothing was stored.",
-            )
-            return outcome.response()  # the binding stays: the genuine answer may still come
-        response = (await finish(connections(), params)).response()
-        response.delete_cookie(COOKIE, path=CALLBACK_PATH)  # this sign-in is spent, either way
-        return response
+        if not bound(request, state):
+            return foreign.response()  # the binding stays: the genuine answer may still come
+        service = connections()
+        await _sweep(service)
+        if params.get("error"):
+            await service.abandon(state)
+            return _spent(_denied(params).response())
+        if not params.get("code"):
+            return Outcome(False, NOT_CONNECTED, "The answer from LiveChat carried no code.").response()
+        try:
+            pending = await service.hold(state, params["code"])
+        except LiveChatError as exc:
+            return _spent(_refused(exc).response())
+        return confirmation_page(pending, _server_name(service, request))
+
+    async def confirm(request: Request) -> Response:
+        form = await _form(request)
+        state = form.get("state", "")
+        service = connections()
+        if form is _TOO_BIG or not bound(request, state) or not _same_origin(request, service):
+            return foreign.response()
+        await _sweep(service)
+        try:
+            if form.get("action") == "cancel":
+                await service.cancel(state, form.get("csrf", ""))
+                return _spent(
+                    Outcome(False, NOT_CONNECTED, "Cancelled: nothing was stored, and the LiveChat "
+                            "sign-in was revoked.").response()
+                )  # fmt: skip
+            done = await service.confirm(state, form.get("csrf", ""))
+        except OAuthFailure as exc:
+            if exc.reason == "invalid_confirmation":
+                return foreign.response()  # the genuine page can still be confirmed
+            return _spent(_refused(exc).response())
+        except LiveChatError as exc:
+            return _spent(_refused(exc).response())
+        assert done.held is not None
+        return _spent(_connected(done.held.account_id, done.held.agent_email).response())
 
     return [
         Route("/connect/{state}", start, methods=["GET"]),
         Route(CALLBACK_PATH, callback, methods=["GET"]),
+        Route(CALLBACK_PATH, confirm, methods=["POST"]),
     ]
+
+
+_TOO_BIG: dict[str, str] = {}
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form, read without a multipart parser (`_TOO_BIG` past the limit)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return _TOO_BIG
+    try:
+        return dict(parse_qsl(body.decode("ascii"), keep_blank_values=True, max_num_fields=10))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+
+
+def _same_origin(request: Request, service: OAuthConnections) -> bool:
+    """A browser's form POST carries an Origin; one that is neither this server's public URL nor
+    the host it was sent to is a cross-site forgery."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # no Origin: not a modern browser's cross-site request (the cookie check stands)
+    parts = urlsplit(origin)
+    ours = {request.headers.get("host", "")}
+    if service.link_base:
+        ours.add(urlsplit(service.link_base).netloc)
+    return parts.scheme in ("http", "https") and parts.netloc in ours
+
+
+def _server_name(service: OAuthConnections, request: Request) -> str:
+    return urlsplit(service.link_base).netloc if service.link_base else request.url.netloc
+
+
+def _spent(response: HTMLResponse) -> HTMLResponse:
+    response.delete_cookie(COOKIE, path=CALLBACK_PATH)  # this sign-in is over, either way
+    return response
+
+
+async def _sweep(service: OAuthConnections) -> None:
+    """Revoke held grants whose link expired unconfirmed (cheap: one indexed query when none)."""
+    try:
+        await service.revoke_abandoned()
+    except LiveChatError as exc:
+        logger.warning("could not revoke expired unconfirmed sign-ins: %s", type(exc).__name__)
 
 
 class LoopbackReceiver:

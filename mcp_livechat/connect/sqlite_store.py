@@ -70,7 +70,8 @@ _V1_TO_V2 = (
     "CREATE INDEX IF NOT EXISTS pending_principal ON pending (tenant, user_id, created_at)",
     "DROP TABLE IF EXISTS locks",  # version 1's lease rows: replaced by OS file locks
 )
-_MIGRATIONS = {0: _V1 + _V1_TO_V2, 1: _V1_TO_V2}
+_V2_TO_V3 = ("ALTER TABLE pending ADD COLUMN held INTEGER NOT NULL DEFAULT 0",)
+_MIGRATIONS = {0: _V1 + _V1_TO_V2 + _V2_TO_V3, 1: _V1_TO_V2 + _V2_TO_V3, 2: _V2_TO_V3}
 _KEY_IDS = "SELECT key_id FROM tokens UNION SELECT key_id FROM pending WHERE expires_at > ?"
 _GRANT_COLUMNS = (
     "tenant, user_id, account_id, agent_email, state, state_reason, state_at, last_check_at,"
@@ -246,22 +247,25 @@ class SqliteTokenStore(BaseTokenStore):
 
     # -- pending authorizations -------------------------------------------------------------
 
-    async def _insert_pending(self, digest: str, row: PendingRow, kid: str, now: float, keep: int) -> None:
+    async def _insert_pending(
+        self, digest: str, row: PendingRow, kid: str, now: float, keep: int, held: bool
+    ) -> None:
         tenant, user, blob, expires_at = row
 
         def insert(c: sqlite3.Connection) -> None:
             with _transaction(c):
-                c.execute("DELETE FROM pending WHERE expires_at <= ?", (now,))
+                c.execute("DELETE FROM pending WHERE expires_at <= ? AND held = 0", (now,))
                 c.execute(
-                    "DELETE FROM pending WHERE tenant = ?1 AND user_id = ?2 AND state_hash NOT IN"
-                    " (SELECT state_hash FROM pending WHERE tenant = ?1 AND user_id = ?2"
+                    "DELETE FROM pending WHERE tenant = ?1 AND user_id = ?2 AND held = 0"
+                    " AND state_hash NOT IN (SELECT state_hash FROM pending"
+                    " WHERE tenant = ?1 AND user_id = ?2 AND held = 0"
                     " ORDER BY created_at DESC LIMIT ?3)",
                     (tenant, user, keep - 1),
                 )
                 c.execute(
                     "INSERT OR REPLACE INTO pending (state_hash, tenant, user_id, sealed, key_id, expires_at,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (digest, tenant, user, blob, kid, expires_at, now),
+                    " created_at, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (digest, tenant, user, blob, kid, expires_at, now, int(held)),
                 )
 
         await self._run(insert)
@@ -281,14 +285,27 @@ class SqliteTokenStore(BaseTokenStore):
 
     async def _live_pending_blobs(self, principal: Principal, now: float, limit: int) -> list[bytes]:
         sql = (
-            "SELECT sealed FROM pending WHERE tenant = ? AND user_id = ? AND expires_at > ?"
+            "SELECT sealed FROM pending WHERE tenant = ? AND user_id = ? AND expires_at > ? AND held = 0"
             " ORDER BY created_at DESC LIMIT ?"
         )
         rows = await self._run(self._rows(sql, (principal.tenant, principal.user, now, limit)))
         return [bytes(blob) for (blob,) in rows]
 
     async def _purge_pending(self, now: float) -> int:
-        return await self._run(self._count("DELETE FROM pending WHERE expires_at <= ?", (now,)))
+        return await self._run(self._count("DELETE FROM pending WHERE expires_at <= ? AND held = 0", (now,)))
+
+    async def _take_abandoned_rows(self, now: float, limit: int) -> list[tuple[str, PendingRow]]:
+        def take(c: sqlite3.Connection) -> list[tuple[str, PendingRow]]:
+            with _transaction(c):
+                rows = c.execute(
+                    "SELECT state_hash, tenant, user_id, sealed, expires_at FROM pending"
+                    " WHERE held = 1 AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+                    (now, limit),
+                ).fetchall()
+                c.executemany("DELETE FROM pending WHERE state_hash = ?", [(r[0],) for r in rows])
+            return [(r[0], (r[1], r[2], bytes(r[3]), float(r[4]))) for r in rows]
+
+        return await self._run(take)
 
     # -- re-seal -----------------------------------------------------------------------------
 

@@ -9,8 +9,12 @@ imports neither backend. What a row holds:
 - a token row, keyed by (tenant, user): the sealed `StoredToken` and, in clear, its key id, expiry
   and update time plus the grant's health (`GrantInfo`: account, agent e-mail, state, last check);
   never a token;
-- a pending authorization, keyed by SHA-256 hex of the OAuth state: the principal and expiry in
-  clear; the state itself, the PKCE verifier and the redirect URI sealed.
+- a pending authorization, keyed by SHA-256 hex of the OAuth state: the principal, expiry and
+  whether it holds a grant in clear; the state itself, the PKCE verifier, the redirect URI, the
+  e-mail the link requires and, once LiveChat answered, the held grant (`HeldGrant`: the fresh
+  tokens, whose LiveChat account they are, the confirmation form's token) sealed. A held row waits
+  for the person's confirmation; it is never reused as a link, and when it expires
+  `take_abandoned` hands it over so its tokens are revoked rather than silently dropped.
 
 A row that does not open (wrong key, tampered, copied to another principal) raises
 `crypto.SealError` from `get` / `take_pending` instead of looking absent, and is kept: the caller
@@ -35,6 +39,7 @@ __all__ = [
     "NEEDS_RECONNECT",
     "GrantInfo",
     "GrantState",
+    "HeldGrant",
     "PendingAuthorization",
     "ResealReport",
     "StoreUnavailable",
@@ -111,22 +116,59 @@ class StoredToken:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class HeldGrant:
+    """What the callback obtained, held until the person confirms: the tokens, whose LiveChat
+    account they belong to, and the token the confirmation form must carry back."""
+
+    token: StoredToken
+    agent_email: str | None  # from /v2/accounts/me (None without the scope accounts--my:ro)
+    account_id: str | None
+    csrf: str
+
+    def __repr__(self) -> str:
+        who = f"agent_email={self.agent_email!r}, account_id={self.account_id!r}"
+        return f"HeldGrant(token=<redacted>, {who})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "token": json.loads(self.token.to_bytes()),
+            "agent_email": self.agent_email,
+            "account_id": self.account_id,
+            "csrf": self.csrf,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> HeldGrant:
+        if not isinstance(obj, dict) or not isinstance(obj.get("token"), dict):
+            raise ValueError("not a held grant")
+        return cls(
+            token=StoredToken.from_bytes(_dump(obj["token"])),
+            agent_email=_opt_str(obj, "agent_email"),
+            account_id=_opt_str(obj, "account_id"),
+            csrf=_str(obj, "csrf"),
+        )
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class PendingAuthorization:
     state: str  # the OAuth state (>= 128 random bits, created by the caller)
     principal: Principal
     code_verifier: str  # PKCE verifier (secret)
     redirect_uri: str
     expires_at: float
+    expected_email: str | None = None  # the caller's e-mail claim, when the server requires a match
+    held: HeldGrant | None = None  # set once LiveChat answered: awaiting the person's confirmation
 
     def __repr__(self) -> str:
         return (
             f"PendingAuthorization(state=<redacted>, principal={self.principal!r}, code_verifier=<redacted>,"
-            f" redirect_uri={self.redirect_uri!r}, expires_at={self.expires_at!r})"
+            f" redirect_uri={self.redirect_uri!r}, expires_at={self.expires_at!r},"
+            f" expected_email={self.expected_email!r}, held={self.held!r})"
         )
 
     def to_bytes(self) -> bytes:
         """The plaintext that is sealed for `principal` (the state is inside: never in clear)."""
-        body = {
+        body: dict[str, Any] = {
             "v": _FORMAT,
             "state": self.state,
             "state_hash": state_hash(self.state),
@@ -134,6 +176,10 @@ class PendingAuthorization:
             "redirect_uri": self.redirect_uri,
             "expires_at": self.expires_at,
         }
+        if self.expected_email is not None:
+            body["expected_email"] = self.expected_email
+        if self.held is not None:
+            body["held"] = self.held.to_json()
         return _dump(body)
 
     @classmethod
@@ -154,6 +200,8 @@ class PendingAuthorization:
             code_verifier=_str(obj, "code_verifier"),
             redirect_uri=_str(obj, "redirect_uri"),
             expires_at=_num(obj, "expires_at"),
+            expected_email=_opt_str(obj, "expected_email"),
+            held=HeldGrant.from_json(obj["held"]) if obj.get("held") is not None else None,
         )
 
 
@@ -209,7 +257,8 @@ class TokenStore(Protocol):
 
     async def take_pending(self, state: str, now: float | None = None) -> PendingAuthorization | None:
         """Atomically remove and return (single use). Unknown, taken or expired -> None (expired rows
-        are deleted too); `SealError` if the row does not open."""
+        are deleted too); `SealError` if the row does not open. `now=0.0` returns an expired row as
+        well (the caller checks the expiry itself, e.g. to revoke a held grant)."""
         ...
 
     async def peek_pending(self, state: str, now: float | None = None) -> PendingAuthorization | None:
@@ -220,11 +269,17 @@ class TokenStore(Protocol):
     async def live_pending(
         self, principal: Principal, now: float | None = None
     ) -> PendingAuthorization | None:
-        """The principal's newest unexpired pending authorization that opens, or None."""
+        """The principal's newest unexpired pending authorization that opens and holds no grant
+        (a link that can be handed out again), or None."""
         ...
 
     async def purge_expired(self, now: float | None = None) -> int:
-        """Drop expired pending authorizations; returns how many."""
+        """Drop expired pending authorizations that hold no grant; returns how many."""
+        ...
+
+    async def take_abandoned(self, now: float | None = None, limit: int = 100) -> list[PendingAuthorization]:
+        """Atomically remove and return up to `limit` expired rows that hold a grant nobody
+        confirmed (their tokens must be revoked); rows that do not open are removed and skipped."""
         ...
 
     async def mark(self, principal: Principal, *, state: GrantState, reason: str | None = None) -> bool:

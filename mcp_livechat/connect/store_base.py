@@ -42,7 +42,7 @@ from mcp_livechat.errors import ConfigurationError
 
 __all__ = ["PENDING_PER_PRINCIPAL", "SCHEMA_VERSION", "BaseTokenStore", "StaleRow", "TokenCodec"]
 
-SCHEMA_VERSION = 2  # 1: tokens + pending; 2: grant health columns, pending.created_at, state sealed
+SCHEMA_VERSION = 3  # 1: tokens + pending; 2: grant health, pending.created_at, state sealed; 3: pending.held
 PENDING_PER_PRINCIPAL = 10  # live connect links kept per person; older ones are dropped on insert
 PendingRow = tuple[str, str, bytes, float]  # tenant, user, sealed, expires_at
 RowKind = Literal["token", "pending"]
@@ -192,7 +192,8 @@ class BaseTokenStore(ABC):
         digest, blob = self._codec.seal_pending(pending)
         p = pending.principal
         row = (p.tenant, p.user, blob, pending.expires_at)
-        await self._insert_pending(digest, row, key_id(blob), time.time(), PENDING_PER_PRINCIPAL)
+        held = pending.held is not None
+        await self._insert_pending(digest, row, key_id(blob), time.time(), PENDING_PER_PRINCIPAL, held)
 
     async def take_pending(self, state: str, now: float | None = None) -> PendingAuthorization | None:
         return self._codec.pending_from_row(state, await self._take_pending_row(state_hash(state)), now)
@@ -209,12 +210,24 @@ class BaseTokenStore(ABC):
                 pending = self._codec.open_pending(None, principal, blob)
             except SealError:
                 continue  # another key, or written before the state was sealed in: not reusable
-            if pending.expires_at > now:
+            if pending.expires_at > now and pending.held is None:
                 return pending
         return None
 
     async def purge_expired(self, now: float | None = None) -> int:
         return await self._purge_pending(time.time() if now is None else now)
+
+    async def take_abandoned(self, now: float | None = None, limit: int = 100) -> list[PendingAuthorization]:
+        now = time.time() if now is None else now
+        taken = []
+        for state_digest, (tenant, user, blob, _) in await self._take_abandoned_rows(now, limit):
+            try:
+                pending = self._codec.open_pending(None, Principal(tenant, user), blob)
+            except SealError:
+                continue  # another key: nothing we could revoke
+            if state_hash(pending.state) == state_digest and pending.held is not None:
+                taken.append(pending)
+        return taken
 
     # -- locks -------------------------------------------------------------------------------
 
@@ -340,8 +353,11 @@ class BaseTokenStore(ABC):
     async def _grant_rows(self, tenant: str | None) -> list[GrantInfo]: ...
 
     @abstractmethod
-    async def _insert_pending(self, digest: str, row: PendingRow, kid: str, now: float, keep: int) -> None:
-        """In one transaction: drop expired rows, keep the principal's newest `keep - 1`, insert."""
+    async def _insert_pending(
+        self, digest: str, row: PendingRow, kid: str, now: float, keep: int, held: bool
+    ) -> None:
+        """In one transaction: drop expired rows that hold no grant, keep the principal's newest
+        `keep - 1` of those, insert or replace (`held`: the row holds a grant)."""
 
     @abstractmethod
     async def _take_pending_row(self, digest: str) -> PendingRow | None:
@@ -352,10 +368,16 @@ class BaseTokenStore(ABC):
 
     @abstractmethod
     async def _live_pending_blobs(self, principal: Principal, now: float, limit: int) -> list[bytes]:
-        """Sealed blobs of the principal's unexpired pending rows, newest first."""
+        """Sealed blobs of the principal's unexpired pending rows that hold no grant, newest first."""
 
     @abstractmethod
-    async def _purge_pending(self, now: float) -> int: ...
+    async def _purge_pending(self, now: float) -> int:
+        """Drop the expired rows that hold no grant."""
+
+    @abstractmethod
+    async def _take_abandoned_rows(self, now: float, limit: int) -> list[tuple[str, PendingRow]]:
+        """Delete and return (state hash, row) for up to `limit` expired rows that hold a grant,
+        atomically (one taker per row across processes)."""
 
     @abstractmethod
     async def _key_counts(self, primary: str) -> tuple[int, int]:

@@ -144,8 +144,9 @@ def _scope_line(scope: str, reason: str, impact: needs.Impact) -> str:
     return f"missing scope {scope} ({reason}): " + ("; ".join(parts) or "no tool needs it alone")
 
 
-def command(*, json_output: bool) -> tuple[int, str]:
-    """What `mcp-livechat doctor` prints, and its exit code."""
+def command(*, json_output: bool) -> tuple[int, str, str | None]:
+    """What `mcp-livechat doctor` prints, its exit code, and the configuration problem that stopped
+    it (one line for stderr), if one did."""
     from mcp_livechat import logs
     from mcp_livechat.config import load_settings
 
@@ -159,4 +160,5 @@ def command(*, json_output: bool) -> tuple[int, str]:
         logs.configure(settings.log_level)
         report = asyncio.run(run_doctor(settings))
     text = as_json(report) if json_output else as_text(report)
-    return report.exit_code, text
+    problem = report.problems[0] if report.configuration_error and report.problems else None
+    return report.exit_code, text, problem.removeprefix("Configuration error: ") if problem else None

@@ -167,9 +167,7 @@ class AgentChat:
     async def list_agents_for_transfer(self, chat_id: str) -> list[TransferCandidate]:
         """Agents who can take the chat, least busy first; needs no scope
         (https://platform.text.com/docs/messaging/agent-chat-api#list-agents-for-transfer)."""
-        return await self._read(
-            "list_agents_for_transfer", {"chat_id": chat_id}, as_list(TransferCandidate)
-        )
+        return await self._read("list_agents_for_transfer", {"chat_id": chat_id}, as_list(TransferCandidate))
 
     async def transfer_chat(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterable, Sequence
 
 import httpx2
@@ -150,8 +151,9 @@ class Sandbox:
         }
 
 
-async def serve(sb: Sandbox, host: str, port: int) -> None:
-    """Serve ``sb.app`` with uvicorn (h11, no access log: query strings can carry tokens).
+async def serve(sb: Sandbox, host: str, port: int, *, sock: socket.socket | None = None) -> None:
+    """Serve ``sb.app`` with uvicorn (h11, no access log: query strings can carry tokens), on
+    ``sock`` when given (already bound and listening), else on host:port.
 
     Cancelling the task shuts the server down gracefully.
     """
@@ -167,7 +169,7 @@ async def serve(sb: Sandbox, host: str, port: int) -> None:
         log_level="warning",
     )
     server = uvicorn.Server(config)
-    task = asyncio.ensure_future(server.serve())
+    task = asyncio.ensure_future(server.serve(sockets=[sock] if sock is not None else None))
     try:
         await asyncio.shield(task)
     except asyncio.CancelledError:

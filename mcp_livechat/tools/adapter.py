@@ -15,7 +15,8 @@
 - every call is counted there (when the server has metrics): tool, outcome (`ok`, `error`,
   `not_connected`, `internal`) and duration; never who called.
 
-`HiddenToolGuard` refuses, by name and with the reason, a tool this configuration hides.
+`ToolGuard` answers a call of a tool this server does not offer with `-32602` (the reason, when the
+configuration hides it), as the specification says for unknown tools.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ import typing
 from collections.abc import Callable
 from typing import Any, Literal
 
-from mcp import UrlElicitationRequiredError
+from mcp import MCPError, UrlElicitationRequiredError
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata, func_metadata
 from mcp.types import (
+    INVALID_PARAMS,
     CallToolResult,
     ElicitRequest,
     ElicitRequestURLParams,
@@ -271,8 +273,14 @@ def _offer_connection(ctx: Context[Services], exc: NotConnected) -> CallToolResu
     return error_result(str(exc))
 
 
-class HiddenToolGuard:
-    """A tool this configuration hides is refused by name with the reason, not just "unknown".
+class ToolGuard:
+    """`tools/call` of a tool this server does not offer is a protocol error, `-32602`, in both
+    protocol eras: "Unknown tools" are among the errors a server reports as JSON-RPC errors, with
+    `-32602` in the specification's example
+    (https://modelcontextprotocol.io/specification/2025-11-25/server/tools#error-handling); bad
+    arguments to a known tool stay `is_error` results the model can correct. A tool this
+    configuration hides is not in `tools/list`, so to the client it is unknown too: the same code,
+    with the reason in the message and in `data`, so a person can change the configuration.
 
     `why` gives the reasons for every tool, loading toolsets the start-up skipped; it is asked
     once, the first time a name that is neither offered nor known to be hidden is called.
@@ -280,9 +288,9 @@ class HiddenToolGuard:
 
     def __init__(
         self,
+        offered: set[str] | frozenset[str],
         hidden: dict[str, str],
         *,
-        offered: frozenset[str] = frozenset(),
         why: Callable[[], dict[str, str]] | None = None,
     ) -> None:
         self.hidden = hidden
@@ -290,10 +298,19 @@ class HiddenToolGuard:
         self._why = why
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method == "tools/call" and ctx.params:
+        if ctx.method == "tools/call" and ctx.params is not None:
             name = ctx.params.get("name")
             if isinstance(name, str) and name not in self.offered and name not in self.hidden and self._why:
                 self.hidden, self._why = {**self._why(), **self.hidden}, None
             if isinstance(name, str) and name in self.hidden:
-                return error_result(f"Tool {name!r} is not available on this server: {self.hidden[name]}.")
+                raise MCPError(
+                    INVALID_PARAMS,
+                    f"Unknown tool: {name!r} is not available on this server: {self.hidden[name]}.",
+                    {"tool": name, "reason": self.hidden[name]},
+                )
+            if not isinstance(name, str) or name not in self.offered:
+                shown = _short(name, 60) if isinstance(name, str) else type(name).__name__
+                raise MCPError(
+                    INVALID_PARAMS, f"Unknown tool: {shown!r}; tools/list shows the tools offered."
+                )
         return await call_next(ctx)

@@ -20,6 +20,7 @@ MAX_MESSAGE_BYTES = 16 * 1024
 
 ChatId = Annotated[str, Field(min_length=1, max_length=64, description="Chat id, e.g. PJ0MRSHTDG")]
 ThreadId = Annotated[str, Field(min_length=1, max_length=64, description="Thread id within the chat")]
+GroupId = Annotated[int, Field(ge=0)]
 PageId = Annotated[
     str | None,
     Field(description="next_page_id of a previous call: continues that listing with its original filters"),
@@ -50,7 +51,7 @@ async def list_chats(
     status: Annotated[
         Literal["active", "inactive", "any"], Field(description="active: ongoing or queued; inactive: closed")
     ] = "active",
-    group_ids: Annotated[list[int] | None, Field(max_length=200, description="Only these groups")] = None,
+    group_ids: Annotated[list[GroupId] | None, Field(max_length=200, description="Only these groups")] = None,
     limit: Annotated[int, Field(ge=1, le=100)] = 25,
     page_id: PageId = None,
 ) -> m.ChatList:
@@ -106,7 +107,7 @@ async def search_archives(
     tag: str | None = None,
     date_from: Day = None,
     date_to: Annotated[AwareDatetime | date | None, Field(description="Inclusive; same formats")] = None,
-    group_ids: Annotated[list[int] | None, Field(max_length=200)] = None,
+    group_ids: Annotated[list[GroupId] | None, Field(max_length=200)] = None,
     limit: Annotated[int, Field(ge=1, le=100)] = 25,
     page_id: PageId = None,
 ) -> m.ArchiveList:

@@ -16,6 +16,9 @@ from mcp_livechat.tools.spec import ToolSpec, tool
 CustomerId = Annotated[str, Field(min_length=1, max_length=64, description="Customer id (a UUID)")]
 
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+# update_customer's `id`: "The UUID v4 format is required."
+# (https://platform.text.com/docs/messaging/agent-chat-api#update-customer)
+_UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -53,6 +56,12 @@ async def update_customer(
 ) -> m.CustomerUpdated:
     """Correct a customer's name, e-mail, phone or session fields (at least one). Returns the
     profile after."""
+    if not _UUID4.match(customer_id):
+        raise UserInputError(
+            f"customer_id {customer_id[:64]!r} is not a customer id: LiveChat's are UUIDs (version 4), e.g. "
+            "the customer.id of a chat, or one found with search_archives",
+            argument="customer_id",
+        )
     if email is not None and not _EMAIL.match(email):
         raise UserInputError(f"email {email[:60]!r} is not an email address", argument="email")
     if phone_number is not None and not _E164.match(phone_number):

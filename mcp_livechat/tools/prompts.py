@@ -7,15 +7,19 @@ tell the model which tool to call. Resources return the same compact JSON as the
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+from mcp import MCPError
 from mcp.server import MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.types import INVALID_PARAMS
 from pydantic import BaseModel, Field
 
 from mcp_livechat.errors import LiveChatError, NotFound
@@ -152,13 +156,53 @@ async def _read(reader: Any, what: str) -> str:
         raise ResourceError(str(exc)) from exc
 
 
+PROMPTS: tuple[tuple[Callable[..., Any], str], ...] = (
+    (summarize_chat, "Summarize a chat"),
+    (draft_reply, "Draft a reply"),
+    (triage_queue, "Triage the queue"),
+)
+WEEKLY_PROMPT = ("weekly_report", "Weekly report")  # built per server: it says how to enable reports
+
+
+def _required(fn: Callable[..., Any]) -> frozenset[str]:
+    return frozenset(
+        name
+        for name, p in inspect.signature(fn).parameters.items()
+        if name != "ctx" and p.default is inspect.Parameter.empty
+    )
+
+
+class PromptGuard:
+    """`prompts/get` of an unknown prompt, or without a required argument, is `-32602` in both
+    protocol eras ("Invalid prompt name: -32602", "Missing required arguments: -32602",
+    https://modelcontextprotocol.io/specification/2025-11-25/server/prompts#error-handling), never
+    an internal error with a traceback in the log."""
+
+    def __init__(self) -> None:
+        self.required = {fn.__name__: _required(fn) for fn, _ in PROMPTS} | {WEEKLY_PROMPT[0]: frozenset()}
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "prompts/get" and ctx.params is not None:
+            name = ctx.params.get("name")
+            if not isinstance(name, str) or name not in self.required:
+                shown = name[:60] if isinstance(name, str) else type(name).__name__
+                known = ", ".join(self.required)
+                raise MCPError(INVALID_PARAMS, f"Invalid prompt name: {shown!r}; the prompts are {known}.")
+            given = ctx.params.get("arguments") or {}
+            missing = sorted(self.required[name] - set(given if isinstance(given, dict) else ()))
+            if missing:
+                raise MCPError(
+                    INVALID_PARAMS, f"Missing required argument(s) for prompt {name}: {', '.join(missing)}."
+                )
+        return await call_next(ctx)
+
+
 def register_prompts(server: MCPServer[Any], offered: Collection[str] = ()) -> None:
     """Every prompt, whatever the tool selection: `weekly_report` reads the reports itself and,
     when the reports tools are not among `offered`, says how to enable them."""
-    server.prompt(title="Summarize a chat")(summarize_chat)
-    server.prompt(title="Draft a reply")(draft_reply)
-    server.prompt(title="Triage the queue")(triage_queue)
-    server.prompt(name="weekly_report", title="Weekly report")(weekly_report_prompt(offered))
+    for fn, title in PROMPTS:
+        server.prompt(title=title)(fn)
+    server.prompt(name=WEEKLY_PROMPT[0], title=WEEKLY_PROMPT[1])(weekly_report_prompt(offered))
     server.resource(
         "livechat://chats/{chat_id}", name="chat", title="Chat transcript", mime_type="application/json"
     )(chat_resource)

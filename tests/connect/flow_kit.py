@@ -1,26 +1,72 @@
 """Helpers for end-to-end connection tests over real loopback ports: serve an ASGI app in-process,
-a browser (an HTTP client that follows redirects and keeps cookies), OAuth settings for a sandbox."""
+a browser (follows redirects, keeps cookies by the browsers' rules, submits forms), OAuth settings
+for a sandbox."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import logging
+import json
 import os
-import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx2
+import jwt
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from mcp_livechat.cli import free_port
 from mcp_livechat.config import Settings, load_settings
 from mcp_livechat.connect.store import StoredToken
 from mcp_livechat.sandbox import Sandbox, constants
 from tests.conftest import harvest
+
+# ------------------------------------------------------------------ a gateway's identity provider
+
+ISSUER, AUDIENCE = "https://idp.example", "mcp-livechat"
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def jwks_body() -> dict[str, Any]:
+    jwk = json.loads(RSAAlgorithm.to_jwk(KEY.public_key()))
+    return {"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]}
+
+
+def token(key: Any = KEY, **claims: Any) -> str:
+    now = int(time.time())
+    body = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "ann",
+        "org": "acme",
+        "iat": now,
+        "exp": now + 300,
+        **claims,
+    }
+    return jwt.encode(
+        {k: v for k, v in body.items() if v is not None}, key, algorithm="RS256", headers={"kid": "k1"}
+    )
+
+
+def jwks_app() -> Starlette:
+    async def keys(request: Any) -> JSONResponse:
+        return JSONResponse(jwks_body())
+
+    return Starlette(routes=[Route("/jwks", keys)])
+
 
 KEY_1 = base64.b64encode(b"k" * 32).decode()
 KEY_2 = base64.b64encode(b"K" * 32).decode()
@@ -136,37 +182,172 @@ def _unchunk(data: bytes) -> bytes:
     return out
 
 
-class _BrowserRequests(logging.Filter):
-    """Drops httpx2's INFO line for the simulated browser's own requests, which only ever go to
-    browser-facing pages (never called by the server's clients, so nothing audited is hidden)."""
+@dataclass
+class _Cookie:
+    name: str
+    value: str
+    host: str
+    path: str
+    samesite: str  # "lax" (the default of current browsers), "strict" or "none"
+    httponly: bool
+    secure: bool
+    expires: float | None
 
-    PAGES = re.compile(
-        r"https?://[^/\s]+(/connect/|/integration-callback|/callback\?|/accounts/\?|/accounts/ooops)"
-    )
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not self.PAGES.search(record.getMessage())
+def _site(url: str) -> tuple[str, str]:
+    """Schemeful site; hosts in these tests are IP literals or `localhost`, their own sites."""
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower()
 
 
-_BROWSER_FILTER = _BrowserRequests()
-logging.getLogger("httpx2").addFilter(_BROWSER_FILTER)
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append(
+                {
+                    "method": a.get("method", "get").lower(),
+                    "action": a.get("action"),
+                    "fields": {},
+                    "buttons": {},
+                }
+            )
+        elif self.forms and tag == "input" and a.get("type") == "hidden":
+            self.forms[-1]["fields"][a.get("name", "")] = a.get("value", "")
+        elif self.forms and tag == "button" and a.get("name"):
+            self.forms[-1]["buttons"][a.get("value", "")] = a["name"]
 
 
 class Browser:
-    """Follows redirects and keeps cookies, like a person's browser."""
+    """A person's browser: follows redirects, and keeps cookies by the rules browsers apply
+    (RFC 6265bis): host-only, Path, Secure, Max-Age, HttpOnly (hidden from scripts), SameSite (Lax
+    by default: sent on a cross-site top-level GET navigation, never on a cross-site POST; Strict:
+    never cross-site, a redirect chain included). Submits forms the way a click does (Origin set)."""
 
-    def __init__(self) -> None:
-        self.http = httpx2.AsyncClient(follow_redirects=True, timeout=10.0, transport=_QuietTransport())
+    def __init__(self, *, samesite: bool = True) -> None:
+        """`samesite=False`: an old browser that sends every cookie cross-site too."""
+        self.transport = _QuietTransport()
+        self.jar: list[_Cookie] = []
+        self.samesite = samesite
 
-    async def open(self, url: str) -> httpx2.Response:
-        return await self.http.get(url)
+    async def open(self, url: str, *, initiator: str | None = None) -> httpx2.Response:
+        """A top-level navigation (typed, or opened by the MCP client when `initiator` is None)."""
+        return await self._navigate("GET", url, None, initiator, follow=True)
 
-    async def step(self, url: str) -> httpx2.Response:
+    async def step(self, url: str, *, initiator: str | None = None) -> httpx2.Response:
         """One request, no redirect followed (to look at or tamper with a Location)."""
-        return await self.http.get(url, follow_redirects=False)
+        return await self._navigate("GET", url, None, initiator, follow=False)
+
+    async def submit(self, page: httpx2.Response, button: str) -> httpx2.Response:
+        """Click the button whose value is `button` in the page's form."""
+        parser = _FormParser()
+        parser.feed(page.text)
+        form = next(f for f in parser.forms if button in f["buttons"])
+        data = {**form["fields"], form["buttons"][button]: button}
+        target = urljoin(str(page.url), form["action"] or str(page.url))
+        assert form["method"] == "post", "the confirmation must not be a GET"
+        return await self.post(target, data, initiator=str(page.url))
+
+    async def post(self, url: str, data: dict[str, str], *, initiator: str) -> httpx2.Response:
+        """A form POST navigation started by a page at `initiator` (ours, or an attacker's)."""
+        return await self._navigate("POST", url, urlencode(data).encode(), initiator, follow=True)
+
+    def set_cookie(self, url: str, name: str, value: str, *, path: str = "/") -> None:
+        """What an attacker who learnt a value could plant in their own browser."""
+        host = _site(url)[1]
+        self.jar = [c for c in self.jar if (c.name, c.host, c.path) != (name, host, path)]
+        self.jar.append(_Cookie(name, value, host, path, "lax", False, False, None))
+
+    def script_cookies(self, url: str) -> dict[str, str]:
+        """What `document.cookie` shows a script on `url`: never an HttpOnly cookie."""
+        return {c.name: c.value for c in self._matching(url, "GET", [], True) if not c.httponly}
+
+    def cookie(self, name: str) -> _Cookie | None:
+        return next((c for c in self.jar if c.name == name), None)
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        pass
+
+    async def _navigate(
+        self, method: str, url: str, body: bytes | None, initiator: str | None, *, follow: bool
+    ) -> httpx2.Response:
+        chain = [initiator] if initiator else []
+        for _ in range(20):
+            headers = {"Accept": "text/html"}
+            cookies = self._matching(url, method, chain, True)
+            if cookies:
+                headers["Cookie"] = "; ".join(f"{c.name}={c.value}" for c in cookies)
+            if body is not None:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+                origin = urlsplit(initiator or url)
+                headers["Origin"] = f"{origin.scheme}://{origin.netloc}"
+            request = httpx2.Request(method, url, headers=headers, content=body)
+            response = await self.transport.handle_async_request(request)
+            response.request = request
+            self._remember(url, response)
+            location = response.headers.get("location")
+            if not follow or response.status_code not in (301, 302, 303, 307, 308) or not location:
+                return response
+            chain.append(url)
+            url = urljoin(url, location)
+            if response.status_code in (301, 302, 303):
+                method, body = "GET", None
+        raise AssertionError("too many redirects")
+
+    def _matching(self, url: str, method: str, chain: list[str], top_level: bool) -> list[_Cookie]:
+        parts = urlsplit(url)
+        host, path, now = (parts.hostname or "").lower(), parts.path or "/", time.time()
+        self.jar = [c for c in self.jar if c.expires is None or c.expires > now]
+        cross_site = self.samesite and any(_site(u) != _site(url) for u in chain)
+        out = []
+        for c in self.jar:
+            if c.host != host or (c.secure and parts.scheme != "https"):
+                continue
+            if not (path == c.path or path.startswith(c.path.rstrip("/") + "/")):
+                continue
+            if cross_site and (
+                c.samesite == "strict" or (c.samesite == "lax" and not (top_level and method == "GET"))
+            ):
+                continue
+            out.append(c)
+        return out
+
+    def _remember(self, url: str, response: httpx2.Response) -> None:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        default_path = parts.path.rsplit("/", 1)[0] or "/"
+        for header in response.headers.get_list("set-cookie"):
+            parsed = SimpleCookie()
+            parsed.load(header)
+            for name, morsel in parsed.items():
+                max_age = morsel["max-age"]
+                expires = time.time() + int(max_age) if max_age else None
+                cookie = _Cookie(
+                    name, morsel.value, host, morsel["path"] or default_path,
+                    (morsel["samesite"] or "lax").lower(), bool(morsel["httponly"]), bool(morsel["secure"]),
+                    expires,
+                )  # fmt: skip
+                self.jar = [c for c in self.jar if (c.name, c.host, c.path) != (name, host, cookie.path)]
+                if expires is None or expires > time.time():
+                    self.jar.append(cookie)
+
+
+async def connect_through(browser: Browser, link: str) -> httpx2.Response:
+    """Open a connect link, consent at LiveChat, and confirm on our page: the final page."""
+    page = await browser.open(link)
+    assert page.status_code == 200 and "Connect LiveChat?" in page.text, page.text[:300]
+    return await browser.submit(page, "confirm")
+
+
+def assert_guarded(response: httpx2.Response) -> None:
+    """No page of ours may be framed (clickjacking), leak its URL in a Referer, or be cached."""
+    csp = response.headers.get("content-security-policy", "")
+    assert "frame-ancestors 'none'" in csp or response.headers.get("x-frame-options") == "DENY", response.url
+    assert response.headers.get("referrer-policy") == "no-referrer", response.url
 
 
 def stored_token(minted: dict[str, Any], *, expires_at: float, lifetime: float = 28800) -> StoredToken:
@@ -195,3 +376,4 @@ async def serving(settings: Settings, transport: Any = None) -> AsyncIterator[tu
     app = create_app(built, settings, transport="http", host="127.0.0.1")
     async with served(app, port) as base:
         yield base, built.runtime
+

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from tests.connect.contract_core import CoreContract
 from tests.connect.contract_grants import GrantsContract
+from tests.connect.contract_held import HeldContract
 
 
-class StoreContract(CoreContract, GrantsContract):
+class StoreContract(CoreContract, GrantsContract, HeldContract):
     """Tokens, pending authorizations, locks, sealing and rotation; grant health, bounded pending
-    rows, resumable re-seal, the sweep lock and the key check."""
+    rows, resumable re-seal, the sweep lock and the key check; held grants awaiting confirmation."""

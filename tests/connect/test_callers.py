@@ -4,7 +4,6 @@ Refusals are 401 with `WWW-Authenticate` pointing at the RFC 9728 resource metad
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,6 @@ from typing import Any
 import httpx2
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
@@ -24,39 +21,17 @@ from mcp_livechat.connect.identity import ApiKeys, JwtVerifier, Principal
 from mcp_livechat.errors import ConfigurationError
 from mcp_livechat.http_app import create_app
 from mcp_livechat.server import create_server
-from tests.connect.flow_kit import oauth_settings, sandbox_on_port, served
-
-ISSUER, AUDIENCE = "https://idp.example", "mcp-livechat"
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _jwks() -> dict[str, Any]:
-    jwk = json.loads(RSAAlgorithm.to_jwk(KEY.public_key()))
-    return {"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]}
-
-
-def token(key: Any = KEY, **claims: Any) -> str:
-    now = int(time.time())
-    body = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "ann",
-        "org": "acme",
-        "iat": now,
-        "exp": now + 300,
-        **claims,
-    }
-    return jwt.encode(
-        {k: v for k, v in body.items() if v is not None}, key, algorithm="RS256", headers={"kid": "k1"}
-    )
-
-
-def jwks_app() -> Starlette:
-    async def keys(request: Any) -> JSONResponse:
-        return JSONResponse(_jwks())
-
-    return Starlette(routes=[Route("/jwks", keys)])
+from tests.connect.flow_kit import (
+    AUDIENCE,
+    ISSUER,
+    OTHER_KEY,
+    jwks_app,
+    jwks_body,
+    oauth_settings,
+    sandbox_on_port,
+    served,
+    token,
+)
 
 
 async def _link(url: str, bearer: str) -> str:
@@ -131,7 +106,7 @@ async def test_unknown_key_ids_refetch_the_jwks_at_most_so_often() -> None:
     async def keys(request: Any) -> JSONResponse:
         nonlocal fetches
         fetches += 1
-        return JSONResponse(_jwks())
+        return JSONResponse(jwks_body())
 
     async with served(Starlette(routes=[Route("/jwks", keys)])) as idp:
         verifier = JwtVerifier(jwks_url=f"{idp}/jwks", issuer=ISSUER, audience=AUDIENCE, refetch_after=3600)
@@ -189,3 +164,72 @@ def test_api_keys_are_reloaded_when_the_file_changes(tmp_path: Path) -> None:
     caller = registry.verify("two")
     assert caller is not None and caller.principal == Principal("t", "u2")
     assert registry.verify("one") is None
+
+
+def _line(key: str, tenant: str, user: str) -> str:
+    return f"{hashlib.sha256(key.encode()).hexdigest()} {tenant} {user}\n"
+
+
+def _touch_later(path: Path, seconds: float) -> None:
+    import os
+
+    os.utime(path, (time.time() + seconds, time.time() + seconds))
+
+
+def test_api_keys_fail_closed_when_the_file_goes_away(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(_line("one", "t", "u1") + _line("two", "t", "u2"))
+    clock = [0.0]
+    registry = ApiKeys(keys, check_every=5, clock=lambda: clock[0])
+    assert registry.verify("one") is not None
+    keys.unlink()
+    with caplog.at_level("WARNING", logger="mcp_livechat.connect"):
+        for step in (10.0, 20.0, 30.0):
+            clock[0] = step
+            assert registry.verify("one") is None and registry.verify("two") is None
+    refusals = [r for r in caplog.records if "every API key is refused" in r.getMessage()]
+    assert len(refusals) == 1 and "cannot read" in refusals[0].getMessage()  # logged once, with why
+    keys.write_text(_line("two", "t", "u2"))
+    clock[0] = 40.0
+    assert registry.verify("two") is not None and registry.verify("one") is None
+
+
+def test_api_keys_an_unreadable_file_refuses_every_key(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(_line("one", "t", "u1"))
+    clock = [0.0]
+    registry = ApiKeys(keys, check_every=5, clock=lambda: clock[0])
+    keys.write_bytes(b"\xff\xfe garbled \x00\x81" + _line("one", "t", "u1").encode())
+    _touch_later(keys, 10)
+    clock[0] = 10.0
+    assert registry.verify("one") is None
+
+
+def test_api_keys_a_malformed_line_is_skipped_and_the_rest_applies(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(_line("one", "t", "u1") + _line("two", "t", "u2"))
+    clock = [0.0]
+    registry = ApiKeys(keys, check_every=5, clock=lambda: clock[0])
+    # "two" is removed, a typo line is added, "three" is new
+    keys.write_text(_line("one", "t", "u1") + "this is not a key line\n" + _line("three", "t", "u3"))
+    _touch_later(keys, 10)
+    clock[0] = 10.0
+    with caplog.at_level("WARNING", logger="mcp_livechat.connect"):
+        assert registry.verify("two") is None  # the removal applies despite the bad line
+    assert registry.verify("one") is not None and registry.verify("three") is not None
+    assert any("line 2" in r.getMessage() and "skipped" in r.getMessage() for r in caplog.records)
+
+
+def test_api_keys_a_hash_listed_for_two_people_is_refused(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(_line("one", "t", "u1") + _line("two", "t", "u2"))
+    clock = [0.0]
+    registry = ApiKeys(keys, check_every=5, clock=lambda: clock[0])
+    keys.write_text(_line("one", "t", "u1") + _line("two", "t", "u2") + _line("two", "t", "mallory"))
+    _touch_later(keys, 10)
+    clock[0] = 10.0
+    assert registry.verify("two") is None and registry.verify("one") is not None

@@ -23,7 +23,14 @@ from mcp_livechat.connect.routes import COOKIE
 from mcp_livechat.http_app import create_app
 from mcp_livechat.sandbox import Sandbox, constants
 from mcp_livechat.server import create_server
-from tests.connect.flow_kit import Browser, oauth_settings, sandbox_on_port, served
+from tests.connect.flow_kit import (
+    Browser,
+    assert_guarded,
+    connect_through,
+    oauth_settings,
+    sandbox_on_port,
+    served,
+)
 
 
 @asynccontextmanager
@@ -50,7 +57,7 @@ async def test_http_flow_in_both_eras(tmp_path: Path, era: str) -> None:
     async def person_opens_the_link(context: Any, params: Any) -> ElicitResult:
         assert isinstance(params, ElicitRequestURLParams)
         links.append(params.url)
-        page = await browser.open(params.url)
+        page = await connect_through(browser, params.url)
         assert page.status_code == 200 and "LiveChat is connected" in page.text
         return ElicitResult(action="accept")
 
@@ -134,14 +141,20 @@ async def test_forged_replayed_and_foreign_states_store_nothing(tmp_path: Path) 
         assert await store.get(Principal("acme", "bob")) is None
         assert await store.peek_pending(alice_state) is not None  # Alice's sign-in is untouched
 
-        # The genuine answer connects Bob; replaying it is refused and changes nothing.
-        ok = await browser.open(to_callback)
+        # The genuine answer asks Bob to confirm, and then connects Bob; replaying it is refused.
+        ask = await browser.open(to_callback)
+        assert "Connect LiveChat account smith@example.com" in ask.text and "to bob at acme" in ask.text
+        assert await store.get(Principal("acme", "bob")) is None  # nothing before the confirmation
+        ok = await browser.submit(ask, "confirm")
         assert ok.status_code == 200 and "LiveChat is connected" in ok.text
         bob_token = await store.get(Principal("acme", "bob"))
         assert bob_token is not None
-        browser.http.cookies.set(COOKIE, query["state"][0], path="/integration-callback")
+        browser.set_cookie(base, COOKIE, query["state"][0], path="/integration-callback")
         replay = await browser.open(to_callback)
         assert replay.status_code == 400 and "Nothing was stored" in replay.text
+        browser.set_cookie(base, COOKIE, query["state"][0], path="/integration-callback")
+        again = await browser.submit(ask, "confirm")  # the old confirmation page, posted twice
+        assert again.status_code == 400 and "already used" in again.text
         assert await store.get(Principal("acme", "bob")) == bob_token
         assert sb.stats.counter("token_issued") == 1
         await browser.aclose()
@@ -156,7 +169,8 @@ async def test_reused_code_denied_consent_and_wrong_redirect_store_nothing(tmp_p
         to_callback = (
             await browser.step((await browser.step(await _link(client))).headers["location"])
         ).headers["location"]
-        assert (await browser.open(to_callback)).status_code == 200
+        confirmed = await browser.submit(await browser.open(to_callback), "confirm")
+        assert confirmed.status_code == 200
         first = await store.get(me)
         code = parse_qs(urlsplit(to_callback).query)["code"][0]
         again = Browser()  # a second sign-in of the same person (still connected), started directly
@@ -220,3 +234,21 @@ async def test_healthz_reports_the_store(tmp_path: Path) -> None:
         "status": "degraded",
         "store": "unreachable",
     }
+
+
+async def test_every_page_forbids_framing_and_referrers(tmp_path: Path) -> None:
+    browser = Browser()
+    async with stack(tmp_path) as (_, base, _r), Client(f"{base}/mcp") as client, httpx2.AsyncClient() as web:
+        link = await _link(client)
+        responses = [
+            await browser.step(link),  # the redirect to LiveChat
+            await browser.step(f"{base}/connect/unknown-state"),
+            await browser.step(f"{base}/integration-callback?code=x&state=y"),
+            await web.get(f"{base}/healthz"),
+            await web.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+        ]
+    assert [r.status_code for r in responses[:4]] == [302, 404, 400, 200]
+    for response in responses:
+        assert_guarded(response)
+    assert "no-store" in responses[0].headers["cache-control"]
+    await browser.aclose()

@@ -51,7 +51,7 @@ async def test_tables_live_in_the_given_schema(postgres_backend: PostgresBackend
     assert columns["livechat_tokens", "state_at"] == "timestamp with time zone"
     assert columns["livechat_pending", "state_hash"] == "text"
     assert ("livechat_pending", "created_at") in columns
-    assert await postgres_backend.execute("SELECT value FROM {schema}.livechat_meta") == [("2",)]
+    assert await postgres_backend.execute("SELECT value FROM {schema}.livechat_meta") == [("3",)]
 
 
 _V1_DDL = [
@@ -80,7 +80,7 @@ async def test_a_version_1_schema_is_migrated_in_place(postgres_backend: Postgre
     assert await store.get(ALICE) == token
     (grant,) = await store.list_grants()
     assert (grant.state, grant.state_at, grant.updated_at) == ("connected", 1_700_000_000.0, 1_700_000_000.0)
-    assert await postgres_backend.execute("SELECT value FROM {schema}.livechat_meta") == [("2",)]
+    assert await postgres_backend.execute("SELECT value FROM {schema}.livechat_meta") == [("3",)]
     # a version-1 replica still running writes only version-1 columns: that keeps working
     await postgres_backend.execute(
         "INSERT INTO {schema}.livechat_tokens (tenant, user_id, sealed, key_id, expires_at)"

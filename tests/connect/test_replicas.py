@@ -25,7 +25,7 @@ from mcp_livechat.connect.identity import Principal
 from mcp_livechat.connect.postgres_store import PostgresTokenStore
 from mcp_livechat.livechat import LiveChat, LiveChatHttp, StaticCredentials, bearer, default_http_client
 from mcp_livechat.sandbox import Sandbox, constants
-from tests.connect.flow_kit import KEY_1, Browser, sandbox_on_port, stored_token
+from tests.connect.flow_kit import KEY_1, Browser, connect_through, sandbox_on_port, stored_token
 from tests.connect.replica_kit import (
     api_keys,
     assert_no_secret_in,
@@ -62,7 +62,8 @@ async def test_four_replicas_share_one_sign_in_and_refresh_it_once(tmp_path: Pat
                 link = (await one.call_tool("connect_livechat", {})).structured_content["connect_url"]
             assert link.startswith(f"{group[0].base}/connect/")
             browser = Browser()
-            page = await browser.open(link)  # replica 1 -> LiveChat's consent -> replica 2's callback
+            # replica 1 -> LiveChat's consent -> replica 2's callback -> confirmed on replica 2
+            page = await connect_through(browser, link)
             await browser.aclose()
             assert page.status_code == 200 and "LiveChat is connected" in page.text, page.text
             assert str(page.url).startswith(f"{group[1].base}/integration-callback")

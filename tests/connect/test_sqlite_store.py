@@ -50,7 +50,7 @@ async def test_schema_is_versioned_and_wal(tmp_path: Path) -> None:
     path = tmp_path / "tokens.db"
     await SqliteTokenStore(path, Sealer([KEY_A])).close()
     conn = sqlite3.connect(path)
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -114,7 +114,7 @@ async def test_a_version_1_file_is_migrated_in_place(tmp_path: Path) -> None:
     await store.put(BOB, make_token())
     await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         columns = [row[1] for row in conn.execute("PRAGMA table_info(tokens)")]
     conn.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import MCPError
 
 from mcp_livechat.errors import ConfigurationError
 from mcp_livechat.tools.catalogue import ALL_TOOLS
@@ -124,9 +125,10 @@ async def test_read_only_hides_and_refuses_writes(connect: Callable[..., Any]) -
     async with connect(read_only=True) as client:
         listed = {t.name for t in (await client.list_tools()).tools}
         assert listed and not listed & writes
-        result = await client.call_tool("close_chat", {"chat_id": "PJ0MRSHTDG"})
-        assert result.is_error
-        assert "not available" in result.content[0].text and "read-only" in result.content[0].text
+        with pytest.raises(MCPError) as refused:  # not in tools/list: an unknown tool, -32602, with why
+            await client.call_tool("close_chat", {"chat_id": "PJ0MRSHTDG"})
+        assert refused.value.code == -32602
+        assert "not available" in refused.value.message and "read-only" in refused.value.message
         ok = await client.call_tool("list_groups", {})
         assert not ok.is_error  # the server keeps serving
 
@@ -136,12 +138,16 @@ async def test_exclude_and_toolsets(connect: Callable[..., Any]) -> None:
         toolsets="customers,account", tools="get_chat", exclude_tools="update_customer"
     ) as client:
         listed = {t.name for t in (await client.list_tools()).tools}
-        refused = await client.call_tool("update_customer", {"customer_id": "x", "name": "y"})
-        hidden = await client.call_tool("list_chats", {})
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool("update_customer", {"customer_id": "x", "name": "y"})
+        with pytest.raises(MCPError) as hidden:
+            await client.call_tool("list_chats", {})
     assert listed == {"get_customer", "get_chat", "list_groups", "list_tags", "get_connection_status",
                       "connect_livechat", "disconnect_livechat"}  # fmt: skip
-    assert refused.is_error and "LIVECHAT_EXCLUDE_TOOLS" in refused.content[0].text
-    assert hidden.is_error and "toolset" in hidden.content[0].text
+    assert refused.value.code == -32602 and "LIVECHAT_EXCLUDE_TOOLS" in refused.value.message
+    assert hidden.value.code == -32602 and "toolset" in hidden.value.message
+    data = hidden.value.error.data
+    assert data["tool"] == "list_chats" and "LIVECHAT_TOOLSETS" in data["reason"]
 
 
 def test_unknown_names_stop_the_start() -> None:

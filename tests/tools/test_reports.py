@@ -17,7 +17,7 @@ from mcp_livechat.livechat.reports import CHATS_REPORTS
 from mcp_livechat.sandbox import Sandbox, constants
 from mcp_livechat.tools.report_rows import expected_periods, periodic_table
 from tests.conftest import Recorder
-from tests.helpers import call, fail, raw_report
+from tests.helpers import call, fail, raw_report, unknown_tool
 
 WEEK = {"date_from": "2026-11-01", "date_to": "2026-11-07"}
 MONTH = {"date_from": "2026-10-15", "date_to": "2026-11-14"}  # 31 days
@@ -228,7 +228,7 @@ SIZE_BOUND = {
 async def test_reports_are_not_offered_by_default(connect: Callable[..., Any]) -> None:
     async with connect() as client:
         listed = {t.name for t in (await client.list_tools()).tools}
-        refused = await fail(client, "chat_report", {"metric": "total_chats", **WEEK})
+        refused = await unknown_tool(client, "chat_report", {"metric": "total_chats", **WEEK})
     assert not listed & {"chat_report", "agent_report", "tag_report"}
     assert "toolset 'reports' is not enabled" in refused
     async with connect(toolsets="all") as client:
