@@ -34,7 +34,10 @@ PER_TOOL_BUDGET = 700  # bytes per tool, every toolset together
 async def listed(sb: Sandbox, **selection: str) -> list[dict[str, object]]:
     server, _ = create_server(sandbox_settings(load_settings(**selection), BASE), transport=sb.transport())
     async with Client(server) as client:
-        return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in (await client.list_tools()).tools]
+        return [
+            t.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for t in (await client.list_tools()).tools
+        ]
 
 
 def without_output(tools: list[dict[str, object]]) -> int:

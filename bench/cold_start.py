@@ -76,7 +76,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
     compileall.compile_dir(Path(mcp_livechat.__file__).parent, quiet=1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVECHAT_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LIVECHAT_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     ours_env = env | {"LIVECHAT_PAT": "bench", "LIVECHAT_ACCOUNT_ID": "b7eff798-f8df-4364-8059-649c35c9ed0c"}
     with tempfile.TemporaryDirectory() as tmp:
         bare = Path(tmp) / "bare.py"
@@ -92,7 +96,9 @@ def main() -> None:
     wall = {name: statistics.median(s[0] for s in runs) for name, runs in samples.items()}
     cpu = {name: statistics.median(s[1] for s in runs) for name, runs in samples.items()}
     for name in commands:
-        print(f"{name:5} wall {wall[name] * 1e3:6.0f} ms, CPU {cpu[name] * 1e3:6.0f} ms (median of {args.runs})")
+        print(
+            f"{name:5} wall {wall[name] * 1e3:6.0f} ms, CPU {cpu[name] * 1e3:6.0f} ms (median of {args.runs})"
+        )
     print(json.dumps({"wall_ratio": round(wall["ours"] / wall["bare"], 3), "cpu_ratio": round(cpu["ours"] / cpu["bare"], 3),
                       "goal": "<= 1.15"}))  # fmt: skip
 

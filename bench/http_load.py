@@ -34,7 +34,7 @@ from mcp import Client
 from mcp_livechat.cli import free_port
 from mcp_livechat.sandbox import constants
 
-REFERENCE = '''
+REFERENCE = """
 import base64, sys
 import httpx2
 from mcp.server import MCPServer
@@ -77,7 +77,7 @@ async def list_chats(limit: int = 25) -> dict[str, object]:
 
 
 server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
-'''
+"""
 
 
 def cpu_seconds(pid: int) -> float:

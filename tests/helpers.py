@@ -28,14 +28,13 @@ async def call(client: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 async def unknown_tool(client: Any, name: str, args: dict[str, Any]) -> str:
     """A tool the server does not offer: a JSON-RPC -32602 error (its message, with the reason)."""
+    import pytest
     from mcp import MCPError
 
-    try:
+    with pytest.raises(MCPError) as caught:
         await client.call_tool(name, args)
-    except MCPError as exc:
-        assert exc.error.code == -32602, exc.error
-        return str(exc.error.message)
-    raise AssertionError(f"{name} should be refused as an unknown tool")
+    assert caught.value.error.code == -32602, caught.value.error
+    return str(caught.value.error.message)
 
 
 async def fail(client: Any, name: str, args: dict[str, Any]) -> str:

@@ -333,7 +333,6 @@ async def untag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, ta
     return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=f"untagged {tag!r}")
 
 
-
 SEARCH_LIMIT = 20
 
 

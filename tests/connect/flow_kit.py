@@ -376,4 +376,3 @@ async def serving(settings: Settings, transport: Any = None) -> AsyncIterator[tu
     app = create_app(built, settings, transport="http", host="127.0.0.1")
     async with served(app, port) as base:
         yield base, built.runtime
-

@@ -20,7 +20,9 @@ def _chats(sb: Sandbox) -> list[Any]:
 
 def queued_nobody_joined(sb: Sandbox) -> Any:
     return next(
-        c for c in _chats(sb) if c.last_thread.queue is not None and not any(u.type == "agent" for u in c.users)
+        c
+        for c in _chats(sb)
+        if c.last_thread.queue is not None and not any(u.type == "agent" for u in c.users)
     )
 
 
@@ -95,7 +97,9 @@ async def test_an_applied_send_with_an_unclear_answer_is_reported_sent_once(
     chat = queued_nobody_joined(sandbox)
     async with connect() as client:
         await call(client, "send_message", {"chat_id": chat.id, "text": "first"})  # joins
-        sandbox.faults.add(fault["kind"], count=1, methods=["send_event"], after_processing=fault["after_processing"])
+        sandbox.faults.add(
+            fault["kind"], count=1, methods=["send_event"], after_processing=fault["after_processing"]
+        )
         sent = await call(client, "send_message", {"chat_id": chat.id, "text": "exactly once"})
     assert texts(chat).count("exactly once") == 1
     event = next(e for e in chat.last_thread.events if e.get("text") == "exactly once")
@@ -170,7 +174,10 @@ async def test_a_refused_transfer_names_who_can_take_it_and_can_queue_instead(
 async def test_profile_limits_are_checked_before_anything_is_written(
     connect: Callable[..., Any], sandbox: Sandbox
 ) -> None:
-    schedule = {"timezone": "Europe/Warsaw", "schedule": [{"day": "monday", "start": "16:00", "end": "24:00"}]}
+    schedule = {
+        "timezone": "Europe/Warsaw",
+        "schedule": [{"day": "monday", "start": "16:00", "end": "24:00"}],
+    }
     async with connect() as client:
         ok = await call(client, "update_agent_profile", {"work_scheduler": schedule})
         before = sandbox.stats.requests["update_agent"]
@@ -209,7 +216,9 @@ async def test_get_chat_shows_livechat_summary_restricted_threads_and_deleted_ev
     async with connect() as client:
         s = await call(client, "get_chat", {"chat_id": summarized[0].id, "thread_id": summarized[1].id})
         r = await call(client, "get_chat", {"chat_id": restricted[0].id, "thread_id": restricted[1].id})
-        d = await call(client, "get_chat", {"chat_id": deleted[0].id, "thread_id": deleted[1].id, "max_events": 500})
+        d = await call(
+            client, "get_chat", {"chat_id": deleted[0].id, "thread_id": deleted[1].id, "max_events": 500}
+        )
     assert s["summary"] and s["summary"][:20] in summarized[1].summary["text"]
     assert r["restricted_access"] == restricted[1].restricted_access and r["lines"] == []
     assert any("[message deleted]" in line for line in d["lines"])

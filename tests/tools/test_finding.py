@@ -93,7 +93,9 @@ def _expected_waiting(sb: Sandbox) -> set[str]:
         if not chat.active:
             continue
         messages = [e for e in chat.last_thread.events if e.get("type") == "message"]
-        if chat.last_thread.queue is not None or (messages and messages[-1].get("author_id") == chat.customer_id):
+        if chat.last_thread.queue is not None or (
+            messages and messages[-1].get("author_id") == chat.customer_id
+        ):
             out.add(chat.id)
     return out
 
@@ -115,7 +117,9 @@ async def test_list_waiting_chats_is_exactly_who_waits_longest_first(
     assert max(waits) < 90 * 86400
     assert [w["chat_id"] for w in top["chats"]] == [w["chat_id"] for w in waiting["chats"][:2]]
     assert f"Showing the 2 longest waits of {len(expected)}" in top["note"]
-    assert any(w.get("queued") for w in waiting["chats"]) and any(w.get("last_customer_message") for w in waiting["chats"])
+    assert any(w.get("queued") for w in waiting["chats"]) and any(
+        w.get("last_customer_message") for w in waiting["chats"]
+    )
 
 
 async def test_list_waiting_chats_walks_pages_within_its_bound(

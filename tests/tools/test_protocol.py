@@ -25,10 +25,13 @@ async def test_prompt_and_template_arguments_complete_from_recent_chats(
 ) -> None:
     chats, customers = _recent_ids(sandbox)
     async with connect() as client:
-        everything = await client.complete(PromptReference(name="summarize_chat"), {"name": "chat_id", "value": ""})
+        everything = await client.complete(
+            PromptReference(name="summarize_chat"), {"name": "chat_id", "value": ""}
+        )
         some = next(iter(everything.completion.values))
         narrowed = await client.complete(
-            ResourceTemplateReference(uri="livechat://chats/{chat_id}"), {"name": "chat_id", "value": some[:3]}
+            ResourceTemplateReference(uri="livechat://chats/{chat_id}"),
+            {"name": "chat_id", "value": some[:3]},
         )
         people = await client.complete(
             ResourceTemplateReference(uri="livechat://customers/{customer_id}"),
@@ -37,7 +40,9 @@ async def test_prompt_and_template_arguments_complete_from_recent_chats(
         other = await client.complete(PromptReference(name="triage_queue"), {"name": "x", "value": ""})
     values = everything.completion.values
     assert values and len(values) <= 100 and set(values) <= chats
-    assert narrowed.completion.values and all(v.lower().startswith(some[:3].lower()) for v in narrowed.completion.values)
+    assert narrowed.completion.values and all(
+        v.lower().startswith(some[:3].lower()) for v in narrowed.completion.values
+    )
     assert people.completion.values and set(people.completion.values) <= customers
     assert other.completion.values == []
     assert sandbox.stats.requests["list_chats"] == 1  # read once, then from the short-lived cache

@@ -84,7 +84,9 @@ async def test_tags_can_be_created_used_and_deleted(connect: Callable[..., Any],
 
 
 async def test_ban_list_and_lift(connect: Callable[..., Any], sandbox: Sandbox) -> None:
-    customer = next(c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID)
+    customer = next(
+        c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID
+    )
     async with connect(toolsets="admin") as client:
         await call(client, "ban_customer", {"customer_id": customer.id, "days": 3})
         bans = await call(client, "list_customer_bans", {})
@@ -96,10 +98,14 @@ async def test_ban_list_and_lift(connect: Callable[..., Any], sandbox: Sandbox) 
     assert customer.id not in [b.get("customer_id") for b in after["bans"]]
 
 
-async def test_admin_tools_without_their_scopes_name_the_scope(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+async def test_admin_tools_without_their_scopes_name_the_scope(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
     normal = sandbox.state.agents[constants.NORMAL_AGENT_EMAIL]
     normal.pat_scopes = tuple(s for s in normal.pat_scopes if not s.startswith(("tags--", "customers.ban")))
-    customer = next(c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID)
+    customer = next(
+        c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID
+    )
     async with connect(toolsets="admin", as_agent=NORMAL) as client:
         bans = await fail(client, "list_customer_bans", {})
         lift = await fail(client, "unban_customer", {"customer_id": customer.id})
