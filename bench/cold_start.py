@@ -4,7 +4,7 @@
 
 Each run spawns the server, sends `initialize`, `notifications/initialized` and `tools/list`
 over its stdin, waits for both answers, closes stdin and waits for the exit; the time is spawn to
-exit (wall), and the child's CPU (user + system). Ours is `python -m mcp_livechat serve` with a
+exit (wall), spawn to the `tools/list` answer, and the child's CPU (user + system). Ours is `python -m mcp_livechat serve` with a
 PAT configured (no network is touched: nothing calls LiveChat), the reference a script with one
 `echo` tool on the same interpreter. Both use bytecode caches, as an installed package does
 (this script compiles ours first, also when PYTHONDONTWRITEBYTECODE is set).
@@ -50,7 +50,7 @@ MESSAGES = [
 ]  # fmt: skip
 
 
-def one_run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+def one_run(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -64,11 +64,12 @@ def one_run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
         if not line:
             raise RuntimeError(f"{command} ended before answering")
         answers += b'"id"' in line
+    answered = time.perf_counter() - started
     proc.stdin.close()
     proc.wait(10)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, answered, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -89,18 +90,20 @@ def main() -> None:
                     "bare": ([sys.executable, str(bare)], env)}  # fmt: skip
         for command, run_env in commands.values():  # warm the OS caches
             one_run(command, run_env)
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
         for _ in range(args.runs):
             for name, (command, run_env) in commands.items():
                 samples[name].append(one_run(command, run_env))
     wall = {name: statistics.median(s[0] for s in runs) for name, runs in samples.items()}
-    cpu = {name: statistics.median(s[1] for s in runs) for name, runs in samples.items()}
+    answered = {name: statistics.median(s[1] for s in runs) for name, runs in samples.items()}
+    cpu = {name: statistics.median(s[2] for s in runs) for name, runs in samples.items()}
     for name in commands:
         print(
-            f"{name:5} wall {wall[name] * 1e3:6.0f} ms, CPU {cpu[name] * 1e3:6.0f} ms (median of {args.runs})"
+            f"{name:5} wall {wall[name] * 1e3:6.0f} ms (tools/list answered at {answered[name] * 1e3:4.0f} ms), "
+            f"CPU {cpu[name] * 1e3:6.0f} ms (median of {args.runs})"
         )
     print(json.dumps({"wall_ratio": round(wall["ours"] / wall["bare"], 3), "cpu_ratio": round(cpu["ours"] / cpu["bare"], 3),
-                      "goal": "<= 1.15"}))  # fmt: skip
+                      "answered_ratio": round(answered["ours"] / answered["bare"], 3), "goal": "<= 1.15"}))  # fmt: skip
 
 
 if __name__ == "__main__":
