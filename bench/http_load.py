@@ -33,37 +33,49 @@ from mcp import Client
 
 from mcp_livechat.cli import free_port
 from mcp_livechat.sandbox import constants
+from mcp_livechat.tools import schemas
 
 REFERENCE = """
-import base64, sys
+import base64, json, sys
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
+from mcp.types import CallToolResult, TextContent
 
 API = sys.argv[2]
 AUTH = "Basic " + base64.b64encode(f"{sys.argv[3]}:{sys.argv[4]}".encode()).decode()
 FLOOR = sys.argv[5] == "floor"
+SCHEMA = json.loads(open(sys.argv[6]).read()) if len(sys.argv) > 6 else None
 http = httpx2.AsyncClient(timeout=20)
-server = MCPServer("reference", log_level="WARNING")
+
+
+def lean(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
 
 
 def chat(c: dict) -> dict:
-    # the fields our list_chats returns, taken from LiveChat's JSON with plain dict lookups
+    # the fields of mcp-livechat's list_chats result, taken from LiveChat's JSON with dict lookups
     users = c.get("users", [])
-    customer = next((u for u in users if u.get("type") == "customer"), {})
+    names = {u["id"]: u.get("name") for u in users}
+    customer = next((u for u in users if u.get("type") == "customer"), {"id": ""})
     thread = c.get("last_thread_summary") or {}
     message = ((c.get("last_event_per_type") or {}).get("message") or {}).get("event") or {}
-    return {
+    author = message.get("author_id")
+    queue = thread.get("queue")
+    return lean({
         "id": c["id"], "thread_id": thread.get("id"), "active": bool(thread.get("active")),
-        "customer": {"id": customer.get("id"), "name": customer.get("name"), "email": customer.get("email")},
-        "agents": [u.get("name") or u["id"] for u in users if u.get("type") != "customer"],
-        "last_message": {"author": message.get("author_id"), "at": message.get("created_at"),
-                         "text": (message.get("text") or "")[:200]},
+        "customer": lean({"id": customer["id"], "name": customer.get("name"), "email": customer.get("email")}),
+        "agents": [f"{u.get('name')} <{u.get('email')}>" for u in users if u.get("type") == "agent"],
+        "last_message": lean({"author": names.get(author), "at": message.get("created_at"),
+                              "role": "customer" if author == customer["id"] else "agent",
+                              "text": (message.get("text") or "")[:200]}) if message else None,
         "tags": thread.get("tags", []), "group_ids": (thread.get("access") or {}).get("group_ids", []),
-        "queue": thread.get("queue"),
-    }
+        "queue": lean({"position": queue.get("position"), "wait_seconds": queue.get("wait_time"),
+                       "queued_at": queue.get("queued_at")}) if queue else None,
+    })
 
 
-@server.tool()
 async def list_chats(limit: int = 25) -> dict[str, object]:
     \"\"\"List chats: the same LiveChat call; the same fields as mcp-livechat's result (or, as the
     floor, only the count).\"\"\"
@@ -73,9 +85,24 @@ async def list_chats(limit: int = 25) -> dict[str, object]:
     data = response.json()
     if FLOOR:
         return {"chats": len(data["chats_summary"])}
-    return {"chats": [chat(c) for c in data["chats_summary"]], "found": data.get("found_chats")}
+    return lean({"chats": [chat(c) for c in data["chats_summary"]], "found": data.get("found_chats"),
+                 "next_page_id": data.get("next_page_id")})
 
 
+if SCHEMA is None:
+    server = MCPServer("reference", log_level="WARNING")
+    server.tool()(list_chats)
+else:  # mcp-livechat's own output schema (public constructors), so clients validate the same way
+    async def typed(limit: int = 25) -> CallToolResult:
+        data = await list_chats(limit)
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+    plain = Tool.from_function(list_chats)
+    tool = Tool(fn=typed, name="list_chats", description=plain.description, parameters=plain.parameters,
+                fn_metadata=FuncMetadata(arg_model=plain.fn_metadata.arg_model, output_schema=SCHEMA),
+                is_async=True)
+    server = MCPServer("reference", log_level="WARNING", tools=[tool])
 server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
 """
 
@@ -110,11 +137,22 @@ async def load(url: str, sessions: int, calls: int) -> tuple[int, int]:
     return sessions * calls, errors
 
 
-async def measure(pid: int, url: str, sessions: int, calls: int) -> tuple[float, float, int]:
-    cpu, started = cpu_seconds(pid), time.perf_counter()
+async def measure(
+    pid: int, url: str, sessions: int, calls: int, sandbox: int
+) -> tuple[float, float, int, float, float]:
+    """Calls per second, then CPU ms per call of the server, errors, CPU ms per call of the clients
+    (this process) and of the sandbox: all three share the machine's cores."""
+    cpu, client, lc, started = (
+        cpu_seconds(pid),
+        time.process_time(),
+        cpu_seconds(sandbox),
+        time.perf_counter(),
+    )
     done, errors = await load(url, sessions, calls)
     wall = time.perf_counter() - started
-    return done / wall, (cpu_seconds(pid) - cpu) / done * 1e3, errors
+    per_call = 1e3 / done
+    return (done / wall, (cpu_seconds(pid) - cpu) * per_call, errors, (time.process_time() - client) * per_call,
+            (cpu_seconds(sandbox) - lc) * per_call)  # fmt: skip
 
 
 async def direct(api: str, sessions: int, calls: int) -> float:
@@ -143,37 +181,44 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVECHAT_")}
-    sandbox_port, ours_port, ref_port, floor_port = free_port(), free_port(), free_port(), free_port()
+    sandbox_port, ours_port, ref_port, floor_port, typed_port = (free_port() for _ in range(5))
     api = f"http://127.0.0.1:{sandbox_port}"
     procs = [spawn([sys.executable, "-m", "mcp_livechat", "sandbox", "--port", str(sandbox_port)], env)]
     ours_env = env | {
         "LIVECHAT_PAT": constants.PAT, "LIVECHAT_ACCOUNT_ID": constants.ACCOUNT_ID,
         "LIVECHAT_API_URL": api, "LIVECHAT_ACCOUNTS_URL": f"{api}/accounts",
+        # every session here is one caller (PAT mode, no API key): lift the per-caller cap of 20
+        "LIVECHAT_MAX_SESSIONS_PER_CALLER": str(max(20, args.sessions)),
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "reference.py"
         script.write_text(REFERENCE)
+        schema = Path(tmp) / "list_chats.schema.json"
+        schema.write_text(json.dumps(json.loads(schemas.FILE.read_text())["tools"]["list_chats"]["output"]))
         procs.append(spawn([sys.executable, "-m", "mcp_livechat", "serve", "--transport", "http",
                             "--port", str(ours_port)], ours_env))  # fmt: skip
         procs.append(spawn([sys.executable, str(script), str(ref_port), api, constants.ACCOUNT_ID,
                             constants.PAT, "same"], env))  # fmt: skip
         procs.append(spawn([sys.executable, str(script), str(floor_port), api, constants.ACCOUNT_ID,
                             constants.PAT, "floor"], env))  # fmt: skip
+        procs.append(spawn([sys.executable, str(script), str(typed_port), api, constants.ACCOUNT_ID,
+                            constants.PAT, "same", str(schema)], env))  # fmt: skip
         try:
-            for port in (sandbox_port, ours_port, ref_port, floor_port):
+            for port in (sandbox_port, ours_port, ref_port, floor_port, typed_port):
                 await wait_http(f"http://127.0.0.1:{port}/")
             servers: dict[str, tuple[int, str]] = {
                 "ours": (procs[1].pid, f"http://127.0.0.1:{ours_port}/mcp"),
                 "reference": (procs[2].pid, f"http://127.0.0.1:{ref_port}/mcp"),
                 "floor": (procs[3].pid, f"http://127.0.0.1:{floor_port}/mcp"),
+                "ref+schema": (procs[4].pid, f"http://127.0.0.1:{typed_port}/mcp"),
             }
             for pid, url in servers.values():  # warm up both
-                await measure(pid, url, 2, 5)
-            results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in servers}
+                await measure(pid, url, 2, 5, procs[0].pid)
+            results: dict[str, list[tuple[float, float, int, float, float]]] = {name: [] for name in servers}
             floor = []
             for _ in range(args.rounds):
                 for name, (pid, url) in servers.items():
-                    results[name].append(await measure(pid, url, args.sessions, args.calls))
+                    results[name].append(await measure(pid, url, args.sessions, args.calls, procs[0].pid))
                 floor.append(await direct(api, args.sessions, args.calls))
         finally:
             for proc in procs:
@@ -186,12 +231,17 @@ async def main() -> None:
             statistics.median(r[0] for r in runs),
             statistics.median(r[1] for r in runs),
             sum(r[2] for r in runs),
+            statistics.median(r[3] for r in runs),
+            statistics.median(r[4] for r in runs),
         )
         print(f"{name:10} {summary[name][0]:7.1f} calls/s, server CPU {summary[name][1]:.2f} ms/call, "
-              f"{summary[name][2]} errors ({args.rounds} rounds of {args.sessions} sessions x {args.calls} calls)")  # fmt: skip
+              f"{summary[name][2]} errors; CPU ms/call of the clients {summary[name][3]:.2f}, of LiveChat "
+              f"{summary[name][4]:.2f} ({args.rounds} rounds of {args.sessions} sessions x {args.calls} calls)")  # fmt: skip
     print(f"{'direct':10} {statistics.median(floor):7.1f} calls/s (the same LiveChat calls without MCP)")
-    ours, ref = summary["ours"], summary["reference"]
+    ours, ref, typed = summary["ours"], summary["reference"], summary["ref+schema"]
     print(json.dumps({"throughput_ratio": round(ours[0] / ref[0], 3), "cpu_ratio": round(ours[1] / ref[1], 3),
+                      "vs_ref+schema": {"throughput_ratio": round(ours[0] / typed[0], 3),
+                                        "cpu_ratio": round(ours[1] / typed[1], 3)},
                       "goals": {"throughput_ratio": ">= 0.9", "cpu_ratio": "<= 1.3"}}))  # fmt: skip
 
 
