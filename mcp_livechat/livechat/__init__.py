@@ -10,8 +10,6 @@ import functools
 from typing import TYPE_CHECKING
 
 from mcp_livechat.livechat._transport import (
-    REPORT_ACTIONS,
-    REQUIRED_SCOPES,
     Credential,
     CredentialProvider,
     LazyTransport,
@@ -27,6 +25,7 @@ from mcp_livechat.livechat._transport import (
 from mcp_livechat.livechat.accounts import Accounts
 from mcp_livechat.livechat.agent_chat import AgentChat
 from mcp_livechat.livechat.configuration import AGENT_FIELDS, Configuration
+from mcp_livechat.livechat.scopes import REPORT_ACTIONS, REQUIRED_SCOPES
 
 if TYPE_CHECKING:
     from mcp_livechat.livechat.reports import Reports

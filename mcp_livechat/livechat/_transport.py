@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import functools
 import hashlib
 import json
 import logging
@@ -24,10 +23,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, NoReturn, Protocol, TypeVar
+from typing import Any, Literal, NoReturn, Protocol
 
 import httpx2
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mcp_livechat.errors import (
     MAYBE_APPLIED,
@@ -42,72 +40,15 @@ from mcp_livechat.errors import (
     ValidationFailed,
 )
 from mcp_livechat.livechat.cache import BoundedCache, bounded_cache
+from mcp_livechat.livechat.decode import Decode, Malformed, as_json
+from mcp_livechat.livechat.scopes import REQUIRED_SCOPES
 
 logger = logging.getLogger("mcp_livechat.livechat")
 
 Api = Literal["agent", "configuration", "reports"]
-T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 
 _REGION = re.compile(r"^[a-z]{2,4}(?:-[a-z0-9]{1,4})?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-# Scopes each action needs (any one of them), from each method's "Required scopes" in
-# https://platform.text.com/docs/messaging/agent-chat-api,
-# https://platform.text.com/docs/management/configuration-api and
-# https://platform.text.com/docs/authorization/global-accounts-api; named in PermissionDenied.
-# Reports are keyed `<resource>/<action>`: every method of
-# https://platform.text.com/docs/data-reporting/reports-api requires `reports_read`.
-REPORT_ACTIONS = (
-    *(
-        f"chats/{a}"
-        for a in (
-            "total_chats", "duration", "response_time", "first_response_time", "ratings", "ranking",
-            "engagement", "tags", "groups", "queued_visitors",
-        )
-    ),
-    "agents/performance",
-    "agents/availability",
-    "tags/chat_usage",
-)  # fmt: skip
-REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(
-        ("list_chats", "get_chat", "list_threads", "list_archives"), ("chats--all:ro", "chats--access:ro")
-    ),
-    **dict.fromkeys(
-        (
-            "send_event",
-            "add_user_to_chat",
-            "remove_user_from_chat",
-            "transfer_chat",
-            "deactivate_chat",
-            "tag_thread",
-            "untag_thread",
-        ),
-        ("chats--all:rw", "chats--access:rw"),
-    ),
-    **dict.fromkeys(("follow_chat",), ("chats--all:ro", "chats--access:ro")),
-    "list_agents_for_transfer": (),  # "Required scopes: -"
-    "unfollow_chat": (),
-    "get_customer": ("customers:ro",),
-    "ban_customer": ("customers.ban:rw",),
-    **dict.fromkeys(("create_tag", "update_tag", "delete_tag"), ("tags--all:rw", "tags--groups:rw")),
-    "list_customer_bans": ("banlist_read",),
-    "unban_customer": ("banlist_write",),
-    "update_customer": ("customers:rw",),
-    "set_routing_status": ("agents--my:rw", "agents--all:rw"),
-    "list_routing_statuses": ("agents--all:ro",),
-    "get_agent": ("agents--my:ro", "agents--all:ro"),
-    "list_agents": ("agents--all:ro",),
-    "update_agent": ("agents--my:rw", "agents--all:rw"),
-    "list_groups": ("groups--all:ro",),
-    "get_group": ("groups--my:ro", "groups--all:ro"),
-    "list_tags": ("tags--all:ro", "tags--groups:ro"),
-    "GET /v2/accounts/me": ("accounts--my:ro",),
-    # https://platform.text.com/docs/authorization/global-accounts-api lists accounts--all:rw
-    "PATCH /v2/accounts/me": ("accounts--all:rw",),
-    **dict.fromkeys(REPORT_ACTIONS, ("reports_read",)),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,64 +162,6 @@ def default_http_client(
         follow_redirects=False,
         transport=transport,
     )
-
-
-Decode = Callable[[bytes], T]
-
-
-def as_json(content: bytes) -> Any:
-    """Decode a success body as plain JSON (`{}` for an empty one); `_Malformed` if it is not JSON."""
-    if not content:
-        return {}
-    try:
-        return json.loads(content)
-    except ValueError:
-        raise _Malformed() from None
-
-
-def as_model(model: type[M]) -> Decode[M]:
-    """Validate a success body straight from its bytes (one pass, no intermediate dicts)."""
-
-    def decode(content: bytes) -> M:
-        try:
-            return model.model_validate_json(content or b"{}")
-        except ValidationError as exc:
-            if any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
-                raise _Malformed() from None
-            raise
-
-    return decode
-
-
-def as_list(item: type[M]) -> Decode[list[M]]:
-    """A bare-array body (`list_agents`, `list_tags`, ...) validated in one pass; an object that
-    wraps the array is tolerated, should LiveChat ever add one."""
-    adapter = _list_adapter(item)
-
-    def decode(content: bytes) -> list[M]:
-        stripped = content.lstrip()
-        if stripped[:1] == b"[":
-            try:
-                return adapter.validate_json(content)
-            except ValidationError as exc:
-                if any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
-                    raise _Malformed() from None
-                raise
-        data = as_json(content)
-        if isinstance(data, dict):
-            data = next((v for v in data.values() if isinstance(v, list)), [])
-        return adapter.validate_python(data if isinstance(data, list) else [])
-
-    return decode
-
-
-@functools.cache
-def _list_adapter(item: type[M]) -> TypeAdapter[list[M]]:
-    return TypeAdapter(list[item])  # type: ignore[valid-type]
-
-
-class _Malformed(Exception):
-    """A success status whose body is not JSON."""
 
 
 class Transport:
@@ -516,7 +399,7 @@ def _outcome(
     if 200 <= status < 300:
         try:
             return decode(response.content)
-        except _Malformed:
+        except Malformed:
             _fail(status, "malformed_response", "LiveChat sent a response that is not valid JSON", {},
                   action, response, maybe_applied=not idempotent)  # fmt: skip
     try:
@@ -590,7 +473,6 @@ def _fail(
 
 
 __all__ = [
-    "REQUIRED_SCOPES",
     "ApiError",
     "Credential",
     "CredentialProvider",
@@ -599,9 +481,6 @@ __all__ = [
     "RequestObserver",
     "RetryPolicy",
     "Transport",
-    "as_json",
-    "as_list",
-    "as_model",
     "basic",
     "bearer",
     "default_http_client",

@@ -9,7 +9,8 @@ The token endpoint itself belongs to the OAuth client in `connect.oauth`.
 from __future__ import annotations
 
 from mcp_livechat.errors import NotFound
-from mcp_livechat.livechat._transport import Transport, as_model
+from mcp_livechat.livechat._transport import Transport
+from mcp_livechat.livechat.decode import as_model
 from mcp_livechat.livechat.types import Account, TokenInfo
 
 

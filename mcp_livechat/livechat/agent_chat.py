@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from mcp_livechat.errors import UserInputError
-from mcp_livechat.livechat._transport import Decode, T, Transport, as_list, as_model
+from mcp_livechat.livechat._transport import Transport
+from mcp_livechat.livechat.decode import Decode, T, as_list, as_model
 from mcp_livechat.livechat.types import (
     ArchivesPage,
     Chat,

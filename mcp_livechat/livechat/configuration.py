@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mcp_livechat.livechat._transport import Decode, T, Transport, as_list, as_model
+from mcp_livechat.livechat._transport import Transport
 from mcp_livechat.livechat.agent_chat import _compact
+from mcp_livechat.livechat.decode import Decode, T, as_list, as_model
 from mcp_livechat.livechat.types import Agent, CustomerBan, Group, Tag
 
 # Optional agent fields LiveChat returns only when asked for (get_agent / list_agents `fields`).

@@ -23,7 +23,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from mcp_livechat.errors import UserInputError
-from mcp_livechat.livechat._transport import Transport, as_model
+from mcp_livechat.livechat._transport import Transport
+from mcp_livechat.livechat.decode import as_model
 from mcp_livechat.livechat.report_types import (
     AvailabilityReport,
     ChatUsageReport,
