@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -11,10 +10,10 @@ from starlette.responses import JSONResponse, Response
 
 from . import agent_read, agent_write, bans, chat_users, config_api, config_tags, customers, transfer
 from .apiauth import Ctx, authenticate
-from .errors import WebApiFault, validation
+from .errors import WebApiFault
 from .model import JSON
 from .runtime import Emulator
-from .wire import with_faults
+from .wire import check_version, parse_body, with_faults
 
 Handler = Callable[[Ctx, JSON], Any]
 
@@ -53,32 +52,16 @@ CONFIG_METHODS: dict[str, Handler] = {
     "unban_customer": bans.unban_customer,
 }
 APIS = {"agent": AGENT_METHODS, "configuration": CONFIG_METHODS}
-SUPPORTED_VERSIONS = ("v3.6",)
-
-
-async def _parse_body(request: Request) -> JSON:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise validation("Wrong format of request: the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise validation("Wrong format of request: the body must be a JSON object")
-    return body
 
 
 async def _call(rt: Emulator, request: Request) -> Response:
-    version = request.path_params["version"]
-    if version not in SUPPORTED_VERSIONS:
-        raise WebApiFault("unsupported_version", f"Unsupported version: {version.lstrip('v')}")
+    check_version(request)
     table = APIS.get(request.path_params["api"])
     handler = table.get(request.path_params["method"]) if table is not None else None
     if handler is None:
         raise WebApiFault("not_found", "Method not found")
     requester = authenticate(rt, request.headers)
-    body = await _parse_body(request)
+    body = await parse_body(request)
     result = handler(Ctx(rt, requester), body)
     return JSONResponse(result)
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from .errors import AccountsFault, WebApiFault
+from .errors import AccountsFault, WebApiFault, validation
 from .faults import PROXY_PAGE, TRUNCATED_BODY, ConnectionDropped, Fault, retry_after_header, truncate_body
+from .model import JSON
 from .runtime import Emulator
 
 # The ASGI scope key where SandboxApp keeps the server's own ``send`` callable.
@@ -88,3 +90,27 @@ async def with_faults(
     if fault.kind == "malformed":
         return Response(truncate_body(bytes(response.body)), status_code=200, media_type="application/json")
     return response
+
+
+SUPPORTED_VERSIONS = ("v3.6",)
+
+
+def check_version(request: Request) -> None:
+    """The Web APIs answer only the versions this emulator implements."""
+    version = request.path_params["version"]
+    if version not in SUPPORTED_VERSIONS:
+        raise WebApiFault("unsupported_version", f"Unsupported version: {version.lstrip('v')}")
+
+
+async def parse_body(request: Request) -> JSON:
+    """A Web API request body: a JSON object, or `{}` when empty (`validation` error otherwise)."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise validation("Wrong format of request: the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise validation("Wrong format of request: the body must be a JSON object")
+    return body

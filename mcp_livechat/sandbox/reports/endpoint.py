@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..apiauth import Ctx, authenticate
-from ..errors import WebApiFault, validation
+from ..errors import WebApiFault
 from ..model import JSON
 from ..runtime import Emulator
-from ..wire import with_faults
+from ..wire import check_version, parse_body, with_faults
 from . import agents, chats
 from .params import AGENT_DISTRIBUTIONS, CHAT_DISTRIBUTIONS, Query, nest_query, parse_query
 
-SUPPORTED_VERSIONS = ("v3.6",)
 SCOPE = "reports_read"  # "Required scopes: reports_read" on every method
 Builder = Callable[[Ctx, Query], JSON]
 # (builder, distributions, accepted time pairs). Chats reports take any of the three time
@@ -37,22 +35,11 @@ async def _params(request: Request) -> JSON:
     """POST: the JSON body; GET: the query string (``filters.from=...``)."""
     if request.method == "GET":
         return nest_query(list(request.query_params.multi_items()))
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise validation("Wrong format of request: the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise validation("Wrong format of request: the body must be a JSON object")
-    return body
+    return await parse_body(request)
 
 
 async def _call(rt: Emulator, request: Request) -> Response:
-    version = request.path_params["version"]
-    if version not in SUPPORTED_VERSIONS:
-        raise WebApiFault("unsupported_version", f"Unsupported version: {version.lstrip('v')}")
+    check_version(request)
     method = METHODS.get((request.path_params["resource"], request.path_params["action"]))
     if method is None:
         # The documented greetings_conversion, forms, queued_visitors_left and
