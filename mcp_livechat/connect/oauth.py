@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import secrets
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ import httpx2
 
 from mcp_livechat.connect.store import StoredToken
 from mcp_livechat.errors import LiveChatError, RateLimited, ServerError, TransportError
-from mcp_livechat.livechat import RequestObserver, retry_after_seconds
+from mcp_livechat.livechat import RequestObserver, RetryPolicy, retry_after_seconds
 
 logger = logging.getLogger("mcp_livechat.connect")
 
@@ -87,14 +86,14 @@ class LiveChatOAuth:
         transport: httpx2.AsyncBaseTransport,
         *,
         timeout: float = 20.0,
-        retry: RefreshRetry | None = None,
+        retry: RetryPolicy | None = None,
         observer: RequestObserver | None = None,
         on_refresh: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
         self._transport = transport
         self._timeout = timeout
-        self.retry = retry or RefreshRetry()
+        self.retry = retry or REFRESH_RETRY
         self.observer = observer
         self.on_refresh = on_refresh
 
@@ -254,19 +253,9 @@ class LiveChatOAuth:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RefreshRetry:
-    """Bounded retries of a refresh: full-jitter backoff, `Retry-After` honoured up to a cap."""
-
-    attempts: int = 3
-    base_delay: float = 0.5
-    max_delay: float = 4.0
-    max_retry_after: float = 10.0
-
-    def delay(self, failure: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (failure - 1)))  # noqa: S311
+# Refreshes retry like any LiveChat read (full-jitter backoff, `Retry-After` honoured), with
+# shorter caps: a person's call waits behind them.
+REFRESH_RETRY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0, max_retry_after=10.0)
 
 
 class _LastResponse:

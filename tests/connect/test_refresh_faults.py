@@ -17,17 +17,17 @@ from mcp import Client
 from mcp_livechat.connect.connections import OAuthConnections
 from mcp_livechat.connect.crypto import Sealer
 from mcp_livechat.connect.identity import LOCAL
-from mcp_livechat.connect.oauth import LiveChatOAuth, OAuthApp, RefreshRetry
+from mcp_livechat.connect.oauth import LiveChatOAuth, OAuthApp
 from mcp_livechat.connect.sqlite_store import SqliteTokenStore
 from mcp_livechat.connect.store import StoredToken
 from mcp_livechat.errors import LiveChatError, RateLimited, ServerError, TransportError
-from mcp_livechat.livechat import LiveChatHttp, default_http_client
+from mcp_livechat.livechat import LiveChatHttp, RetryPolicy, default_http_client
 from mcp_livechat.sandbox import Sandbox, constants
 from mcp_livechat.server import create_server
 from tests.conftest import SANDBOX_URL
 from tests.connect.flow_kit import KEY_1, oauth_settings
 
-FAST = RefreshRetry(attempts=3, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
+FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
 
 
 def expired_token(sandbox: Sandbox) -> StoredToken:
