@@ -172,7 +172,7 @@ class FetchedDocument(Out):
     title: str
     text: str
     url: str
-    metadata: dict[str, str | int | bool | list[str] | None] = {}
+    metadata: dict[str, str | int | bool | list[str]] = {}  # no nulls: keys without a value are left out
 
 
 class Done(Out):
@@ -201,7 +201,7 @@ class Customer(Out):
     threads_count: int | None = None
     visits_count: int | None = None
     last_visit: Visit | None = None
-    session_fields: dict[str, str | int | float | bool | None] = {}
+    session_fields: dict[str, str | int | float | bool] = {}
     chat_ids: list[str] = []
     note: str | None = None
 

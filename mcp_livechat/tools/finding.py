@@ -104,16 +104,16 @@ def chat_document(chat: lc.Chat, app_url: str) -> m.FetchedDocument:
         title=one_line(f"Chat with {people or 'a customer'} on {(t.started_at or '?')[:10]}", TITLE_CHARS),
         text="\n".join([*header, "", *t.lines]),
         url=chat_url(app_url, chat.id, t.thread_id),
-        metadata={
-            "chat_id": t.chat_id,
-            "thread_id": t.thread_id,
-            "started_at": t.started_at,
-            "active": t.active,
-            "customer_id": t.customer.id if t.customer else None,
-            "agents": t.agents,
-            "tags": t.tags,
-            "events": t.events_total,
-        },
+        metadata=_present(
+            chat_id=t.chat_id,
+            thread_id=t.thread_id,
+            started_at=t.started_at,
+            active=t.active,
+            customer_id=t.customer.id if t.customer else None,
+            agents=t.agents,
+            tags=t.tags,
+            events=t.events_total,
+        ),
     )
 
 
@@ -126,14 +126,19 @@ def customer_document(c: lc.Customer, app_url: str) -> m.FetchedDocument:
         title=customer_hit(c, app_url).title,
         text="\n".join([f"Note: {profile.note}", "", *lines]),
         url=customer_url(app_url, c.id),
-        metadata={
-            "customer_id": c.id,
-            "email": profile.email,
-            "chats": profile.chats_count,
-            "chat_ids": profile.chat_ids,
-            "created_at": profile.created_at,
-        },
+        metadata=_present(
+            customer_id=c.id,
+            email=profile.email,
+            chats=profile.chats_count,
+            chat_ids=profile.chat_ids,
+            created_at=profile.created_at,
+        ),
     )
+
+
+def _present(**values: str | int | bool | list[str] | None) -> dict[str, str | int | bool | list[str]]:
+    """Metadata without the keys that have no value (the output schema allows no nulls)."""
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def thread_info(thread: lc.Thread) -> m.ThreadInfo:

@@ -276,7 +276,7 @@ def customer(c: lc.Customer, *, max_chat_ids: int = 20) -> m.Customer:
             if p.url or p.title
         ]
         visit = m.Visit(started_at=short_time(c.visit.started_at), referrer=c.visit.referrer, pages=pages)
-    fields: dict[str, str | int | float | bool | None] = {}
+    fields: dict[str, str | int | float | bool] = {}
     for item in c.session_fields:
         for key, value in item.items():
             fields[clip(clean(key), 100)] = _field_value(value)
@@ -305,9 +305,12 @@ def customer(c: lc.Customer, *, max_chat_ids: int = 20) -> m.Customer:
     )
 
 
-def _field_value(value: object) -> str | int | float | bool | None:
-    """A session field value as LiveChat sent it (strings cleaned, objects as compact JSON)."""
-    if value is None or isinstance(value, bool | int | float):
+def _field_value(value: object) -> str | int | float | bool:
+    """A session field value as LiveChat sent it (strings cleaned, objects as compact JSON; a null
+    is an empty string: the output schema allows no nulls, and "" is what an empty field reads as)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):
         return clip(clean(value), 500)

@@ -51,3 +51,16 @@ async def test_update_customer_and_read_back(connect: Callable[..., Any], sandbo
             client, "update_customer", {"customer_id": customer_id, "session_fields": "plan=pro"}
         )
         assert "session_fields" in wrong_type
+
+
+async def test_session_field_values_of_any_json_type_fit_the_output_schema(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """The docs show string values only; a number, boolean, object or null must not break the
+    result (the SDK client validates it against the output schema, which allows no nulls)."""
+    customer_id = _customer_id(sandbox)
+    record = sandbox.state.customers[customer_id]
+    record.session_fields = [{"seats": 5}, {"trial": True}, {"crm": {"id": 7}}, {"gone": None}]  # type: ignore[list-item]
+    async with connect() as client:
+        c = await call(client, "get_customer", {"customer_id": customer_id})
+    assert c["session_fields"] == {"seats": 5, "trial": True, "crm": '{"id":7}', "gone": ""}

@@ -131,3 +131,18 @@ async def test_list_waiting_chats_walks_pages_within_its_bound(
         bounded = await call(client, "list_waiting_chats", {})
     assert bounded["scanned"] == 10 and "Stopped after 10 active chats" in bounded["note"]
     assert sandbox.stats.requests["list_chats"] == 2
+
+
+async def test_fetch_of_a_customer_without_email_or_chats_fits_the_output_schema(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """Metadata leaves out what the customer lacks instead of sending nulls the schema refuses."""
+    bare = next(
+        c for c in sandbox.state.customers.values()
+        if c.organization_id == constants.ORGANIZATION_ID and c.email is None
+    )  # fmt: skip
+    async with connect() as client:
+        doc = await call(client, "fetch", {"id": f"customer:{bare.id}"})
+    assert doc["metadata"]["customer_id"] == bare.id
+    assert "email" not in doc["metadata"]
+    assert None not in doc["metadata"].values()
