@@ -96,7 +96,9 @@ class Configuration:
 
     async def delete_tag(self, name: str) -> None:
         """https://platform.text.com/docs/management/configuration-api#delete-tag (case-sensitive name)"""
-        await self._t.call("configuration", "delete_tag", {"name": name}, idempotent=True)
+        # Not re-sent after an unclear answer: a second delete of a deleted tag is `not_found`,
+        # which would hide that the first one worked. The tool reads the tags instead.
+        await self._t.call("configuration", "delete_tag", {"name": name}, idempotent=False)
 
     async def list_customer_bans(self) -> list[CustomerBan]:
         """Active bans, a bare array
@@ -107,4 +109,4 @@ class Configuration:
         """Exactly one of `ip` and `customer_id`
         (https://platform.text.com/docs/management/configuration-api#unban-customer)."""
         body = _compact(customer_id=customer_id, ip=ip)
-        await self._t.call("configuration", "unban_customer", body, idempotent=True)
+        await self._t.call("configuration", "unban_customer", body, idempotent=False)  # as delete_tag

@@ -8,12 +8,14 @@ documents for each: `tags--all:rw` or `tags--groups:rw` for tags
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from pydantic import Field
 
 from mcp_livechat import models as m
-from mcp_livechat.errors import UserInputError
+from mcp_livechat.errors import LiveChatError, UserInputError, ambiguous
+from mcp_livechat.livechat.configuration import Configuration
 from mcp_livechat.tools import shapes
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.customers import CustomerId
@@ -32,15 +34,26 @@ async def create_tag(
 ) -> m.Done:
     """Create a tag agents can put on threads, in the given groups (names are case-insensitively
     unique)."""
-    await tc.livechat.configuration.create_tag(name, group_ids)
-    return m.Done(done=f"created tag {name!r} in groups {group_ids}")
+    config = tc.livechat.configuration
+    done = f"created tag {name!r} in groups {group_ids}"
+    try:
+        await config.create_tag(name, group_ids)
+    except LiveChatError as exc:
+        await _confirm(exc, lambda: _has_tag(config, name))
+        return m.Done(done=f"{done} (confirmed by reading the tags)")
+    return m.Done(done=done)
 
 
 @tool(toolset="admin", title="Delete a tag", read_only=False, destructive=True, idempotent=True,
       open_world=True)  # fmt: skip
 async def delete_tag(tc: ToolContext, name: TagName) -> m.Done:
     """Delete a tag (case-sensitive name). It can no longer be put on threads. Cannot be undone."""
-    await tc.livechat.configuration.delete_tag(name)
+    config = tc.livechat.configuration
+    try:
+        await config.delete_tag(name)
+    except LiveChatError as exc:
+        await _confirm(exc, lambda: _lacks(_has_tag(config, name)))
+        return m.Done(done=f"deleted tag {name!r} (confirmed by reading the tags)")
     return m.Done(done=f"deleted tag {name!r}")
 
 
@@ -76,8 +89,42 @@ async def unban_customer(
     """Lift a ban, by customer id or by IP (exactly one)."""
     if (customer_id is None) == (ip is None):
         raise UserInputError("give exactly one of customer_id or ip", argument="customer_id")
-    await tc.livechat.configuration.unban_customer(customer_id=customer_id, ip=ip)
-    return m.Done(done=f"lifted the ban on {'customer ' + customer_id if customer_id else 'IP ' + str(ip)}")
+    config = tc.livechat.configuration
+    done = f"lifted the ban on {'customer ' + customer_id if customer_id else 'IP ' + str(ip)}"
+    try:
+        await config.unban_customer(customer_id=customer_id, ip=ip)
+    except LiveChatError as exc:
+
+        async def banned() -> bool:
+            return any(
+                (customer_id is not None and b.customer_id == customer_id) or (ip is not None and b.ip == ip)
+                for b in await config.list_customer_bans()
+            )
+
+        await _confirm(exc, lambda: _lacks(banned()))
+        return m.Done(done=f"{done} (confirmed by reading the bans)")
+    return m.Done(done=done)
+
+
+async def _confirm(exc: LiveChatError, happened: Callable[[], Awaitable[bool]]) -> None:
+    """After an answer that leaves open whether the write happened, read LiveChat's state: return
+    if it shows the write done, else raise `exc` (which says it may or may not have happened)."""
+    if not ambiguous(exc):
+        raise exc
+    try:
+        if await happened():
+            return
+    except LiveChatError:
+        pass
+    raise exc
+
+
+async def _has_tag(config: Configuration, name: str) -> bool:
+    return any(t.name == name for t in await config.list_tags())
+
+
+async def _lacks(check: Awaitable[bool]) -> bool:
+    return not await check
 
 
 TOOLS: tuple[ToolSpec, ...] = (

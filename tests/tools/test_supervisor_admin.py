@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from mcp_livechat.sandbox import Sandbox, constants
 from tests.helpers import call, fail, unknown_tool
 
@@ -113,3 +115,41 @@ async def test_admin_tools_without_their_scopes_name_the_scope(
         tag = await fail(client, "create_tag", {"name": "x-test", "group_ids": [0]})
     assert "banlist_read" in bans and "banlist_write" in lift
     assert "customers.ban:rw" in ban and "tags--all:rw" in tag and "tags--groups:rw" in tag
+
+
+@pytest.mark.parametrize("kind", ["drop", "malformed"])
+async def test_admin_writes_with_an_unclear_answer_are_confirmed_by_reading(
+    connect: Callable[..., Any], sandbox: Sandbox, kind: str
+) -> None:
+    """Applied, answer lost or broken: each tool reads LiveChat's state and reports the write done
+    (never "not found" from a blind second attempt, never "retry")."""
+    customer = next(
+        c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID
+    )
+    async with connect(toolsets="admin,account") as client:
+        sandbox.faults.add(kind, count=1, methods=["create_tag"], after_processing=True)
+        created = await call(client, "create_tag", {"name": "unclear-tag", "group_ids": [0]})
+        sandbox.faults.add(kind, count=1, methods=["delete_tag"], after_processing=True)
+        deleted = await call(client, "delete_tag", {"name": "unclear-tag"})
+        await call(client, "ban_customer", {"customer_id": customer.id, "days": 2})
+        sandbox.faults.add(kind, count=1, methods=["unban_customer"], after_processing=True)
+        lifted = await call(client, "unban_customer", {"customer_id": customer.id})
+        tags = await call(client, "list_tags", {})
+        bans = await call(client, "list_customer_bans", {})
+    for result in (created, deleted, lifted):
+        assert "confirmed by reading" in result["done"], result
+    assert "unclear-tag" not in [t["name"] for t in tags["tags"]]
+    assert customer.id not in [b.get("customer_id") for b in bans["bans"]]
+    assert sandbox.stats.requests["delete_tag"] == 1 and sandbox.stats.requests["unban_customer"] == 1
+
+
+async def test_an_admin_write_lost_before_it_happened_says_it_may_not_have(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    async with connect(toolsets="admin,account") as client:
+        await call(client, "create_tag", {"name": "stays-put", "group_ids": [0]})
+        sandbox.faults.add("drop", count=1, methods=["delete_tag"], after_processing=False)
+        text = await fail(client, "delete_tag", {"name": "stays-put"})
+        tags = await call(client, "list_tags", {})
+    assert "may or may not have been applied" in text and "not_found" not in text
+    assert "stays-put" in [t["name"] for t in tags["tags"]]
