@@ -159,10 +159,17 @@ def connections_json(env: dict[str, str], *args: str) -> dict[str, Any]:
     return dict(json.loads(out.stdout))
 
 
-def assert_no_secret_in(texts: Iterable[str], sandbox: Sandbox) -> None:
-    """No access token, refresh token or code the sandbox issued appears in these logs."""
-    tokens = sandbox.state.tokens
-    secrets = {*tokens.access, *tokens.refresh, *tokens.codes, constants.CLIENT_SECRET}
+SEEDED_SECRETS = frozenset(
+    {constants.PAT, constants.NORMAL_AGENT_PAT, constants.FRA_PAT, constants.CLIENT_SECRET}
+)
+
+
+def assert_no_secret_in(texts: Iterable[str], sandbox: Sandbox | None = None) -> None:
+    """No seeded PAT, the client secret, or access token, refresh token or code `sandbox` issued
+    appears in these logs."""
+    tokens = sandbox.state.tokens if sandbox else None
+    issued = {*tokens.access, *tokens.refresh, *tokens.codes} if tokens else set()
+    secrets = issued | SEEDED_SECRETS
     blob = "\n".join(texts)
     leaked = [s[:8] for s in secrets if s and s in blob]
     assert not leaked, f"secrets in server logs: {leaked}"

@@ -28,6 +28,8 @@ from typing import IO
 import httpx2
 from filelock import FileLock
 
+from tests.connect.replica_kit import assert_no_secret_in
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PACKAGES = ("package.json", "package-lock.json")
@@ -157,15 +159,17 @@ def server_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def serving(*args: str, port: int, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`python -m mcp_livechat serve <args> --port <port>` as a real process, ready when its
-    `/healthz` answers; yields the base URL and stops it with SIGINT (then SIGKILL)."""
+    """`python -m mcp_livechat serve <args> --port <port>` (at DEBUG unless told) as a real process,
+    ready when its `/healthz` answers; yields the base URL, stops it with SIGINT (then SIGKILL) and
+    fails if its stderr log holds a secret of the sandbox."""
     with tempfile.TemporaryFile(mode="w+") as log:  # a file, not a pipe: a chatty server never blocks
         yield from _serve(args, port, env, log)
 
 
 def _serve(args: Sequence[str], port: int, env: dict[str, str] | None, log: IO[str]) -> Iterator[str]:
+    level = [] if "--log-level" in args else ["--log-level", "DEBUG"]  # all of it, for the secret audit
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_livechat", "serve", *args, "--port", str(port)],
+        [sys.executable, "-m", "mcp_livechat", "serve", *args, *level, "--port", str(port)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, text=True,
         env=env or server_env(),
     )  # fmt: skip
@@ -190,3 +194,5 @@ def _serve(args: Sequence[str], port: int, env: dict[str, str] | None, log: IO[s
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    log.seek(0)
+    assert_no_secret_in([log.read()])  # the sandbox's PATs and client secret, whatever was logged
