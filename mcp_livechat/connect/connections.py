@@ -1,7 +1,8 @@
 """Per-person LiveChat connections over OAuth: links, completion, fresh tokens, status, disconnect.
 
-Tokens live in the `TokenStore` (sealed), with an in-memory cache in front. A token is refreshed
-ahead of expiry, once per person however many calls wait: an in-process lock per person, then the
+Tokens live in the `TokenStore` (sealed), with a bounded in-memory cache in front (`livechat.cache`:
+an evicted person costs one re-read of their row, never their grant). A token is refreshed ahead
+of expiry, once per person however many calls wait: an in-process lock per person, then the
 store's cross-replica lock, then a re-read (another replica may have refreshed meanwhile). The
 `refresh_token` of every response is stored (rotation-safe). A new token is minted only when a
 person connects; never per session (LiveChat's 25-token cap silently revokes the oldest,
@@ -44,6 +45,7 @@ from mcp_livechat.connect.verdicts import (
 )
 from mcp_livechat.errors import LiveChatError, NotConnected, ReconnectRequired
 from mcp_livechat.livechat import Credential, LiveChat, LiveChatHttp, StaticCredentials, bearer
+from mcp_livechat.livechat.cache import MAX_ENTRIES, BoundedCache, bounded_cache
 from mcp_livechat.models import ConnectionStatus
 
 logger = logging.getLogger("mcp_livechat.connect")
@@ -69,9 +71,11 @@ class OAuthConnections(LinkConfirmation):
         clock: Callable[[], float] = time.time,
         requester_email: Callable[[Principal], str | None] | None = None,
         require_email: bool = False,
+        cache_size: int = MAX_ENTRIES,
     ) -> None:
         """`requester_email(principal)`: the verified e-mail claim of the caller asking for a link
-        (None: unknown); with `require_email`, only a LiveChat agent with that e-mail can complete it."""
+        (None: unknown); with `require_email`, only a LiveChat agent with that e-mail can complete it.
+        `cache_size`: people whose token (and agent e-mail) stay in memory."""
         self.store = store
         self.oauth = oauth
         self.http = http
@@ -79,8 +83,12 @@ class OAuthConnections(LinkConfirmation):
         self.link_base = link_base.rstrip("/") if link_base else None
         self._on_link = on_link
         self._clock = clock
-        self._cache: dict[Principal, StoredToken] = {}
-        self._emails: dict[Principal, str] = {}
+        self._cache: BoundedCache[Principal, StoredToken] = bounded_cache(cache_size)
+        self._emails: BoundedCache[Principal, str] = bounded_cache(cache_size)
+        # In front of the store's per-person lock (store_base explains why both): calls queued here
+        # behind a refresh return the cached new token without each taking the cross-replica lock (a
+        # pooled PostgreSQL connection) and re-reading the row; a token evicted meanwhile is re-read.
+        # Weak values: a lock held or awaited is kept by that frame, so none in use is ever dropped.
         self._locks: weakref.WeakValueDictionary[Principal, asyncio.Lock] = weakref.WeakValueDictionary()
         self._app = AppStanding()
         self._requester_email = requester_email or (lambda principal: None)
@@ -234,7 +242,7 @@ class OAuthConnections(LinkConfirmation):
         if token is None or usable(token):
             return token
         async with self._lock(principal):
-            token = self._cache.get(principal) or token
+            token = self._cache.get(principal) or token  # evicted meanwhile: the re-read below finds it
             if usable(token):
                 return token  # refreshed by whoever held the lock before us
             async with self.store.refresh_lock(principal):

@@ -19,10 +19,11 @@ import contextlib
 import hashlib
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from cachetools import LRUCache
 
 from mcp_livechat.connect.identity import Principal
 from mcp_livechat.errors import ConfigurationError, LiveChatError
@@ -39,7 +40,9 @@ NONCE_SIZE = 12
 TAG_SIZE = 16
 HEADER_SIZE = 1 + KEY_ID_SIZE + NONCE_SIZE
 HKDF_SALT = b"mcp-livechat/token-store/v1"
-_CACHE_SIZE = 4096
+# Derived keys kept, per (key id, tenant): the process-wide LRU rule of `livechat.cache` (not imported
+# from there: opening a store must not load the LiveChat client); a miss costs one HKDF (~20 us).
+_CACHE_SIZE = 10_000
 _GENERIC = "stored credential cannot be decrypted: wrong key or tampered row"
 
 
@@ -69,7 +72,7 @@ class Sealer:
 
     __slots__ = ("_cache", "_lock", "_masters", "_primary")
 
-    def __init__(self, keys: Sequence[bytes]) -> None:
+    def __init__(self, keys: Sequence[bytes], *, cache_size: int = _CACHE_SIZE) -> None:
         if not keys:
             raise ConfigurationError("LIVECHAT_ENCRYPTION_KEY: at least one 32-byte key is required")
         masters: dict[bytes, bytes] = {}
@@ -82,7 +85,7 @@ class Sealer:
             masters.setdefault(_key_id_of(key), key)
         self._masters = masters
         self._primary = _key_id_of(keys[0])
-        self._cache: OrderedDict[tuple[bytes, str], AESGCM] = OrderedDict()
+        self._cache: LRUCache[tuple[bytes, str], AESGCM] = LRUCache(maxsize=cache_size)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -129,16 +132,12 @@ class Sealer:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         cache_key = (kid, tenant)
-        with self._lock:
+        with self._lock:  # an LRUCache reorders on every read: not safe across threads unguarded
             aead = self._cache.get(cache_key)
-            if aead is not None:
-                self._cache.move_to_end(cache_key)
-                return aead
-        aead = AESGCM(self._derive(self._masters[kid], tenant))
-        with self._lock:
-            self._cache[cache_key] = aead
-            if len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
+        if aead is None:
+            aead = AESGCM(self._derive(self._masters[kid], tenant))
+            with self._lock:
+                self._cache[cache_key] = aead
         return aead
 
     @staticmethod

@@ -4,7 +4,12 @@ provides the row operations declared abstract here, each one short transaction.
 
 - One lock map per store (weak values, keyed by purpose and name): `refresh_lock` takes the
   principal's asyncio lock, then the backend's cross-process lock; `sweep_lock` takes the "sweep"
-  entry without waiting, then the backend's non-blocking store-wide lock.
+  entry without waiting, then the backend's non-blocking store-wide lock. The asyncio lock queues
+  one process's coroutines in memory, so they do not each hold a pooled PostgreSQL connection
+  blocked on the advisory lock, or poll the lock file. `OAuthConnections` queues a person's calls
+  in front of it with its own lock (they then read its cache, not this lock and the row), so on
+  that path this one is uncontended; it stays because `refresh_lock` is the store's contract for
+  any caller. A lock held or awaited is referenced by that coroutine: the weak map never drops it.
 - `reseal_all` walks the rows whose key id is not the primary one in batches (keyset order, so a
   row that does not open is passed, not re-read); each batch is swapped in one transaction with a
   compare-and-swap on the old blob, so a row a server rewrote meanwhile is left alone. It can be
