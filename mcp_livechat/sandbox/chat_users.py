@@ -10,7 +10,7 @@ from __future__ import annotations
 from .agent_read import visible_chat
 from .apiauth import Ctx
 from .errors import WebApiFault, validation
-from .membership import check_public_limit, require_active, require_presence
+from .membership import check_agent_limit, require_active, require_presence
 from .model import JSON, ChatRecord, ChatUserRecord
 from .validate import one_of, require_str
 
@@ -32,8 +32,7 @@ def add_user_to_chat(ctx: Ctx, body: JSON) -> JSON:
         _check_customer(ctx, chat, user_id, visibility)
     else:
         _check_agent(ctx, chat, user_id)
-        if visibility == "all":
-            check_public_limit(chat, user_id)
+        check_agent_limit(chat, user_id, visibility, silent_count=ctx.rt.silent_agents_count)
     user = chat.user(user_id)
     if user is None:
         chat.users.append(ChatUserRecord(user_id, user_type, present=True, visibility=visibility))

@@ -67,6 +67,8 @@ class Sandbox:
     ``redirect_limit[0]`` authorizations per client and account in ``redirect_limit[1]``
     seconds (None disables the limit); refresh tokens expire ``refresh_lifetime`` seconds after
     they are issued (None, the default: never; see also ``expire_refresh_tokens``).
+    ``silent_agents_count=True`` takes the other reading of LiveChat's undocumented agent limit:
+    silent agents count too, so a chat holds one agent whatever its visibility (``membership``).
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class Sandbox:
         code_lifetime: int = 120,
         redirect_limit: tuple[int, float] | None = (3, 30),
         refresh_lifetime: int | None = None,
+        silent_agents_count: bool = False,
     ) -> None:
         uris = tuple(redirect_uris) if redirect_uris is not None else constants.DEFAULT_REDIRECT_URIS
         self._rt = Emulator(
@@ -85,6 +88,7 @@ class Sandbox:
             code_lifetime=code_lifetime,
             redirect_limit=redirect_limit,
             refresh_lifetime=refresh_lifetime,
+            silent_agents_count=silent_agents_count,
         )
         self.app: SandboxApp = build_app(self._rt)
 

@@ -36,8 +36,10 @@ class Emulator:
         code_lifetime: int,
         redirect_limit: tuple[int, float] | None,
         refresh_lifetime: int | None = None,
+        silent_agents_count: bool = False,
     ) -> None:
         self.seed = seed
+        self.silent_agents_count = silent_agents_count  # membership.check_agent_limit
         self.code_lifetime = code_lifetime
         # LiveChat documents no refresh-token lifetime: None = they never expire on their own.
         self.refresh_lifetime = refresh_lifetime

@@ -8,7 +8,9 @@ Membership is decided from the chat itself (`get_chat`: `users[]`, each agent wi
   (https://platform.text.com/docs/messaging/agent-chat-api#send-event);
 - a chat has one public agent by default ("To learn how to add more than one agent to the chat,
   reach out to us", https://platform.text.com/docs/messaging/agent-chat-api#add-user-to-chat);
-  silent agents (`visibility: agents`) are not limited that way.
+  silent agents (`visibility: agents`) are assumed not to count, which the docs do not say
+  [UNVERIFIED]. So a join is never refused here on that ground: if LiveChat refuses it, the chat
+  is read again and the refusal is explained from who is in it (nothing was written).
 
 Every message carries a fresh `custom_id` (an event field LiveChat keeps and returns,
 https://platform.text.com/docs/messaging/agent-chat-api/data-structures#events). When LiveChat's
@@ -30,6 +32,7 @@ from mcp_livechat.errors import (
     AuthenticationFailed,
     LiveChatError,
     Misdirected,
+    PermissionDenied,
     RateLimited,
     TransportError,
     UserInputError,
@@ -141,7 +144,26 @@ async def _check_joined(agent: AgentChat, seat: Seat, visibility: Visibility, ex
         return
     if ambiguous(exc):
         raise _unconfirmed(f"joining chat {seat.chat.id}", None) from exc
+    others = [u for u in now.chat.users if u.type != "customer" and u.id != now.me]
+    if isinstance(exc, ApiError) and others and not isinstance(exc, PermissionDenied):
+        raise _join_refused(now, visibility, exc, others) from exc
     raise exc
+
+
+def _join_refused(seat: Seat, visibility: Visibility, exc: ApiError, others: list[lc.User]) -> UserInputError:
+    """A join LiveChat refused while other agents are in the chat: its agent limit, counting silent
+    agents too (the refusal the one-public-agent rule of `join_needed` did not foresee)."""
+    how = "silently (visibility 'agents')" if visibility == "agents" else "visibly"
+    inside = ", ".join(
+        f"{_who(u)} ({'public' if (u.visibility or 'all') == 'all' else 'silent'})" for u in others
+    )
+    return UserInputError(
+        f"LiveChat refused to add you to chat {seat.chat.id} {how}: {exc.message} ({exc.type}). You were "
+        f"not added and nothing was written to the chat. It already has {inside}, and LiveChat limits the "
+        "agents per chat (here it seems to count silent agents too). To write in it, transfer the chat to "
+        f"yourself first (transfer_chat with agent_id={seat.me!r}).",
+        argument="visibility",
+    )
 
 
 def _unconfirmed(what: str, custom_id: str | None) -> LiveChatError:

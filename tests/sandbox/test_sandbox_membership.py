@@ -280,3 +280,34 @@ async def test_supervisors_join_silently_and_leave(sb: Sandbox, client: httpx2.A
     for method, body in (("add_user_to_chat", join), ("remove_user_from_chat", leave)):
         status, err = await error(client, method, body | {"chat_id": inactive.id})
         assert (status, err["type"]) == (422, "chat_inactive"), method
+
+
+async def test_the_literal_reading_of_the_agent_limit_counts_silent_agents_too() -> None:
+    """`Sandbox(silent_agents_count=True)`: no second agent of any visibility (the docs' "more than
+    one agent" read literally); the default sandbox lets silent agents in (the [UNVERIFIED] reading)."""
+    strict = Sandbox(seed=7, silent_agents_count=True)
+    chat = other_public_chat(strict)
+    chat.group_ids = chat.last_thread.group_ids = [0]  # every agent has access
+    serving = public(chat)[0]
+    add = {"chat_id": chat.id, "user_type": "agent", "ignore_requester_presence": True}
+    async with httpx2.AsyncClient(transport=strict.transport(), base_url="http://sandbox") as client:
+        for visibility in ("agents", "all"):
+            status, err = await error(
+                client, "add_user_to_chat", add | {"user_id": SMITH, "visibility": visibility}
+            )
+            assert (status, err) == (422, LIMIT), visibility
+        assert chat.user(SMITH) is None
+        remove = {
+            "chat_id": chat.id,
+            "user_id": serving,
+            "user_type": "agent",
+            "ignore_requester_presence": True,
+        }
+        assert await ok(client, "remove_user_from_chat", remove) == {}
+        assert await ok(client, "add_user_to_chat", add | {"user_id": SMITH, "visibility": "agents"}) == {}
+        status, err = await error(
+            client, "add_user_to_chat", add | {"user_id": serving, "visibility": "agents"}
+        )
+        assert (status, err) == (422, LIMIT)  # a silent agent in the chat keeps a second one out too
+        assert await ok(client, "add_user_to_chat", add | {"user_id": SMITH, "visibility": "all"}) == {}
+    assert [u.id for u in chat.users if u.type == "agent"] == [SMITH] and public(chat) == [SMITH]

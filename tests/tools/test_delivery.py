@@ -222,3 +222,56 @@ async def test_get_chat_shows_livechat_summary_restricted_threads_and_deleted_ev
     assert s["summary"] and s["summary"][:20] in summarized[1].summary["text"]
     assert r["restricted_access"] == restricted[1].restricted_access and r["lines"] == []
     assert any("[message deleted]" in line for line in d["lines"])
+
+
+async def test_if_livechat_counts_silent_agents_a_refused_join_is_explained_and_nothing_is_written(
+    era: str,
+) -> None:
+    """The one-public-agent rule assumes silent agents do not count [UNVERIFIED]. Against a sandbox
+    that counts them, a note (silent join) into a served chat and a public reply next to a silent
+    agent are refused by LiveChat; the chat is read again and the answer says who is in it, that
+    nothing was written, and what works instead (which it does)."""
+    from mcp import Client
+
+    from mcp_livechat.sandbox.model import ChatUserRecord
+    from mcp_livechat.server import create_server
+    from tests.conftest import harvest, sandbox_settings
+
+    strict = Sandbox(silent_agents_count=True)
+    served, serving = served_by_another(strict)
+    served.group_ids = served.last_thread.group_ids = [0]  # so that it can be transferred to me
+    quiet = queued_nobody_joined(strict)
+    quiet.group_ids = quiet.last_thread.group_ids = [0]  # every agent has access
+    watcher = next(a for a in ("jones@example.com", "lee@example.com") if a != ME)
+    quiet.users.append(ChatUserRecord(watcher, "agent", present=True, visibility="agents"))  # sits in
+    quiet.last_thread.user_ids.append(watcher)
+    before = len(quiet.last_thread.events)
+    server, _ = create_server(sandbox_settings(toolsets="all"), transport=strict.transport())
+    try:
+        async with Client(server, mode=era) as client:  # type: ignore[arg-type]
+            note = await fail(
+                client, "send_message", {"chat_id": served.id, "text": "VIP", "visibility": "agents"}
+            )
+            sit_in = await fail(client, "join_chat", {"chat_id": served.id})
+            reads = strict.stats.requests["get_chat"]
+            reply = await fail(client, "send_message", {"chat_id": quiet.id, "text": "Hello!"})
+            assert strict.stats.requests["get_chat"] == reads + 2  # read, refused, read again
+            assert served.user(ME) is None and quiet.user(ME) is None  # nobody was added
+            moved = await call(client, "transfer_chat", {"chat_id": served.id, "agent_id": ME})
+            after = await call(
+                client, "send_message", {"chat_id": served.id, "text": "VIP", "visibility": "agents"}
+            )
+    finally:
+        harvest(strict)
+    for text, chat_id, other, how in (
+        (note, served.id, f"{serving.id}> (public)", "silently"),
+        (sit_in, served.id, f"{serving.id}> (public)", "silently"),
+        (reply, quiet.id, f"{watcher}> (silent)", "visibly"),
+    ):
+        assert text.startswith(f"LiveChat refused to add you to chat {chat_id} {how}"), text
+        assert other in text and "nothing was written" in text and f"agent_id={ME!r}" in text, text
+        assert "try again" not in text.lower(), text  # retrying the same would be refused again
+    assert strict.stats.requests["send_event"] == 1  # only the note after the transfer
+    assert strict.stats.requests["add_user_to_chat"] == 3  # the three refused joins, each asked once
+    assert len(quiet.last_thread.events) == before
+    assert moved["done"] == f"transferred to agent {ME}" and after["joined_chat"] is False
