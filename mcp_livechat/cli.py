@@ -141,24 +141,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(str(exc), 1)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
-    except BaseExceptionGroup as group:  # raised inside a task group (a lifespan, a server loop)
-        found = group.subgroup(ConfigurationError)
-        if found is None:
-            raise
-        _fail(f"configuration error: {_first(found)}", 2)
 
 
 def _fail(line: str, code: int) -> NoReturn:
     sys.stderr.write(f"mcp-livechat: {' '.join(line.split())}\n")  # one line, whatever the message
     sys.stderr.flush()
     raise SystemExit(code)
-
-
-def _first(group: BaseExceptionGroup[Any]) -> BaseException:
-    first: BaseException = group
-    while isinstance(first, BaseExceptionGroup):
-        first = first.exceptions[0]
-    return first
 
 
 def _admin(command: str, args: argparse.Namespace) -> None:
