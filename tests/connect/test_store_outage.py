@@ -23,12 +23,12 @@ from mcp import Client
 
 from mcp_livechat.cli import free_port
 from mcp_livechat.config import data_dir
-from mcp_livechat.connect.identity import LOCAL
+from mcp_livechat.connect.identity import LOCAL, Principal
 from mcp_livechat.connect.stores import open_store
 from mcp_livechat.http_app import create_app
 from mcp_livechat.sandbox import constants
 from mcp_livechat.server import create_server
-from tests.connect.flow_kit import oauth_settings, sandbox_on_port, served, stored_token
+from tests.connect.flow_kit import oauth_settings, sandbox_on_port, served, serving, stored_token
 from tests.connect.replica_kit import api_keys, keyed_client, pg_store_url, replicas, server_env
 from tests.connect.store_kit import PG_URL, unused_port
 
@@ -114,15 +114,21 @@ async def test_with_the_store_down_healthz_and_calls_answer_within_3_s(tmp_path:
     assert still.status_code == 503
 
 
-async def test_the_server_recovers_by_itself_when_the_store_comes_back(
-    tmp_path: Path, pg_schema: str
-) -> None:
+async def proxied_store(pg_schema: str) -> tuple[Proxy, str]:
+    """A started proxy in front of the real PostgreSQL, and the store URL (schema `pg_schema`) through it."""
     host, _, rest = PG_URL.partition("@")[2].partition(":")
     proxy = Proxy((host, int(rest.partition("/")[0])))
     await proxy.start()
     url = pg_store_url(
         pg_schema, PG_URL.replace(f"{host}:{rest.partition('/')[0]}", f"127.0.0.1:{proxy.port}")
     )
+    return proxy, url
+
+
+async def test_the_server_recovers_by_itself_when_the_store_comes_back(
+    tmp_path: Path, pg_schema: str
+) -> None:
+    proxy, url = await proxied_store(pg_schema)
     async with sandbox_on_port() as (sb, base, port, _):
         settings = oauth_settings(base, tmp_path, token_store=url)
         built = create_server(settings, public_url=f"http://127.0.0.1:{port}")
@@ -157,6 +163,35 @@ async def test_the_server_recovers_by_itself_when_the_store_comes_back(
     assert failed.is_error and "retry" in failed.content[0].text  # type: ignore[union-attr]
     assert outage_seconds < 6  # two answers, each within the store timeout (2 s) and the budget
     assert not recovered.is_error, recovered.content
+
+
+async def test_with_the_store_down_a_cached_token_keeps_working_and_an_uncached_one_waits(
+    tmp_path: Path, pg_schema: str
+) -> None:
+    """README: with PostgreSQL down, calls of people whose token the replica already holds keep
+    working; the others are told the store is unreachable and to retry shortly."""
+    anna, bob = Principal("acme", "anna"), Principal("acme", "bob")
+    keys = api_keys(tmp_path, [("anna-key", anna.tenant, anna.user), ("bob-key", bob.tenant, bob.user)])
+    proxy, url = await proxied_store(pg_schema)
+    async with sandbox_on_port() as (sb, base, _, _):
+        settings = oauth_settings(base, tmp_path, token_store=url, mcp_auth="api-key", mcp_api_keys_file=keys)
+        async with serving(settings) as (mcp, runtime):
+            assert runtime.store is not None
+            for who, email in ((anna, constants.AGENT_EMAIL), (bob, constants.NORMAL_AGENT_EMAIL)):
+                minted = sb.mint_token(email)
+                await runtime.store.put(who, stored_token(minted, expires_at=time.time() + 28800))
+            async with keyed_client(f"{mcp}/mcp", "anna-key") as as_anna:
+                before = await as_anna.call_tool("list_groups", {})  # anna's token is now in memory
+                await proxy.cut()
+                during = await as_anna.call_tool("list_groups", {})
+            async with keyed_client(f"{mcp}/mcp", "bob-key") as as_bob:
+                uncached = await as_bob.call_tool("list_groups", {})
+    assert not before.is_error, before.content
+    assert not during.is_error, during.content
+    assert during.structured_content == before.structured_content
+    assert uncached.is_error
+    text = uncached.content[0].text  # type: ignore[union-attr]
+    assert "token store is unreachable" in text and text.endswith("retry shortly")
 
 
 def _xdg_env(tmp: Path, base: str, **extra: str) -> dict[str, str]:
