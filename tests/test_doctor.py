@@ -35,7 +35,7 @@ from tests.conftest import SANDBOX_URL, Recorder, sandbox_settings
 from tests.connect.flow_kit import KEY_1, oauth_settings
 
 PY = sys.executable
-ALL_SERVICES = ["accounts server", "Agent Chat API", "Configuration API"]
+ALL_SERVICES = ["accounts server", "Agent Chat API", "Configuration API", "Reports API"]
 
 
 def _pat(pat: str, account_id: str) -> Settings:
@@ -46,11 +46,13 @@ def _outputs(report: Report) -> str:
     return as_text(report) + as_json(report)
 
 
-def _assert_healthy(report: Report) -> None:
+def _assert_healthy(report: Report, *, refused: tuple[str, ...] = ()) -> None:
+    """Every service answered, and every read was compared but the `refused` (a missing scope)."""
     assert report.problems == [] and report.ok and report.exit_code == 0
     assert [s.name for s in report.services] == ALL_SERVICES
     assert all(s.ok and s.ms is not None for s in report.services)
-    assert not any(s.skipped for s in report.shapes), [s for s in report.shapes if s.skipped]
+    skipped = {s.method: s.skipped for s in report.shapes if s.skipped}
+    assert skipped == dict.fromkeys(refused, "refused: the credential lacks the scope"), skipped
 
 
 # ------------------------------------------------------------------------- PAT
@@ -94,7 +96,7 @@ async def test_a_normal_agents_pat_warns_of_the_admin_scopes_and_the_tools_they_
 ) -> None:
     settings = _pat(constants.NORMAL_AGENT_PAT, constants.NORMAL_AGENT_ACCOUNT_ID)
     report = await run_doctor(settings, transport=sandbox.transport())
-    _assert_healthy(report)
+    _assert_healthy(report, refused=("list_customer_bans", "chats/total_chats"))  # admin scopes here
     assert (report.credential.agent, report.credential.role) == (constants.NORMAL_AGENT_EMAIL, "normal")
     assert {"agents--all:rw", "chats--all:rw"} <= set(report.scopes.missing)
     assert report.tools_limited["agents--all:rw"] == ["set_routing_status", "update_agent_profile"]
@@ -382,3 +384,60 @@ def test_doctor_without_a_credential_says_how_to_configure_one() -> None:
     out = _doctor()
     assert out.returncode == 2
     assert "LIVECHAT_PAT and LIVECHAT_ACCOUNT_ID" in out.stdout and "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------------------- the Reports API and the other reads
+
+
+async def test_the_reports_api_is_reachable_and_one_tiny_report_fits_our_model(recorder: Recorder) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    report = await run_doctor(sandbox_settings(), transport=recorder)
+    _assert_healthy(report)
+    reports = next(s for s in report.services if s.name == "Reports API")
+    assert reports.ok and reports.url == f"{SANDBOX_URL}/v3.6/reports" and reports.ms is not None
+    shapes = {s.method: s for s in report.shapes}
+    for method in ("chats/total_chats", "list_threads", "list_agents_for_transfer", "list_customer_bans"):
+        shape = shapes[method]  # read, and LiveChat's JSON fits our model (extra fields are warnings)
+        assert (shape.skipped, shape.rejected_fields) == (None, []), shape
+    assert shapes["chats/total_chats"].unknown_fields == []
+    assert {"reports_read", "banlist_read"} <= set(report.scopes.held)
+    sent = recorder.last("/v3.6/reports/chats/total_chats")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    assert sent.method == "POST" and sent.body == {
+        "distribution": "day",
+        "timezone": "UTC",
+        "filters": {"from": f"{yesterday}T00:00:00+00:00", "to": f"{yesterday}T23:59:59.999999+00:00"},
+    }
+    assert {s.path.rsplit("/", 1)[1] for s in recorder.sent if "/action/" in s.path} <= {
+        "list_chats", "get_chat", "list_threads", "list_agents_for_transfer", "list_archives", "get_customer",
+        "list_routing_statuses", "get_agent", "list_agents", "list_groups", "list_tags", "list_customer_bans",
+    }  # fmt: skip
+    assert "Reports API" in as_text(report) and "chats/total_chats" in as_text(report)
+
+
+async def test_a_pat_without_reports_read_says_which_report_tools_it_disables(sandbox: Sandbox) -> None:
+    agent = sandbox.state.agents[constants.AGENT_EMAIL]  # the owner's PAT, created without reports_read
+    agent.pat_scopes = tuple(s for s in agent.pat_scopes if s != "reports_read")
+    report = await run_doctor(sandbox_settings(), transport=sandbox.transport())
+    assert report.ok and report.exit_code == 0 and report.problems == []  # a missing scope is a warning
+    assert report.scopes.missing == ["reports_read"]
+    assert report.tools_disabled == {"reports_read": ["agent_report", "chat_report", "tag_report"]}
+    assert report.warnings[0] == (
+        "missing scope reports_read (LiveChat refused chats/total_chats): "
+        "disables agent_report, chat_report, tag_report"
+    )
+    reports = next(s for s in report.services if s.name == "Reports API")
+    assert reports.ok  # it answered: with a refusal
+    shape = next(s for s in report.shapes if s.method == "chats/total_chats")
+    assert shape.skipped == "refused: the credential lacks the scope"
+    assert json.loads(as_json(report))["tools_disabled"] == report.tools_disabled
+
+
+async def test_the_report_is_not_tried_when_the_api_host_is_down(sandbox: Sandbox) -> None:
+    sandbox.faults.add("drop", count=1000, after_processing=False)  # every API call, reports too
+    report = await run_doctor(sandbox_settings(), transport=sandbox.transport())
+    assert [s.name for s in report.services] == ALL_SERVICES[:3]  # the Reports API was not asked
+    assert sandbox.stats.requests["reports/chats/total_chats"] == 0
+    shape = next(s for s in report.shapes if s.method == "chats/total_chats")
+    assert shape.skipped == "the Agent Chat and Configuration APIs on its host failed"

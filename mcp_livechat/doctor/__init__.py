@@ -1,9 +1,10 @@
 """`mcp-livechat doctor`: a read-only check of the configured credential against LiveChat.
 
 Who the credential acts as, its region, which scopes it holds and which tools a missing one
-disables, whether the accounts server and both APIs answer (and how fast), and whether LiveChat's
-JSON still fits our models. Exit 0 unless the credential or a service fails; drift and missing
-scopes are warnings. Never writes at LiveChat and never shows a token.
+disables, whether the accounts server, the Agent Chat and Configuration APIs and the Reports API
+answer (and how fast), and whether LiveChat's JSON still fits our models. Exit 0 unless the
+credential or a service fails; drift and missing scopes are warnings. Never writes at LiveChat
+and never shows a token.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ async def _examine(settings: Settings, runtime: Any, probe: Probe, report: Repor
             ("accounts", partial(checks.who, session)),
             ("Agent Chat", checks.agent_chat),
             ("Configuration", checks.configuration),
+            ("Reports", checks.reports),
         ]
         for name, stage in stages:
             try:

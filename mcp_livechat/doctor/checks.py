@@ -3,17 +3,20 @@
 Reads go through `Transport.call` / `Transport.accounts` with the bodies the tools send, so the
 raw JSON can be compared with our models (`shapes`) and a refusal names the missing scope.
 Methods: https://platform.text.com/docs/messaging/agent-chat-api#list-chats (and #get-chat,
-#list-archives, #get-customer, #list-routing-statuses),
+#list-threads, #list-agents-for-transfer, #list-archives, #get-customer, #list-routing-statuses),
 https://platform.text.com/docs/management/configuration-api#get-agent (and #list-agents,
-#list-groups, #list-tags), `GET /v2/accounts/me`
-(https://platform.text.com/docs/authorization/global-accounts-api) and token info
-(https://platform.text.com/docs/authorization/oauth-authorization#validating-the-access-token).
+#list-groups, #list-tags, #list-customer-bans), one small report
+(https://platform.text.com/docs/data-reporting/reports-api#total-chats: yesterday, per day, UTC),
+`GET /v2/accounts/me` (https://platform.text.com/docs/authorization/global-accounts-api) and
+token info (https://platform.text.com/docs/authorization/oauth-authorization#validating-the-access-token).
+The Reports API shares the API host: when both other APIs there failed, its read is skipped.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,10 +37,13 @@ from mcp_livechat.errors import (
 )
 from mcp_livechat.livechat import AGENT_FIELDS, Transport
 from mcp_livechat.livechat import types as lc
+from mcp_livechat.livechat.report_types import TotalChatsReport
+from mcp_livechat.livechat.reports import ReportQuery, report_body
 
 logger = logging.getLogger("mcp_livechat.doctor")
 
 ACCOUNTS, AGENT, CONFIGURATION = "accounts server", "Agent Chat API", "Configuration API"
+REPORTS, REPORT = "Reports API", "chats/total_chats"
 ME, INFO = "GET /v2/accounts/me", "GET /v2/info"
 # Token info answers with the token strings themselves; our model never keeps them, by design.
 _NOT_MODELLED = {INFO: {"access_token", "refresh_token"}}
@@ -54,6 +60,7 @@ class Checks:
             ACCOUNTS: settings.accounts_url,
             AGENT: f"{base}/agent",
             CONFIGURATION: f"{base}/configuration",
+            REPORTS: f"{base}/reports",
         }
         self.results: dict[str, bool] = {}  # action -> answered (True) or refused for a scope (False)
         self.down: set[str] = set()
@@ -168,12 +175,10 @@ class Checks:
         )
         chat_id, customer_id = _first_chat(chats)
         if chat_id:
-            chat = await self.read(
-                AGENT, "get_chat", self._call("agent", "get_chat", {"chat_id": chat_id}), lc.Chat
-            )
-            customer_id = _customer_in(chat) or customer_id
+            customer_id = await self._one_chat(chat_id) or customer_id
         else:
-            self._skip("get_chat", "no chat to read")
+            for method in ("get_chat", "list_threads", "list_agents_for_transfer"):
+                self._skip(method, "no chat to read")
         await self.read(
             AGENT, "list_archives", self._call("agent", "list_archives", {"limit": 1}), lc.ArchivesPage
         )
@@ -189,6 +194,21 @@ class Checks:
             lc.RoutingStatus,
             many=True,
         )
+
+    async def _one_chat(self, chat_id: str) -> str | None:
+        """Read one chat three ways (as `get_chat`, `list_threads`, `transfer_chat` do); its customer."""
+        body = {"chat_id": chat_id}
+        chat = await self.read(AGENT, "get_chat", self._call("agent", "get_chat", body), lc.Chat)
+        threads = self._call("agent", "list_threads", {**body, "limit": 1, "sort_order": "desc"})
+        await self.read(AGENT, "list_threads", threads, lc.ThreadsPage)
+        await self.read(
+            AGENT,
+            "list_agents_for_transfer",
+            self._call("agent", "list_agents_for_transfer", body),
+            lc.TransferCandidate,
+            many=True,
+        )
+        return _customer_in(chat)
 
     async def configuration(self) -> None:
         cred = self.report.credential
@@ -219,6 +239,19 @@ class Checks:
         await self.read(
             CONFIGURATION, "list_tags", self._call("configuration", "list_tags", {}), lc.Tag, many=True
         )
+        bans = self._call("configuration", "list_customer_bans", {})
+        await self.read(CONFIGURATION, "list_customer_bans", bans, lc.CustomerBan, many=True)
+
+    async def reports(self, today: date | None = None) -> None:
+        """Yesterday's total chats per day in UTC: a tiny report, the body the report tools send."""
+        if {AGENT, CONFIGURATION} <= self.down:
+            self._skip(REPORT, "the Agent Chat and Configuration APIs on its host failed")
+            return
+        day = (today or datetime.now(UTC).date()) - timedelta(days=1)
+        start, end = datetime.combine(day, time.min, UTC), datetime.combine(day, time.max, UTC)
+        query = ReportQuery(start.isoformat(), end.isoformat(), distribution="day", timezone="UTC")
+        body = report_body("chats", query)
+        await self.read(REPORTS, REPORT, self._call("reports", REPORT, body), TotalChatsReport)
 
     async def _my_agent(self, agent_id: str, fields: list[str]) -> None:
         body = {"id": agent_id, "fields": fields}
