@@ -22,6 +22,8 @@ async def test_stray_requests_are_ignored_and_the_real_sign_in_still_completes(t
         receiver = f"http://127.0.0.1:{login_port}"
         settings = oauth_settings(base, tmp_path, redirect_uri=f"{receiver}/callback")
         async with Runtime(settings, background=False) as rt:  # real HTTP to the sandbox's port
+            store = rt.store
+            assert store is not None
             link = await rt.oauth_connections.connect_url(LOCAL)  # starts the receiver
             (state,) = parse_qs(urlsplit(link).query)["state"]
             waiting = asyncio.create_task(rt.wait_for_sign_in())
@@ -48,17 +50,17 @@ async def test_stray_requests_are_ignored_and_the_real_sign_in_still_completes(t
                     assert NOT_THE_ANSWER in response.text, path  # the receiver's own refusal
                 await asyncio.sleep(0)
                 assert not waiting.done(), path  # the sign-in keeps waiting
-            assert await rt.store.peek_pending(state) is not None  # the real link is still live
+            assert await store.peek_pending(state) is not None  # the real link is still live
             assert sb.stats.requests["token"] == 0  # no stray reached LiveChat's token endpoint
-            assert await rt.store.get(LOCAL) is None
+            assert await store.get(LOCAL) is None
 
             page = await browser.open(link)  # LiveChat's consent page -> this receiver
             outcome = await asyncio.wait_for(waiting, 30)
             assert page.status_code == 200 and "LiveChat is connected" in page.text
             assert outcome.ok and outcome.title == "LiveChat is connected"
-            stored = await rt.store.get(LOCAL)
+            stored = await store.get(LOCAL)
             assert stored is not None and sb.stats.counter("token_issued") == 1
 
             replay = await browser.step(f"{receiver}/callback?state={state}&code=replayed-code")
             assert replay.status_code == 404 and NOT_THE_ANSWER in replay.text  # the state was used up
-            assert await rt.store.get(LOCAL) == stored and sb.stats.counter("token_issued") == 1
+            assert await store.get(LOCAL) == stored and sb.stats.counter("token_issued") == 1

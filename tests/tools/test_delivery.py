@@ -248,7 +248,7 @@ async def test_if_livechat_counts_silent_agents_a_refused_join_is_explained_and_
     before = len(quiet.last_thread.events)
     server, _ = create_server(sandbox_settings(toolsets="all"), transport=strict.transport())
     try:
-        async with Client(server, mode=era) as client:  # type: ignore[arg-type]
+        async with Client(server, mode=era) as client:
             note = await fail(
                 client, "send_message", {"chat_id": served.id, "text": "VIP", "visibility": "agents"}
             )
