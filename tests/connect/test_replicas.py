@@ -5,8 +5,9 @@ sandbox on a real port as LiveChat, API-key callers through the SDK's HTTP clien
   3 work; after LiveChat lets every access token expire, 200 concurrent calls over four replicas
   cause exactly one refresh;
 - with a one-second health interval, a grant revoked at LiveChat shows as needs reconnect in
-  `connections --json` within two intervals with nobody calling, a grant near expiry is refreshed
-  by the sweep before its person's next call, and the two replicas' sweeps never overlap.
+  `connections --json` with nobody calling (marked, at the latest, by the first sweep that starts
+  half an interval after the revocation), a grant near expiry is refreshed by the sweep before its
+  person's next call, and the two replicas' sweeps never overlap.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import itertools
 import re
 import time
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mcp_livechat.cli import free_port
@@ -139,6 +141,7 @@ async def test_the_sweep_finds_revoked_grants_and_renews_expiring_ones_unasked(
 
             revoked_at = time.time()
             await _revoke(sb, base, str(anna_minted["access_token"]))
+            revoked_by = time.time()
             while True:
                 view = connections_json(env)
                 rows = {(r["tenant"], r["user"]): r for r in view["connections"]}
@@ -148,10 +151,11 @@ async def test_the_sweep_finds_revoked_grants_and_renews_expiring_ones_unasked(
                 await asyncio.sleep(0.2)
             await asyncio.sleep(1.5)  # a few more sweeps, to look for overlaps
         logs = [r.stderr() for r in group]
+        marked = await seed.grant(ANNA)  # state_at to the microsecond (`state_since` shows whole seconds)
         await seed.close()
     anna = rows["acme", "anna"]
-    marked_at = time.mktime(time.strptime(anna["state_since"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
-    assert marked_at - revoked_at <= 2 * interval + 1  # state_since has whole seconds
+    assert marked is not None
+    assert anna["state_since"] == datetime.fromtimestamp(marked.state_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert anna["reason"] == "refresh refused (invalid_grant)" and anna["last_outcome"] == "dead"
     assert anna["agent_email"] == constants.AGENT_EMAIL  # learned by a sweep, never by a call
     assert rows["acme", "ben"]["state"] == "connected" and rows["acme", "ben"]["last_outcome"] == "ok"
@@ -160,4 +164,9 @@ async def test_the_sweep_finds_revoked_grants_and_renews_expiring_ones_unasked(
     assert len(sweeps) >= 3
     for (_, end), (start, _) in itertools.pairwise(sweeps):
         assert end <= start, f"two sweeps overlapped: {sweeps}"
+    # A sweep checks a grant not checked in the last half interval, so the first sweep that starts
+    # half an interval after the revocation marks it at the latest (an earlier one may already have);
+    # the log shows milliseconds.
+    first_bound = next(end for start, end in sweeps if start >= revoked_by + interval / 2 + 0.001)
+    assert revoked_at < marked.state_at <= first_bound, (revoked_at, marked.state_at, sweeps)
     assert_no_secret_in(logs, sb)
