@@ -274,7 +274,11 @@ async def _demo() -> None:
     from mcp_livechat.sandbox import Sandbox
     from mcp_livechat.server import create_server
 
-    server, _ = create_server(sandbox_settings(load_settings()), transport=Sandbox().transport())
+    # The script calls default tools (one of them writes): the environment's tool selection and
+    # read-only switch, meant for `serve`, would hide them.
+    scripted = {"toolsets": [], "tools": [], "exclude_tools": [], "read_only": False}
+    settings = sandbox_settings(load_settings()).model_copy(update=scripted)
+    server, _ = create_server(settings, transport=Sandbox().transport())
     async with Client(server) as client:
 
         async def call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -150,9 +150,11 @@ def test_sandbox_command_serves_curl() -> None:
         proc.wait(timeout=10)
 
 
-def test_demo_prints_a_real_session() -> None:
+@pytest.mark.parametrize("selection", [{}, {"LIVECHAT_READ_ONLY": "true", "LIVECHAT_TOOLSETS": "customers"}])
+def test_demo_prints_a_real_session(selection: dict[str, str]) -> None:
+    """Whatever tool selection the environment sets for `serve`, the scripted session runs."""
     out = subprocess.run(
-        [PY, "-m", "mcp_livechat", "demo"], capture_output=True, text=True, timeout=60, env=_env()
+        [PY, "-m", "mcp_livechat", "demo"], capture_output=True, text=True, timeout=60, env=_env() | selection
     )
     assert out.returncode == 0, out.stderr
     for step in ("list_chats", "get_chat", "get_customer", "update_agent_profile", "get_my_profile"):
