@@ -37,7 +37,14 @@ from typing import Literal
 from mcp_livechat.connect.connections import REFRESH_MARGIN, OAuthConnections
 from mcp_livechat.connect.store import CONNECTED, NEEDS_RECONNECT, GrantInfo, StoreUnavailable
 from mcp_livechat.connect.verdicts import AppRefused, GrantDead
-from mcp_livechat.errors import ApiError, AuthenticationFailed, LiveChatError, RateLimited, TransportError
+from mcp_livechat.errors import (
+    ApiError,
+    AuthenticationFailed,
+    ConfigurationError,
+    LiveChatError,
+    RateLimited,
+    TransportError,
+)
 from mcp_livechat.livechat import LiveChat, StaticCredentials, bearer
 
 __all__ = ["STATES", "HealthMonitor", "SweepReport", "grant_counts", "grant_state"]
@@ -137,6 +144,8 @@ class HealthMonitor:
                 report = await self.sweep()
             except StoreUnavailable as exc:
                 logger.warning("health sweep skipped: %s", exc)
+            except ConfigurationError as exc:  # e.g. rows sealed with a key this process lacks
+                logger.error("health sweep failed: %s", exc)  # one line, the operator's to fix
             except Exception:
                 logger.exception("health sweep failed")
             delay = self._next_delay(report)
