@@ -5,7 +5,7 @@
 Each server is spawned by the SDK's own `Client` over its stdio transport (`StdioServerParameters`,
 `stdio_client`; the server's stderr is kept aside and shown only if it fails); every page of
 `tools/list` is read and each tool dumped as `bench/catalogue_size.py` does (compact JSON, no
-nulls; its `compact` and `without_output` are imported from there). Per server: the number of tools, the total
+nulls; `benchkit.compact` and `catalogue_size.without_output`). Per server: the number of tools, the total
 bytes with and without `outputSchema`, the bytes per tool, the three largest tools (without
 `outputSchema`). Ours is `python -m mcp_livechat serve` with a PAT configured (nothing calls
 LiveChat), once with the default selection and once with `--toolsets all`. The references are
@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-from catalogue_size import compact, without_output
+from benchkit import compact
+from catalogue_size import without_output
 from filelock import FileLock
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client

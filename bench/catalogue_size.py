@@ -10,9 +10,9 @@ bytes of our result's text against the raw LiveChat JSON of the same page.
 from __future__ import annotations
 
 import asyncio
-import json
 
 import httpx2
+from benchkit import compact
 from mcp import Client
 
 from mcp_livechat.cli import sandbox_settings
@@ -21,10 +21,6 @@ from mcp_livechat.sandbox import Sandbox, constants
 from mcp_livechat.server import create_server
 
 BASE = "http://sandbox.invalid"
-
-
-def compact(obj: object) -> int:
-    return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 DEFAULT_BUDGET = 16_000  # bytes of the default selection's tools/list without outputSchema

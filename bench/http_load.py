@@ -22,13 +22,13 @@ import base64
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx2
+from benchkit import spawn, wait_http
 from mcp import Client
 
 from mcp_livechat.cli import free_port
@@ -112,17 +112,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def wait_http(url: str) -> None:
-    async with httpx2.AsyncClient() as http:
-        for _ in range(300):
-            try:
-                await http.get(url)
-                return
-            except httpx2.TransportError:
-                await asyncio.sleep(0.05)
-    raise RuntimeError(f"{url} did not come up")
-
-
 async def load(url: str, sessions: int, calls: int) -> tuple[int, int]:
     errors = 0
 
@@ -168,10 +157,6 @@ async def direct(api: str, sessions: int, calls: int) -> float:
         started = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(sessions)))
         return sessions * calls / (time.perf_counter() - started)
-
-
-def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def main() -> None:

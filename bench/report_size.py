@@ -14,6 +14,7 @@ import asyncio
 import json
 
 import httpx2
+from benchkit import compact
 from mcp import Client
 
 from mcp_livechat.cli import sandbox_settings
@@ -29,10 +30,6 @@ BODY = {
     "timezone": "UTC",
     "filters": {"from": "2026-10-15T00:00:00+00:00", "to": "2026-11-14T23:59:59.999999+00:00"},
 }
-
-
-def compact(obj: object) -> int:
-    return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 async def main() -> None:

@@ -29,13 +29,13 @@ import asyncio
 import itertools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx2
+from benchkit import spawn, wait_http
 
 from mcp_livechat.cli import free_port
 from mcp_livechat.sandbox import constants
@@ -69,17 +69,6 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
-
-
-async def wait_http(url: str) -> None:
-    async with httpx2.AsyncClient() as http:
-        for _ in range(300):
-            try:
-                await http.get(url)
-                return
-            except httpx2.TransportError:
-                await asyncio.sleep(0.05)
-    raise RuntimeError(f"{url} did not come up")
 
 
 async def open_session(http: httpx2.AsyncClient, url: str, *, ping: bool = False) -> str:
@@ -185,10 +174,6 @@ async def expiry(pid: int, url: str, count: int, idle: float) -> list[str]:
                 f"{expired / 1024:.1f} MB; tools/list in those sessions answered {answers}"
             )
     return lines
-
-
-def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def main() -> None:
