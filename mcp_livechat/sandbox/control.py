@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from .clock import rfc3339
 from .minting import mint_token
 from .runtime import Emulator
+from .wire import json_object
 
 
 class ControlError(Exception):
@@ -19,16 +19,7 @@ class ControlError(Exception):
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise ControlError("body must be JSON") from None
-    if not isinstance(body, dict):
-        raise ControlError("body must be a JSON object")
-    return body
+    return await json_object(request, lambda problem: ControlError(f"body {problem}"))
 
 
 def _fail(message: str) -> JSONResponse:

@@ -104,13 +104,21 @@ def check_version(request: Request) -> None:
 
 async def parse_body(request: Request) -> JSON:
     """A Web API request body: a JSON object, or `{}` when empty (`validation` error otherwise)."""
+    return await json_object(
+        request, lambda problem: validation(f"Wrong format of request: the body {problem}")
+    )
+
+
+async def json_object(request: Request, refused: Callable[[str], Exception]) -> JSON:
+    """The body as a JSON object (`{}` when empty); `refused("is not valid JSON")` or
+    `refused("must be a JSON object")` raised otherwise, in the caller's dialect."""
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
     except ValueError:
-        raise validation("Wrong format of request: the body is not valid JSON") from None
+        raise refused("is not valid JSON") from None
     if not isinstance(body, dict):
-        raise validation("Wrong format of request: the body must be a JSON object")
+        raise refused("must be a JSON object")
     return body
