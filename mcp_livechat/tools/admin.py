@@ -8,15 +8,15 @@ documents for each: `tags--all:rw` or `tags--groups:rw` for tags
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Annotated
 
 from pydantic import Field
 
 from mcp_livechat import models as m
-from mcp_livechat.errors import LiveChatError, UserInputError, ambiguous
+from mcp_livechat.errors import LiveChatError, UserInputError
 from mcp_livechat.livechat.configuration import Configuration
-from mcp_livechat.tools import shapes
+from mcp_livechat.tools import delivery, shapes
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.customers import CustomerId
 from mcp_livechat.tools.spec import ToolSpec, tool
@@ -39,7 +39,7 @@ async def create_tag(
     try:
         await config.create_tag(name, group_ids)
     except LiveChatError as exc:
-        await _confirm(exc, lambda: _has_tag(config, name))
+        await delivery.confirm_by_reading(exc, lambda: _has_tag(config, name))
         return m.Done(done=f"{done} (confirmed by reading the tags)")
     return m.Done(done=done)
 
@@ -52,7 +52,7 @@ async def delete_tag(tc: ToolContext, name: TagName) -> m.Done:
     try:
         await config.delete_tag(name)
     except LiveChatError as exc:
-        await _confirm(exc, lambda: _lacks(_has_tag(config, name)))
+        await delivery.confirm_by_reading(exc, lambda: _lacks(_has_tag(config, name)))
         return m.Done(done=f"deleted tag {name!r} (confirmed by reading the tags)")
     return m.Done(done=f"deleted tag {name!r}")
 
@@ -101,22 +101,9 @@ async def unban_customer(
                 for b in await config.list_customer_bans()
             )
 
-        await _confirm(exc, lambda: _lacks(banned()))
+        await delivery.confirm_by_reading(exc, lambda: _lacks(banned()))
         return m.Done(done=f"{done} (confirmed by reading the bans)")
     return m.Done(done=done)
-
-
-async def _confirm(exc: LiveChatError, happened: Callable[[], Awaitable[bool]]) -> None:
-    """After an answer that leaves open whether the write happened, read LiveChat's state: return
-    if it shows the write done, else raise `exc` (which says it may or may not have happened)."""
-    if not ambiguous(exc):
-        raise exc
-    try:
-        if await happened():
-            return
-    except LiveChatError:
-        pass
-    raise exc
 
 
 async def _has_tag(config: Configuration, name: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field
 
 from mcp_livechat import models as m
-from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError, ambiguous
+from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError
 from mcp_livechat.tools import delivery, finding, project
 from mcp_livechat.tools.args import Day, rfc3339
 from mcp_livechat.tools.context import ToolContext
@@ -288,14 +288,12 @@ async def close_chat(tc: ToolContext, chat_id: ChatId) -> m.ChatUpdated:
     try:
         await agent.deactivate_chat(chat_id, ignore_requester_presence=True)
     except LiveChatError as exc:
-        if not ambiguous(exc):
-            raise
-        try:  # an unclear answer: the chat itself says whether it is closed now
+
+        async def closed() -> bool:  # an unclear answer: the chat itself says whether it is closed now
             chat = await agent.get_chat(chat_id)
-        except LiveChatError:
-            raise exc from None
-        if chat.thread is None or chat.thread.active:
-            raise
+            return chat.thread is not None and not chat.thread.active
+
+        await delivery.confirm_by_reading(exc, closed)
         return m.ChatUpdated(chat_id=chat_id, done="closed (confirmed by reading the chat)")
     return m.ChatUpdated(chat_id=chat_id, done="closed")
 

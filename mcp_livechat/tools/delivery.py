@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -214,3 +215,17 @@ async def _look_up(agent: AgentChat, chat_id: str, custom_id: str, *, after_time
     except LiveChatError as exc:
         raise _unconfirmed("the message", custom_id) from exc
     return found
+
+
+async def confirm_by_reading(exc: LiveChatError, happened: Callable[[], Awaitable[bool]]) -> None:
+    """After an answer that leaves open whether a write happened (`ambiguous`), read LiveChat's
+    state: return if it shows the write done; otherwise (or if the read fails) raise `exc`, which
+    says the write may or may not have happened. Any other error is raised as it is."""
+    if not ambiguous(exc):
+        raise exc
+    try:
+        if await happened():
+            return
+    except LiveChatError:
+        pass
+    raise exc
