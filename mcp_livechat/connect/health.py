@@ -39,7 +39,6 @@ from mcp_livechat.connect.store import CONNECTED, NEEDS_RECONNECT, GrantInfo, St
 from mcp_livechat.connect.verdicts import AppRefused, GrantDead
 from mcp_livechat.errors import (
     ApiError,
-    AuthenticationFailed,
     ConfigurationError,
     LiveChatError,
     RateLimited,
@@ -253,10 +252,9 @@ class HealthMonitor:
         if abs(token.expires_at - grant.expires_at) > 1.0:  # (PostgreSQL keeps microseconds)
             return "refreshed"  # by this sweep, or by a call or another replica meanwhile
         livechat = LiveChat(conns.http.bind(StaticCredentials(bearer(token.access_token))))
-        try:
-            await livechat.accounts.token_info(token.access_token)
-        except AuthenticationFailed:
-            # Refused before its expiry: revoked, or capped out. A refresh tells which (GrantDead).
+        if await livechat.accounts.token_refused(token.access_token):
+            # Refused before its expiry (with whatever status or error: undocumented): revoked, or
+            # capped out. The refresh's documented answer tells which (GrantDead).
             await conns.ensure_fresh(principal, rejected=token.access_token)
             return "refreshed"
         await self._learn_identity(grant, livechat)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from mcp_livechat.connect.oauth import DEAD_GRANT, DEAD_OR_APP, OAuthFailure
 from mcp_livechat.connect.store import StoredToken
-from mcp_livechat.errors import AuthenticationFailed, LiveChatError
+from mcp_livechat.errors import LiveChatError
 from mcp_livechat.livechat import LiveChat, LiveChatHttp, StaticCredentials, bearer
 
 __all__ = [
@@ -118,8 +118,9 @@ async def grant_is_dead(
     `unauthorized_client` means "refresh token not found" *or* "invalid client secret"
     (https://platform.text.com/docs/authorization/troubleshooting#unauthorized_client), so the
     token decides: an access token LiveChat still accepts proves the grant alive (the app is
-    wrong); one it refuses before its own expiry proves it revoked; otherwise a token-endpoint
-    success of this app since start proves the app right. Without proof the grant is kept.
+    wrong); one it refuses before its own expiry (with any error answer: how `/v2/info` refuses a
+    token is undocumented) proves it revoked; otherwise a token-endpoint success of this app since
+    start proves the app right. Without proof the grant is kept.
     """
     if exc.reason in DEAD_GRANT:
         return True
@@ -127,11 +128,10 @@ async def grant_is_dead(
         return False
     accounts = LiveChat(http.bind(StaticCredentials(bearer(token.access_token)))).accounts
     try:
-        await accounts.token_info(token.access_token)
-        return False  # the grant is alive: LiveChat refused the app
-    except AuthenticationFailed:
+        if not await accounts.token_refused(token.access_token):
+            return False  # the grant is alive: LiveChat refused the app
         if token.expires_at > now:
-            return True  # refused before its expiry: revoked
+            return True  # refused (whatever the status or error type) before its expiry: revoked
     except LiveChatError:
-        pass
+        pass  # LiveChat unwell or unreachable: the token says nothing
     return app_proven

@@ -8,7 +8,7 @@ The token endpoint itself belongs to the OAuth client in `connect.oauth`.
 
 from __future__ import annotations
 
-from mcp_livechat.errors import NotFound
+from mcp_livechat.errors import ApiError, Misdirected, NotFound, RateLimited, ServerError
 from mcp_livechat.livechat._transport import Transport
 from mcp_livechat.livechat.decode import as_model
 from mcp_livechat.livechat.types import Account, TokenInfo
@@ -24,6 +24,21 @@ class Accounts:
             "GET", "/v2/info", token=access_token, idempotent=True, decode=as_model(TokenInfo)
         )
         return info
+
+    async def token_refused(self, access_token: str) -> bool:
+        """Whether LiveChat refuses `access_token` at `GET /v2/info` (False: it answered the token's
+        details). How LiveChat refuses a revoked or expired token there is not documented (the
+        Global Accounts API spec lists only 422 and 500 for it,
+        https://platform.text.com/docs/authorization/global-accounts-api), so any error answer counts,
+        whatever its status or type, except LiveChat being unwell: a 5xx, a rate limit, an unreadable
+        body or a network failure is raised, since it says nothing about the token."""
+        try:
+            await self.token_info(access_token)
+        except (ServerError, RateLimited, Misdirected):
+            raise
+        except ApiError:
+            return True
+        return False
 
     async def revoke_token(self, token: str) -> bool:
         """`DELETE /v2/token`: revokes the token and its pair. False if LiveChat did not know it."""
