@@ -40,10 +40,10 @@ def update_customer(ctx: Ctx, body: JSON) -> JSON:
         raise validation("At least one of `" + "`, `".join(UPDATABLE) + "` is required")  # [UNVERIFIED]
     name = optional_str(body, "name")
     if name is not None and not 1 <= len(name) <= 255:
-        raise validation("`name` must be 1-255 characters long")
+        raise validation("`name` must be 1-255 characters long")  # [UNVERIFIED] limit and wording
     email = optional_str(body, "email")
     if email is not None and (len(email) > 254 or not _EMAIL.match(email)):
-        raise validation("`email` must be a valid email address")
+        raise validation("`email` must be a valid email address")  # [UNVERIFIED] limit and wording
     avatar = optional_str(body, "avatar")
     if avatar is not None and not _URL.match(avatar):
         raise validation("`avatar` must be a URL")

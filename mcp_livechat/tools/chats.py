@@ -313,8 +313,9 @@ Tag = Annotated[
 )
 async def tag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag: Tag) -> m.ChatUpdated:
     """Put an existing tag on a thread (the tag must share a group with it). Idempotent."""
-    await tc.livechat.agent.tag_thread(chat_id, thread_id, tag)
-    return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=f"tagged {tag!r}")
+    read = await delivery.retag(tc.livechat.agent, chat_id, thread_id, tag, on=True)
+    done = f"tagged {tag!r}" + (" (confirmed by reading the thread)" if read else "")
+    return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=done)
 
 
 @tool(
@@ -327,8 +328,9 @@ async def tag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag:
 )
 async def untag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag: Tag) -> m.ChatUpdated:
     """Remove a tag from a chat thread. Idempotent."""
-    await tc.livechat.agent.untag_thread(chat_id, thread_id, tag)
-    return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=f"untagged {tag!r}")
+    read = await delivery.retag(tc.livechat.agent, chat_id, thread_id, tag, on=False)
+    done = f"untagged {tag!r}" + (" (confirmed by reading the thread)" if read else "")
+    return m.ChatUpdated(chat_id=chat_id, thread_id=thread_id, done=done)
 
 
 SEARCH_LIMIT = 20
@@ -406,6 +408,7 @@ async def list_waiting_chats(
     customer's, longest wait first. The triage view."""
     agent = tc.livechat.agent
     waiting: list[m.WaitingChat] = []
+    seen: set[str] = set()  # a chat may come twice: LiveChat does not say its pages are cut once
     scanned, page_id, pages = 0, None, 0
     while pages < WAITING_PAGES:
         if page_id:
@@ -413,9 +416,11 @@ async def list_waiting_chats(
         else:
             page = await agent.list_chats(active=True, group_ids=group_ids, limit=WAITING_PAGE_SIZE)
         pages += 1
-        scanned += len(page.chats_summary)
+        fresh = [c for c in page.chats_summary if c.id not in seen]
+        seen.update(c.id for c in fresh)
+        scanned = len(seen)
         now = tc.livechat.transport.server_time or datetime.now(UTC)
-        waiting += [w for c in page.chats_summary if (w := finding.waiting(c, now)) is not None]
+        waiting += [w for c in fresh if (w := finding.waiting(c, now)) is not None]
         await tc.report_progress(pages, None, f"scanned {scanned} active chats")
         page_id = page.next_page_id
         if not page_id:

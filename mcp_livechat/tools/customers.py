@@ -47,8 +47,10 @@ async def get_customer(tc: ToolContext, customer_id: CustomerId) -> m.Customer:
 async def update_customer(
     tc: ToolContext,
     customer_id: CustomerId,
-    name: Annotated[str | None, Field(min_length=1, max_length=191)] = None,
-    email: Annotated[str | None, Field(max_length=128)] = None,
+    # No length limits here: update_customer documents none (its name and email are strings), so
+    # LiveChat judges them (the 191 / 128 of the Global Accounts API are agents' accounts').
+    name: Annotated[str | None, Field(min_length=1)] = None,
+    email: str | None = None,
     phone_number: Annotated[str | None, Field(description="E.164, e.g. +18008529001")] = None,
     session_fields: Annotated[
         dict[str, str] | None, Field(description='Replaces all session fields, e.g. {"plan": "pro"}')

@@ -143,8 +143,11 @@ async def _check_joined(agent: AgentChat, seat: Seat, visibility: Visibility, ex
         raise _unconfirmed(f"joining chat {seat.chat.id}", None) from exc
     if now.join_needed(visibility) is None:  # raises the rule's refusal if someone took the chat meanwhile
         return
-    if ambiguous(exc):
-        raise _unconfirmed(f"joining chat {seat.chat.id}", None) from exc
+    if ambiguous(exc):  # e.g. a refusal answered with a 5xx: the chat read back settles it
+        raise TransportError(
+            f"LiveChat's answer was unclear ({_kind(exc)}), and the chat, read again, does not list you: you "
+            f"were not added to chat {seat.chat.id} and nothing was written to it. Retry in a moment."
+        ) from exc
     others = [u for u in now.chat.users if u.type != "customer" and u.id != now.me]
     if isinstance(exc, ApiError) and others and not isinstance(exc, PermissionDenied):
         raise _join_refused(now, visibility, exc, others) from exc
@@ -165,6 +168,66 @@ def _join_refused(seat: Seat, visibility: Visibility, exc: ApiError, others: lis
         f"yourself first (transfer_chat with agent_id={seat.me!r}).",
         argument="visibility",
     )
+
+
+def _kind(exc: LiveChatError) -> str:
+    return exc.type if isinstance(exc, ApiError) else "no answer"
+
+
+async def leave(agent: AgentChat, seat: Seat) -> bool:
+    """Remove the requester (a user of the chat) from it; True when that was confirmed by reading
+    the chat after an unclear answer or a refusal. LiveChat lists no "the chat must be active" rule
+    for it (https://platform.text.com/docs/messaging/agent-chat-api#remove-user-from-chat), so a
+    closed chat is asked too, and a refusal is explained from the chat read back."""
+    try:
+        await agent.remove_user_from_chat(seat.chat.id, seat.me, ignore_requester_presence=True)
+        return False
+    except (ApiError, TransportError) as exc:
+        if isinstance(exc, PermissionDenied) or not (ambiguous(exc) or _refusal(exc)):
+            raise
+        try:
+            now = await read_seat(agent, seat.chat.id, seat.me)
+        except LiveChatError:
+            raise exc from None
+        if now.mine is None:
+            return True
+        if isinstance(exc, ApiError) and not now.active:
+            raise UserInputError(
+                f"Chat {seat.chat.id} is closed, and LiveChat refused to remove you from it: {exc.message} "
+                f"({exc.type}). Nothing changed: you are still listed among its users, and a closed chat "
+                "sends you nothing new.",
+                argument="chat_id",
+            ) from exc
+        raise
+
+
+def _refusal(exc: LiveChatError) -> bool:
+    return isinstance(exc, ApiError) and refused_by_livechat(exc)
+
+
+async def retag(agent: AgentChat, chat_id: str, thread_id: str, tag: str, *, on: bool) -> bool:
+    """Put `tag` on the thread (`on`) or take it off; True when that was confirmed by reading the
+    thread after an error. Whether a repeat (tagging a thread that has the tag, untagging one that
+    lacks it) is a no-op is not documented
+    (https://platform.text.com/docs/messaging/agent-chat-api#tag-thread, #untag-thread), and the
+    transport repeats these writes after a lost answer: the thread's tags decide."""
+    try:
+        if on:
+            await agent.tag_thread(chat_id, thread_id, tag)
+        else:
+            await agent.untag_thread(chat_id, thread_id, tag)
+        return False
+    except (ApiError, TransportError) as exc:
+        if isinstance(exc, PermissionDenied | AuthenticationFailed):
+            raise
+        try:
+            chat = await agent.get_chat(chat_id, thread_id)
+        except LiveChatError:
+            raise exc from None
+        thread = chat.thread
+        if thread is None or thread.id != thread_id or (tag in thread.tags) != on:
+            raise
+        return True
 
 
 def _unconfirmed(what: str, custom_id: str | None) -> LiveChatError:

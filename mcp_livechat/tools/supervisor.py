@@ -1,12 +1,12 @@
 """Toolset `supervisor` (not in the default selection): sit in on a chat silently, step out,
 follow a chat, and see who can take it.
 
-Joining silently is `add_user_to_chat` with `visibility: agents`; leaving is
-`remove_user_from_chat` for oneself; both need an active chat
-(https://platform.text.com/docs/messaging/agent-chat-api#add-user-to-chat,
-#remove-user-from-chat). Following sends the chat's changes to the requester
-(https://platform.text.com/docs/messaging/agent-chat-api#follow-chat); who can take a chat needs
-no scope (#list-agents-for-transfer).
+Joining silently is `add_user_to_chat` with `visibility: agents`, which needs an active chat
+(https://platform.text.com/docs/messaging/agent-chat-api#add-user-to-chat); leaving is
+`remove_user_from_chat` for oneself, whose page states no such rule (#remove-user-from-chat), so
+LiveChat is asked and the chat read back explains a refusal. Following sends the chat's changes
+to the requester (https://platform.text.com/docs/messaging/agent-chat-api#follow-chat); who can
+take a chat needs no scope (#list-agents-for-transfer).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ MAX_CANDIDATES = 50
 def _active_or_refuse(seat: delivery.Seat) -> None:
     if not seat.active:
         raise UserInputError(
-            f"Chat {seat.chat.id} is not active (it was closed): LiveChat lets agents join or leave "
-            "active chats only.",
+            f"Chat {seat.chat.id} is not active (it was closed): LiveChat lets agents join active "
+            "chats only.",
             argument="chat_id",
         )
 
@@ -59,14 +59,12 @@ async def join_chat(
 @tool(toolset="supervisor", title="Leave a chat", read_only=False, destructive=False, idempotent=True,
       open_world=True)  # fmt: skip
 async def leave_chat(tc: ToolContext, chat_id: ChatId) -> m.Done:
-    """Leave an active chat you are in (silently or publicly)."""
-    agent = tc.livechat.agent
-    seat = await delivery.read_seat(agent, chat_id, await tc.require_agent_id())
-    _active_or_refuse(seat)
+    """Leave a chat you are in (silently or publicly)."""
+    seat = await delivery.read_seat(tc.livechat.agent, chat_id, await tc.require_agent_id())
     if seat.mine is None:
         return m.Done(done=f"you are not in chat {chat_id}; nothing to leave")
-    await agent.remove_user_from_chat(chat_id, seat.me, ignore_requester_presence=True)
-    return m.Done(done=f"left chat {chat_id}")
+    read = await delivery.leave(tc.livechat.agent, seat)
+    return m.Done(done=f"left chat {chat_id}" + (" (confirmed by reading the chat)" if read else ""))
 
 
 @tool(toolset="supervisor", title="Follow a chat", read_only=False, destructive=False, idempotent=True,

@@ -42,13 +42,19 @@ async def test_join_silently_then_leave(connect: Callable[..., Any], sandbox: Sa
     assert left["done"].startswith("left") and chat.user(ME) is None and "not in chat" in nothing["done"]
 
 
-async def test_join_and_leave_refuse_inactive_chats(connect: Callable[..., Any], sandbox: Sandbox) -> None:
-    closed = _chats(sandbox, active=False)[0]
+async def test_join_refuses_inactive_chats_and_leave_has_nothing_to_do_where_you_are_absent(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    # add_user_to_chat documents "The chat must be active"; remove_user_from_chat does not, so
+    # leave_chat asks LiveChat (tests/tools/test_other_readings.py covers both readings).
+    closed = next(c for c in _chats(sandbox, active=False) if c.user(ME) is None)
     async with connect(toolsets="supervisor") as client:
         join = await fail(client, "join_chat", {"chat_id": closed.id})
-        leave = await fail(client, "leave_chat", {"chat_id": closed.id})
-    for text in (join, leave):
-        assert "not active" in text and closed.id in text
+        leave = await call(client, "leave_chat", {"chat_id": closed.id})
+    assert "not active" in join and closed.id in join
+    assert leave["done"] == f"you are not in chat {closed.id}; nothing to leave"
+    assert sandbox.stats.requests["add_user_to_chat"] == 0
+    assert sandbox.stats.requests["remove_user_from_chat"] == 0
 
 
 async def test_a_public_join_where_another_agent_serves_is_refused(

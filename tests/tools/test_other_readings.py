@@ -1,0 +1,168 @@
+"""Tools whose answer must not depend on how LiveChat answers what its documentation leaves open.
+
+Each case runs against the sandbox's own reading of an [UNVERIFIED] rule and against another one
+(`tests.other_readings.OtherReading` or a fault), and the tool's answer is
+decided from what LiveChat returns when read back (the chat, the thread, the agent), so both
+readings end in a correct answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+import pytest
+
+from mcp_livechat.sandbox import Sandbox, constants
+from mcp_livechat.tools import chats
+from tests.helpers import call, fail
+from tests.other_readings import Forward, OtherReading, web_error
+
+ME = constants.AGENT_EMAIL
+
+
+def _org_chats(sb: Sandbox, *, active: bool) -> list[Any]:
+    return [c for c in sb.state.chats.values() if c.organization_id == constants.ORGANIZATION_ID
+            and c.active is active]  # fmt: skip
+
+
+# ------------------------------------------------------------------ leaving a closed chat
+# remove_user_from_chat's page lists no "the chat must be active" rule (add_user_to_chat's and
+# transfer_chat's do); the sandbox refuses it for closed chats [UNVERIFIED for this method].
+
+
+def _lets_agents_leave_closed_chats(sb: Sandbox) -> OtherReading:
+    async def remove(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        chat = sb.state.chats[body["chat_id"]]
+        if chat.active:
+            return await forward()
+        chat.users = [u for u in chat.users if u.id != body["user_id"]]
+        return httpx2.Response(200, json={})
+
+    return OtherReading(sb.transport(), {"/action/remove_user_from_chat": remove})
+
+
+async def test_leaving_a_closed_chat_asks_livechat_and_says_what_it_did(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    closed = [c for c in _org_chats(sandbox, active=False) if c.user(ME) is not None]
+    refused_in, left_from = closed[0], closed[1]
+    async with connect(toolsets="supervisor") as client:  # the sandbox's reading: refused
+        refused = await fail(client, "leave_chat", {"chat_id": refused_in.id})
+    async with connect(toolsets="supervisor", transport=_lets_agents_leave_closed_chats(sandbox)) as client:
+        left = await call(client, "leave_chat", {"chat_id": left_from.id})
+    assert sandbox.stats.requests["remove_user_from_chat"] == 1  # asked LiveChat, did not assume
+    assert refused_in.user(ME) is not None and left_from.user(ME) is None
+    assert f"Chat {refused_in.id} is closed" in refused and "chat_inactive" in refused
+    assert "you are still listed" in refused and "Nothing changed" in refused
+    assert left["done"] == f"left chat {left_from.id}"
+
+
+# ------------------------------------------------------------------ tags after a lost answer
+# Whether tagging a thread that has the tag (or untagging one that lacks it) is a no-op is not
+# documented; the transport repeats tag_thread / untag_thread after a lost answer.
+
+
+def _repeats_are_refused(sb: Sandbox) -> OtherReading:
+    def tags_of(body: dict[str, Any]) -> list[str]:
+        chat = sb.state.chats[body["chat_id"]]
+        return next(t.tags for t in chat.threads if t.id == body["thread_id"])
+
+    async def tag(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        if body["tag"] in tags_of(body):
+            return web_error(422, "validation", "Tag is already assigned to the thread")
+        return await forward()
+
+    async def untag(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        if body["tag"] not in tags_of(body):
+            return web_error(404, "not_found", "Tag not found in thread")
+        return await forward()
+
+    return OtherReading(sb.transport(), {"/action/tag_thread": tag, "/action/untag_thread": untag})
+
+
+@pytest.mark.parametrize("reading", ["no-op (the sandbox's)", "refused"])
+async def test_a_tag_written_but_unconfirmed_is_confirmed_by_reading_the_thread(
+    connect: Callable[..., Any], sandbox: Sandbox, reading: str
+) -> None:
+    chat = next(c for c in _org_chats(sandbox, active=True) if "complaint" not in c.last_thread.tags)
+    thread = chat.last_thread
+    args = {"chat_id": chat.id, "thread_id": thread.id, "tag": "complaint"}
+    transport = _repeats_are_refused(sandbox) if reading == "refused" else sandbox.transport()
+    async with connect(transport=transport) as client:
+        sandbox.faults.add("drop", methods=["tag_thread"])  # applied, the answer lost: sent again
+        tagged = await call(client, "tag_thread", args)
+        assert thread.tags.count("complaint") == 1
+        sandbox.faults.add("drop", methods=["untag_thread"])
+        untagged = await call(client, "untag_thread", args)
+        again = await call(client, "untag_thread", args)  # nothing to remove: done all the same
+        missing = await fail(client, "tag_thread", {**args, "tag": "no such tag"})
+    assert not sandbox.faults.pending  # both answers were lost, and both writes sent again
+    assert tagged["done"].startswith("tagged 'complaint'") and untagged["done"].startswith("untagged")
+    assert again["done"].startswith("untagged 'complaint'") and "complaint" not in thread.tags
+    assert "no such tag" in missing and "validation" in missing  # a real refusal stays LiveChat's
+
+
+# ------------------------------------------------------------------ who is waiting, across pages
+# That a listing's pages are cut once, when it starts, is the sandbox's reading [UNVERIFIED]: live
+# data that reorders meanwhile may repeat a chat on the next page.
+
+
+def _pages_overlap(sb: Sandbox, overlap: int) -> OtherReading:
+    previous: list[Any] = []
+
+    async def list_chats(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        response = await forward()
+        page = json.loads(await response.aread())
+        summaries = page["chats_summary"]
+        if "page_id" in body:
+            page["chats_summary"] = previous[-overlap:] + summaries
+        previous[:] = summaries
+        return httpx2.Response(response.status_code, json=page, headers={"Date": response.headers["date"]})
+
+    return OtherReading(sb.transport(), {"/action/list_chats": list_chats})
+
+
+async def test_who_is_waiting_counts_each_chat_once_however_pages_are_cut(
+    connect: Callable[..., Any], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chats, "WAITING_PAGE_SIZE", 4)
+    async with connect() as client:
+        snapshot = await call(client, "list_waiting_chats", {"limit": 100})
+    async with connect(transport=_pages_overlap(sandbox, 3)) as client:
+        shifting = await call(client, "list_waiting_chats", {"limit": 100})
+    ids = [w["chat_id"] for w in shifting["chats"]]
+    assert len(ids) == len(set(ids)) and ids == [w["chat_id"] for w in snapshot["chats"]]
+    assert shifting["scanned"] == snapshot["scanned"] == len(_org_chats(sandbox, active=True))
+
+
+async def test_a_customer_name_the_docs_do_not_limit_is_judged_by_livechat(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    customer = next(
+        c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID
+    )
+    async with connect() as client:
+        long = await call(client, "update_customer", {"customer_id": customer.id, "name": "n" * 200})
+        too_long = await fail(client, "update_customer", {"customer_id": customer.id, "name": "n" * 300})
+    assert long["customer"]["name"] == "n" * 200 and customer.name == "n" * 200
+    assert "LiveChat error in update_customer (validation)" in too_long and "name" in too_long
+
+
+# ------------------------------------------------------------------ a join answered with a 5xx
+# The agent limit's refusal (status, type) is [UNVERIFIED]: answered as a 5xx, the join is
+# unclear, and the chat read back says whether it happened.
+
+
+async def test_a_join_answered_with_a_server_error_is_settled_by_reading_the_chat(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat = next(c for c in _org_chats(sandbox, active=True) if c.user(ME) is None)
+    sandbox.faults.add("server_error", methods=["add_user_to_chat"])  # not processed
+    async with connect(toolsets="supervisor") as client:
+        refused = await fail(client, "join_chat", {"chat_id": chat.id})
+    assert chat.user(ME) is None
+    assert f"the chat, read again, does not list you: you were not added to chat {chat.id}" in refused
+    assert "could not be read" not in refused and "may or may not" not in refused
