@@ -5,7 +5,9 @@
 For every metric, on the seeded sandbox (2026-10-15 to 2026-11-14, UTC): the bytes of our
 result's text; the raw report as the sandbox sends it (compact) and as LiveChat's documentation
 prints its examples (2-space indent); and, for comparison, our result without the period label
-in each row (what a table whose rows are implied by `from` and the distribution would cost).
+in each row (what a table whose rows are implied by `from` and the distribution would cost); and
+the floor: only the fields the issue requires (metric, from, to, timezone, total, buckets, a
+16-character meaning), the buckets as one unlabelled series per column, no summary.
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ async def main() -> None:
     sb = Sandbox()
     settings = sandbox_settings(load_settings(toolsets="reports"), BASE)
     server, _ = create_server(settings, transport=sb.transport())
-    print("| metric | ours | raw compact | ratio | raw indented | ratio | ours without period labels |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| metric | ours | raw compact | ratio | raw indented | ratio | ours without period labels "
+        "| floor (required fields, unlabelled series) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     async with Client(server) as client, httpx2.AsyncClient(transport=sb.transport(), base_url=BASE) as http:
         for metric in CHATS_REPORTS:
             result = await client.call_tool("chat_report", {"metric": metric, **RANGE})
@@ -49,10 +54,28 @@ async def main() -> None:
                                   auth=(constants.ACCOUNT_ID, constants.PAT))  # fmt: skip
             indented = len(json.dumps(raw.json(), indent=2).encode())
             lean = compact(unlabelled) if metric != "ranking" else ours
+            least = _floor(data) if metric != "ranking" else ours
             print(
                 f"| {metric} | {ours} B | {len(raw.content)} B | {ours / len(raw.content):.2f} | "
-                f"{indented} B | {ours / indented:.2f} | {lean} B ({lean / len(raw.content):.2f}) |"
+                f"{indented} B | {ours / indented:.2f} | {lean} B ({lean / len(raw.content):.2f}) | "
+                f"{least} B ({least / len(raw.content):.2f}) |"
             )
+
+
+def _floor(data: dict[str, object]) -> int:
+    columns = data["columns"][1:]  # type: ignore[index]
+    rows = data["buckets"]
+    series = {name: [row[i + 1] for row in rows] for i, name in enumerate(columns)}  # type: ignore[attr-defined]
+    floor = {
+        "metric": data["metric"],
+        "from": RANGE["date_from"],
+        "to": RANGE["date_to"],
+        "timezone": data["timezone"],
+        "total": data.get("total"),
+        "meaning": "x" * 16,
+        "buckets": series if len(series) > 1 else next(iter(series.values())),
+    }
+    return compact(floor)
 
 
 if __name__ == "__main__":
