@@ -8,7 +8,8 @@ Documented rules (Agent Chat API v3.6):
   present on the list of chat users. You can override it by setting the
   `ignore_requester_presence` parameter."
   (https://platform.text.com/docs/messaging/agent-chat-api#transfer-chat and the others)
-- add_user_to_chat / remove_user_from_chat / transfer_chat: "The chat must be active."
+- add_user_to_chat / transfer_chat: "The chat must be active." (remove_user_from_chat lists no
+  such rule; the sandbox refuses an inactive chat there too [UNVERIFIED].)
 
 The error of a non-member is not documented: public client code reports HTTP 403 with "Requester
 is not user of the chat", type probably ``authorization`` [UNVERIFIED].
