@@ -191,6 +191,11 @@ async def leave(agent: AgentChat, seat: Seat) -> bool:
             raise exc from None
         if now.mine is None:
             return True
+        if ambiguous(exc):  # no write happened: the chat read back still lists the requester
+            raise TransportError(
+                f"LiveChat's answer was unclear ({_kind(exc)}), and chat {seat.chat.id}, read again, still "
+                "lists you: you were not removed from it. Retry in a moment."
+            ) from exc
         if isinstance(exc, ApiError) and not now.active:
             raise UserInputError(
                 f"Chat {seat.chat.id} is closed, and LiveChat refused to remove you from it: {exc.message} "

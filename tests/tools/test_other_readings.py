@@ -151,6 +151,29 @@ async def test_a_customer_name_the_docs_do_not_limit_is_judged_by_livechat(
     assert "LiveChat error in update_customer (validation)" in too_long and "name" in too_long
 
 
+@pytest.mark.parametrize("processed", [True, False])
+async def test_a_leave_whose_answer_is_lost_is_settled_by_reading_the_chat(
+    connect: Callable[..., Any], sandbox: Sandbox, processed: bool
+) -> None:
+    # remove_user_from_chat is not idempotent here (a repeat would be refused: the user is gone),
+    # so a lost answer is never sent again: the chat's users decide.
+    chat = next(c for c in _org_chats(sandbox, active=True) if c.user(ME) is None)
+    async with connect(toolsets="supervisor") as client:
+        await call(client, "join_chat", {"chat_id": chat.id})
+        sandbox.faults.add("drop", methods=["remove_user_from_chat"], after_processing=processed)
+        if processed:
+            left = await call(client, "leave_chat", {"chat_id": chat.id})
+        else:
+            unclear = await fail(client, "leave_chat", {"chat_id": chat.id})
+    assert sandbox.stats.requests["remove_user_from_chat"] == 1 and not sandbox.faults.pending
+    if processed:
+        assert chat.user(ME) is None
+        assert left["done"] == f"left chat {chat.id} (confirmed by reading the chat)"
+    else:
+        assert chat.user(ME) is not None
+        assert f"chat {chat.id}, read again, still lists you: you were not removed" in unclear
+
+
 # ------------------------------------------------------------------ a join answered with a 5xx
 # The agent limit's refusal (status, type) is [UNVERIFIED]: answered as a 5xx, the join is
 # unclear, and the chat read back says whether it happened.
