@@ -7,7 +7,7 @@ LiveChatError                       base; every message is safe to show (no toke
 ├── NotConnected(connect_url)       this person has not connected LiveChat yet
 ├── ReconnectRequired(connect_url)  the stored grant was rejected or revoked: connect again
 ├── TransportError(maybe_applied)    network failure or timeout (chained with `from`)
-└── ApiError(status, type, message, data)     LiveChat answered with an error
+└── ApiError(status, type, message, data, described)     LiveChat answered with an error
     ├── AuthenticationFailed        `authentication`: the credential was refused
     ├── PermissionDenied(missing_scopes)      `authorization`, `missing_access`
     ├── NotFound                    `not_found`, `group_not_found`, ...
@@ -95,6 +95,7 @@ class ApiError(LiveChatError):
         type: str,
         data: Mapping[str, Any] | None = None,
         action: str | None = None,
+        described: bool = True,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -102,6 +103,12 @@ class ApiError(LiveChatError):
         self.message = message
         self.data = dict(data or {})
         self.action = action
+        # True when an error body in one of LiveChat's dialects named the error; False when only
+        # the HTTP status did (an empty body, a proxy's or firewall's page).
+        self.described = described
+        # True when this answers a repeat (an idempotent call sent again after a lost answer or a
+        # 5xx), so an earlier attempt may have been applied: a refusal may be of the repeat only.
+        self.repeated = False
 
     def __str__(self) -> str:
         where = f" in {self.action}" if self.action else ""

@@ -228,6 +228,7 @@ class Transport:
         content = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
         retries = _Retries(self.shared.retry)
         renewed = redirected = False
+        repeated = False  # an earlier attempt of this call may have been applied (idempotent calls only)
         while True:
             region = self.shared.learned_regions.get(_key(cred)) or cred.region
             try:
@@ -237,10 +238,15 @@ class Transport:
                 self._observe(api, action, "timeout" if timed_out else "unreachable", None)
                 never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
                 if await retries.wait(safe=idempotent or never_sent, retry_after=None):
+                    repeated = repeated or not never_sent
                     continue
                 raise _transport_error(exc, action, maybe_applied=not (idempotent or never_sent)) from exc
             try:
-                return self._decoded(api, action, response, cred, idempotent=idempotent, decode=decode)
+                try:
+                    return self._decoded(api, action, response, cred, idempotent=idempotent, decode=decode)
+                except ApiError as exc:
+                    exc.repeated = repeated
+                    raise
             except AuthenticationFailed:
                 if renewed or token is not None:
                     raise
@@ -257,6 +263,7 @@ class Transport:
                 retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
                 if not await retries.wait(safe=idempotent, retry_after=retry_after):
                     raise
+                repeated = repeated or isinstance(exc, ServerError)
 
     def _decoded(
         self,
@@ -407,6 +414,7 @@ def _outcome(
     except ValueError:
         payload = None
     err = payload.get("error") if isinstance(payload, dict) else None
+    described = True
     if isinstance(err, dict):  # Agent Chat / Configuration: {"error": {"type", "message", "data"}}
         kind, message, data = str(err.get("type") or ""), err.get("message") or "", err.get("data") or {}
     elif isinstance(err, str):  # accounts server: {"error": code, "error_description": text}
@@ -414,10 +422,11 @@ def _outcome(
         data = {k: payload[k] for k in ("sub_error", "invalid_fields") if k in payload}
     else:
         kind, message, data = _STATUS_TYPES.get(status, "internal" if status >= 500 else "http_error"), "", {}
+        described = False
     message = _clean(message or f"HTTP {status}", cred)
     if not isinstance(data, dict):
         data = {}
-    _fail(status, kind, message, data, action, response, maybe_applied=not idempotent)
+    _fail(status, kind, message, data, action, response, maybe_applied=not idempotent, described=described)
 
 
 _STATUS_TYPES = {401: "authentication", 403: "authorization", 404: "not_found", 429: "too_many_requests"}
@@ -452,11 +461,18 @@ def _fail(
     response: httpx2.Response,
     *,
     maybe_applied: bool,
+    described: bool = True,
 ) -> NoReturn:
     cls = _BY_TYPE.get(kind, ApiError)
     if cls is ApiError and status >= 500:
         cls = ServerError  # an error type we do not know, on a 5xx: still LiveChat's side
-    kw: dict[str, Any] = {"status": status, "type": kind or "unknown", "data": data, "action": action}
+    kw: dict[str, Any] = {
+        "status": status,
+        "type": kind or "unknown",
+        "data": data,
+        "action": action,
+        "described": described,
+    }
     if cls is ServerError:
         kw["maybe_applied"] = maybe_applied
     elif cls is PermissionDenied:

@@ -29,15 +29,18 @@ class Accounts:
         """Whether LiveChat refuses `access_token` at `GET /v2/info` (False: it answered the token's
         details). How LiveChat refuses a revoked or expired token there is not documented (the
         Global Accounts API spec lists only 422 and 500 for it,
-        https://platform.text.com/docs/authorization/global-accounts-api), so any error answer counts,
-        whatever its status or type, except LiveChat being unwell: a 5xx, a rate limit, an unreadable
-        body or a network failure is raised, since it says nothing about the token."""
+        https://platform.text.com/docs/authorization/global-accounts-api), so any 4xx whose error
+        body LiveChat wrote counts, whatever its status or type. What says nothing about the token
+        is raised: a 5xx, a rate limit, a bare status without LiveChat's error body (a proxy's or
+        firewall's page), an unreadable body, a network failure."""
         try:
             await self.token_info(access_token)
         except (ServerError, RateLimited, Misdirected):
             raise
-        except ApiError:
-            return True
+        except ApiError as exc:
+            if exc.described and 400 <= exc.status < 500:
+                return True
+            raise
         return False
 
     async def revoke_token(self, token: str) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from mcp_livechat.errors import (
+    ApiError,
     AuthenticationFailed,
     RateLimited,
     ServerError,
@@ -70,6 +71,31 @@ async def test_idempotent_write_is_retried(lc: LiveChat, sandbox: Sandbox) -> No
     await lc.configuration.update_agent(constants.AGENT_EMAIL, job_title="Retried")
     assert sandbox.stats.requests["update_agent"] == 2
     assert (await lc.configuration.get_agent(constants.AGENT_EMAIL, ["job_title"])).job_title == "Retried"
+
+
+async def test_a_refusal_of_a_repeat_says_it_answers_a_repeat(lc: LiveChat, sandbox: Sandbox) -> None:
+    chat = next(c for c in sandbox.state.chats.values() if c.organization_id == constants.ORGANIZATION_ID)
+    thread = chat.last_thread
+    with pytest.raises(ApiError) as first:
+        await lc.agent.tag_thread(chat.id, thread.id, "no such tag")
+    sandbox.faults.add("drop", count=1, methods=["tag_thread"], after_processing=False)
+    with pytest.raises(ApiError) as again:
+        await lc.agent.tag_thread(chat.id, thread.id, "no such tag")
+    sandbox.faults.add("rate_limit", count=1, methods=["tag_thread"])  # not processed: no repeat of a write
+    with pytest.raises(ApiError) as limited:
+        await lc.agent.tag_thread(chat.id, thread.id, "no such tag")
+    assert (first.value.repeated, again.value.repeated, limited.value.repeated) == (False, True, False)
+    assert sandbox.stats.requests["tag_thread"] == 5
+
+
+async def test_an_error_without_livechats_body_is_marked_undescribed(lc: LiveChat, sandbox: Sandbox) -> None:
+    with pytest.raises(ApiError) as described:
+        await lc.agent.get_customer("not-a-customer")
+    sandbox.faults.add("html", count=1, methods=["get_customer"], status=403)
+    with pytest.raises(ApiError) as bare:
+        await lc.agent.get_customer("not-a-customer")
+    assert described.value.described and not bare.value.described
+    assert bare.value.status == 403 and bare.value.type == "authorization"
 
 
 async def test_send_event_is_not_resent_after_a_dropped_connection(lc: LiveChat, sandbox: Sandbox) -> None:
