@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, Field
 
 from mcp_livechat import models as m
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError
+from mcp_livechat.livechat import types as lc
 from mcp_livechat.tools import delivery, finding, project
 from mcp_livechat.tools.args import Day, rfc3339
 from mcp_livechat.tools.context import ToolContext
@@ -407,24 +408,24 @@ async def list_waiting_chats(
     """Who waits for an answer: active chats that are queued or whose last message is the
     customer's, longest wait first. The triage view."""
     agent = tc.livechat.agent
-    waiting: list[m.WaitingChat] = []
-    seen: set[str] = set()  # a chat may come twice: LiveChat does not say its pages are cut once
-    scanned, page_id, pages = 0, None, 0
+    # A chat may come twice: LiveChat does not say its pages are cut once, so live data that
+    # reorders meanwhile may repeat one. Its latest copy is the one judged.
+    latest: dict[str, lc.ChatSummary] = {}
+    page_id, pages = None, 0
     while pages < WAITING_PAGES:
         if page_id:
             page = await agent.list_chats(page_id=page_id)
         else:
             page = await agent.list_chats(active=True, group_ids=group_ids, limit=WAITING_PAGE_SIZE)
         pages += 1
-        fresh = [c for c in page.chats_summary if c.id not in seen]
-        seen.update(c.id for c in fresh)
-        scanned = len(seen)
-        now = tc.livechat.transport.server_time or datetime.now(UTC)
-        waiting += [w for c in fresh if (w := finding.waiting(c, now)) is not None]
-        await tc.report_progress(pages, None, f"scanned {scanned} active chats")
+        latest.update((c.id, c) for c in page.chats_summary)
+        await tc.report_progress(pages, None, f"scanned {len(latest)} active chats")
         page_id = page.next_page_id
         if not page_id:
             break
+    scanned = len(latest)
+    now = tc.livechat.transport.server_time or datetime.now(UTC)
+    waiting = [w for c in latest.values() if (w := finding.waiting(c, now)) is not None]
     waiting.sort(key=lambda w: (-w.wait_seconds, w.chat_id))
     notes = []
     if page_id:

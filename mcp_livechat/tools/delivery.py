@@ -138,20 +138,40 @@ async def join(agent: AgentChat, seat: Seat, visibility: Visibility) -> None:
 
 async def _check_joined(agent: AgentChat, seat: Seat, visibility: Visibility, exc: LiveChatError) -> None:
     try:
-        now = await read_seat(agent, seat.chat.id, seat.me)
+        now = await _read_back(agent, seat, exc, lambda s: s.mine is not None)
     except LiveChatError:
         raise _unconfirmed(f"joining chat {seat.chat.id}", None) from exc
     if now.join_needed(visibility) is None:  # raises the rule's refusal if someone took the chat meanwhile
         return
-    if ambiguous(exc):  # e.g. a refusal answered with a 5xx: the chat read back settles it
-        raise TransportError(
-            f"LiveChat's answer was unclear ({_kind(exc)}), and the chat, read again, does not list you: you "
-            f"were not added to chat {seat.chat.id} and nothing was written to it. Retry in a moment."
-        ) from exc
+    if ambiguous(exc):
+        raise _not_yet(seat.chat.id, "does not list you", exc) from exc
     others = [u for u in now.chat.users if u.type != "customer" and u.id != now.me]
     if isinstance(exc, ApiError) and others and not isinstance(exc, PermissionDenied):
         raise _join_refused(now, visibility, exc, others) from exc
     raise exc
+
+
+async def _read_back(agent: AgentChat, seat: Seat, exc: LiveChatError, shows: Callable[[Seat], bool]) -> Seat:
+    """The chat read again after an error answer to a write. After an unclear answer (a timeout, a
+    lost answer, a 5xx) LiveChat may still be processing it, so a chat that does not yet show the
+    write is read once more, `LOOKUP_PAUSE` later."""
+    now = await read_seat(agent, seat.chat.id, seat.me)
+    if ambiguous(exc) and not shows(now):
+        await asyncio.sleep(LOOKUP_PAUSE)
+        now = await read_seat(agent, seat.chat.id, seat.me)
+    return now
+
+
+def _not_yet(chat_id: str, shows: str, exc: LiveChatError) -> TransportError:
+    """A seat change the chat, read twice, does not show after an unclear answer. It has not taken
+    effect, but LiveChat may still apply it, so this never claims it failed; the tools that make
+    these changes read the chat before they write, which makes calling them again safe."""
+    return TransportError(
+        f"LiveChat's answer was unclear ({_kind(exc)}), and chat {chat_id}, read again after a pause, "
+        f"{shows}: the change has not taken effect, though LiveChat may still apply it. Nothing else "
+        "was written. The tool reads the chat before it writes, so calling it again is safe.",
+        maybe_applied=True,
+    )
 
 
 def _join_refused(seat: Seat, visibility: Visibility, exc: ApiError, others: list[lc.User]) -> UserInputError:
@@ -186,16 +206,13 @@ async def leave(agent: AgentChat, seat: Seat) -> bool:
         if isinstance(exc, PermissionDenied) or not (ambiguous(exc) or _refusal(exc)):
             raise
         try:
-            now = await read_seat(agent, seat.chat.id, seat.me)
+            now = await _read_back(agent, seat, exc, lambda s: s.mine is None)
         except LiveChatError:
             raise exc from None
         if now.mine is None:
             return True
-        if ambiguous(exc):  # no write happened: the chat read back still lists the requester
-            raise TransportError(
-                f"LiveChat's answer was unclear ({_kind(exc)}), and chat {seat.chat.id}, read again, still "
-                "lists you: you were not removed from it. Retry in a moment."
-            ) from exc
+        if ambiguous(exc):
+            raise _not_yet(seat.chat.id, "still lists you", exc) from exc
         if isinstance(exc, ApiError) and not now.active:
             raise UserInputError(
                 f"Chat {seat.chat.id} is closed, and LiveChat refused to remove you from it: {exc.message} "
@@ -215,7 +232,9 @@ async def retag(agent: AgentChat, chat_id: str, thread_id: str, tag: str, *, on:
     thread after an error. Whether a repeat (tagging a thread that has the tag, untagging one that
     lacks it) is a no-op is not documented
     (https://platform.text.com/docs/messaging/agent-chat-api#tag-thread, #untag-thread), and the
-    transport repeats these writes after a lost answer: the thread's tags decide."""
+    transport repeats these writes after a lost answer. So a refusal of such a repeat (or an
+    unclear answer) is settled by the thread's tags; a refusal of the first attempt is LiveChat's
+    answer (e.g. a misspelt tag, case-sensitive) and is raised as it is."""
     try:
         if on:
             await agent.tag_thread(chat_id, thread_id, tag)
@@ -224,6 +243,8 @@ async def retag(agent: AgentChat, chat_id: str, thread_id: str, tag: str, *, on:
         return False
     except (ApiError, TransportError) as exc:
         if isinstance(exc, PermissionDenied | AuthenticationFailed):
+            raise
+        if not (ambiguous(exc) or (isinstance(exc, ApiError) and exc.repeated)):
             raise
         try:
             chat = await agent.get_chat(chat_id, thread_id)
