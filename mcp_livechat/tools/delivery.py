@@ -197,7 +197,9 @@ def _kind(exc: LiveChatError) -> str:
 async def leave(agent: AgentChat, seat: Seat) -> bool:
     """Remove the requester (a user of the chat) from it; True when that was confirmed by reading
     the chat after an unclear answer or a refusal. LiveChat lists no "the chat must be active" rule
-    for it (https://platform.text.com/docs/messaging/agent-chat-api#remove-user-from-chat), so a
+    for it (https://platform.text.com/docs/messaging/agent-chat-api#remove-user-from-chat; v3.3 said
+    "It's always possible to remove the requester from the chat",
+    https://platform.text.com/docs/messaging/agent-chat-api/v3.3#remove-user-from-chat), so a
     closed chat is asked too, and a refusal is explained from the chat read back."""
     try:
         await agent.remove_user_from_chat(seat.chat.id, seat.me, ignore_requester_presence=True)
