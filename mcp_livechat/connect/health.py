@@ -253,8 +253,8 @@ class HealthMonitor:
             return "refreshed"  # by this sweep, or by a call or another replica meanwhile
         livechat = LiveChat(conns.http.bind(StaticCredentials(bearer(token.access_token))))
         if await livechat.accounts.token_refused(token.access_token):
-            # Refused before its expiry (with whatever status or error: undocumented): revoked, or
-            # capped out. The refresh's documented answer tells which (GrantDead).
+            # Refused before its expiry (a 4xx LiveChat described, of any status: undocumented):
+            # revoked, or capped out. The refresh's documented answer tells which (GrantDead).
             await conns.ensure_fresh(principal, rejected=token.access_token)
             return "refreshed"
         await self._learn_identity(grant, livechat)

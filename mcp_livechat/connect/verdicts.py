@@ -118,9 +118,9 @@ async def grant_is_dead(
     `unauthorized_client` means "refresh token not found" *or* "invalid client secret"
     (https://platform.text.com/docs/authorization/troubleshooting#unauthorized_client), so the
     token decides: an access token LiveChat still accepts proves the grant alive (the app is
-    wrong); one it refuses before its own expiry (with any error answer: how `/v2/info` refuses a
-    token is undocumented) proves it revoked; otherwise a token-endpoint success of this app since
-    start proves the app right. Without proof the grant is kept.
+    wrong); one it refuses before its own expiry (with any 4xx carrying LiveChat's error body: how
+    `/v2/info` refuses a token is undocumented) proves it revoked; otherwise a token-endpoint
+    success of this app since start proves the app right. Without proof the grant is kept.
     """
     if exc.reason in DEAD_GRANT:
         return True
@@ -131,7 +131,7 @@ async def grant_is_dead(
         if not await accounts.token_refused(token.access_token):
             return False  # the grant is alive: LiveChat refused the app
         if token.expires_at > now:
-            return True  # refused (whatever the status or error type) before its expiry: revoked
+            return True  # refused (a 4xx LiveChat described, of any status or type) before its expiry
     except LiveChatError:
         pass  # LiveChat unwell or unreachable: the token says nothing
     return app_proven

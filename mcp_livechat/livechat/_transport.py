@@ -417,7 +417,8 @@ def _outcome(
     described = True
     if isinstance(err, dict):  # Agent Chat / Configuration: {"error": {"type", "message", "data"}}
         kind, message, data = str(err.get("type") or ""), err.get("message") or "", err.get("data") or {}
-    elif isinstance(err, str):  # accounts server: {"error": code, "error_description": text}
+        described = bool(kind)
+    elif isinstance(err, str) and err:  # accounts server: {"error": code, "error_description": text}
         kind, message = err, payload.get("error_description") or err
         data = {k: payload[k] for k in ("sub_error", "invalid_fields") if k in payload}
     else:

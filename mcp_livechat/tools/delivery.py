@@ -136,15 +136,24 @@ async def join(agent: AgentChat, seat: Seat, visibility: Visibility) -> None:
         await _check_joined(agent, seat, visibility, exc)
 
 
+def _seated(seat: Seat, visibility: Visibility) -> bool:
+    """Whether the chat lists the requester with exactly `visibility` (what a join asked for)."""
+    return seat.mine is not None and (seat.mine.visibility or "all") == visibility
+
+
 async def _check_joined(agent: AgentChat, seat: Seat, visibility: Visibility, exc: LiveChatError) -> None:
     try:
-        now = await _read_back(agent, seat, exc, lambda s: s.mine is not None)
+        now = await _read_back(agent, seat, exc, lambda s: _seated(s, visibility))
     except LiveChatError:
-        raise _unconfirmed(f"joining chat {seat.chat.id}", None) from exc
-    if now.join_needed(visibility) is None:  # raises the rule's refusal if someone took the chat meanwhile
+        if ambiguous(exc):
+            raise _unconfirmed(f"joining chat {seat.chat.id}", None) from exc
+        raise exc from None  # a refusal stays LiveChat's answer (e.g. the scope it names)
+    if _seated(now, visibility):
         return
     if ambiguous(exc):
-        raise _not_yet(seat.chat.id, "does not list you", exc) from exc
+        shows = "does not list you" if now.mine is None else "does not list you with that visibility"
+        raise _not_yet(seat.chat.id, shows, exc) from exc
+    now.join_needed(visibility)  # raises the rule's refusal if someone took the chat meanwhile
     others = [u for u in now.chat.users if u.type != "customer" and u.id != now.me]
     if isinstance(exc, ApiError) and others and not isinstance(exc, PermissionDenied):
         raise _join_refused(now, visibility, exc, others) from exc
@@ -234,9 +243,10 @@ async def retag(agent: AgentChat, chat_id: str, thread_id: str, tag: str, *, on:
     thread after an error. Whether a repeat (tagging a thread that has the tag, untagging one that
     lacks it) is a no-op is not documented
     (https://platform.text.com/docs/messaging/agent-chat-api#tag-thread, #untag-thread), and the
-    transport repeats these writes after a lost answer. So a refusal of such a repeat (or an
-    unclear answer) is settled by the thread's tags; a refusal of the first attempt is LiveChat's
-    answer (e.g. a misspelt tag, case-sensitive) and is raised as it is."""
+    transport repeats these writes after a lost answer. So a refusal of such a repeat, or a
+    failure after the request may have been sent, is settled by the thread's tags; a refusal of
+    the first attempt is LiveChat's answer (e.g. a misspelt tag, case-sensitive) and is raised as
+    it is, and so is an untag whose tag the thread holds in another case."""
     try:
         if on:
             await agent.tag_thread(chat_id, thread_id, tag)
@@ -246,15 +256,20 @@ async def retag(agent: AgentChat, chat_id: str, thread_id: str, tag: str, *, on:
     except (ApiError, TransportError) as exc:
         if isinstance(exc, PermissionDenied | AuthenticationFailed):
             raise
-        if not (ambiguous(exc) or (isinstance(exc, ApiError) and exc.repeated)):
+        sent_before = isinstance(exc, TransportError) or (isinstance(exc, ApiError) and exc.repeated)
+        if not (ambiguous(exc) or sent_before):
             raise
         try:
             chat = await agent.get_chat(chat_id, thread_id)
         except LiveChatError:
             raise exc from None
         thread = chat.thread
-        if thread is None or thread.id != thread_id or (tag in thread.tags) != on:
+        if thread is None or thread.id != thread_id:
             raise
+        if on and tag not in thread.tags:
+            raise
+        if not on and any(t.casefold() == tag.casefold() for t in thread.tags):
+            raise  # absent as spelled, present in another case: likely misspelt, not removed
         return True
 
 

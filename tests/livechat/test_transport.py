@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
+import httpx2
 import pytest
 
 from mcp_livechat.errors import (
@@ -26,6 +28,7 @@ from mcp_livechat.livechat import (
 )
 from mcp_livechat.sandbox import Sandbox, constants
 from tests.conftest import FAST_RETRY, SANDBOX_URL, Recorder
+from tests.other_readings import Forward, OtherReading
 
 
 async def _chat_with_owner(lc: LiveChat) -> str:
@@ -84,8 +87,31 @@ async def test_a_refusal_of_a_repeat_says_it_answers_a_repeat(lc: LiveChat, sand
     sandbox.faults.add("rate_limit", count=1, methods=["tag_thread"])  # not processed: no repeat of a write
     with pytest.raises(ApiError) as limited:
         await lc.agent.tag_thread(chat.id, thread.id, "no such tag")
+    sandbox.faults.add("server_error", count=1, methods=["tag_thread"])  # a 5xx may have been applied
+    with pytest.raises(ApiError) as after_5xx:
+        await lc.agent.tag_thread(chat.id, thread.id, "no such tag")
     assert (first.value.repeated, again.value.repeated, limited.value.repeated) == (False, True, False)
-    assert sandbox.stats.requests["tag_thread"] == 5
+    assert after_5xx.value.repeated
+    assert sandbox.stats.requests["tag_thread"] == 7
+
+
+async def test_a_request_that_never_left_is_no_repeat(sandbox: Sandbox) -> None:
+    attempts = {"n": 0}
+
+    async def refuse_to_connect(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            raise httpx2.ConnectError("connection refused")
+        return await forward()
+
+    transport = OtherReading(sandbox.transport(), {"/action/tag_thread": refuse_to_connect})
+    chat = next(c for c in sandbox.state.chats.values() if c.organization_id == constants.ORGANIZATION_ID)
+    async with default_http_client(transport=transport) as client:
+        http = LiveChatHttp(client, SANDBOX_URL, f"{SANDBOX_URL}/accounts", "3.6", FAST_RETRY)
+        lc = LiveChat(http.bind(StaticCredentials(basic(constants.ACCOUNT_ID, constants.PAT))))
+        with pytest.raises(ApiError) as refused:
+            await lc.agent.tag_thread(chat.id, chat.last_thread.id, "no such tag")
+    assert attempts["n"] == 2 and not refused.value.repeated
 
 
 async def test_an_error_without_livechats_body_is_marked_undescribed(lc: LiveChat, sandbox: Sandbox) -> None:

@@ -267,3 +267,98 @@ async def test_a_join_answered_with_a_server_error_is_settled_by_reading_the_cha
     assert f"chat {chat.id}, read again after a pause, does not list you" in unclear
     assert "the change has not taken effect, though LiveChat may still apply it" in unclear
     assert "could not be read" not in unclear
+
+
+# ------------------------------------------------------------------ the second review's scenarios
+
+
+async def test_a_tag_whose_every_answer_is_lost_is_confirmed_by_the_thread(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat = next(c for c in _org_chats(sandbox, active=True) if "complaint" not in c.last_thread.tags)
+    args = {"chat_id": chat.id, "thread_id": chat.last_thread.id, "tag": "complaint"}
+    sandbox.faults.add("drop", count=3, methods=["tag_thread"], after_processing=True)
+    async with connect() as client:
+        tagged = await call(client, "tag_thread", args)
+    assert tagged["done"] == "tagged 'complaint' (confirmed by reading the thread)"
+    assert chat.last_thread.tags.count("complaint") == 1 and not sandbox.faults.pending
+
+
+async def test_an_untag_in_the_wrong_case_is_never_confirmed(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat = next(c for c in _org_chats(sandbox, active=True) if "complaint" not in c.last_thread.tags)
+    args = {"chat_id": chat.id, "thread_id": chat.last_thread.id, "tag": "Complaint"}
+    async with connect() as client:
+        await call(client, "tag_thread", {**args, "tag": "complaint"})
+        sandbox.faults.add("drop", methods=["untag_thread"], after_processing=True)  # the repeat is refused
+        refused = await fail(client, "untag_thread", args)
+    assert "complaint" in chat.last_thread.tags and sandbox.stats.requests["untag_thread"] == 2
+    assert refused.startswith("LiveChat error in untag_thread") and "confirmed" not in refused
+
+
+def _no_public_agent(sb: Sandbox) -> Any:
+    return next(c for c in _org_chats(sb, active=True) if c.user(ME) is None
+                and not any(u.type == "agent" and (u.visibility or "all") == "all" for u in c.users))  # fmt: skip
+
+
+async def test_a_silent_agent_turning_public_whose_join_lands_late_is_done(
+    connect: Callable[..., Any], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "LOOKUP_PAUSE", 0.3)
+    chat = _no_public_agent(sandbox)
+    async with connect(toolsets="supervisor") as client:
+        await call(client, "join_chat", {"chat_id": chat.id, "visibility": "agents"})
+    reads, tasks = sandbox.stats.requests["get_chat"], []
+    async with connect(
+        toolsets="supervisor", transport=_lands_late(sandbox, "add_user_to_chat", tasks)
+    ) as client:
+        joined = await call(client, "join_chat", {"chat_id": chat.id, "visibility": "all"})
+    await asyncio.gather(*tasks)
+    assert joined["done"] == f"joined chat {chat.id} visibly" and chat.user(ME).visibility == "all"
+    assert sandbox.stats.requests["get_chat"] - reads == 3  # the seat, then the chat read twice
+
+
+async def test_a_public_agent_asking_to_go_silent_is_never_told_it_did(
+    connect: Callable[..., Any], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "LOOKUP_PAUSE", 0.01)
+    chat = _no_public_agent(sandbox)
+    async with connect(toolsets="supervisor") as client:
+        await call(client, "join_chat", {"chat_id": chat.id, "visibility": "all"})
+
+    async def lost(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        raise httpx2.ReadTimeout("timed out")
+
+    async def refused(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        return web_error(422, "validation", "User already in chat")
+
+    answers = []
+    for rule in (lost, refused):
+        transport = OtherReading(sandbox.transport(), {"/action/add_user_to_chat": rule})
+        async with connect(toolsets="supervisor", transport=transport) as client:
+            answers.append(await fail(client, "join_chat", {"chat_id": chat.id, "visibility": "agents"}))
+    assert (chat.user(ME).visibility or "all") == "all"
+    assert "does not list you with that visibility" in answers[0] and "may still apply it" in answers[0]
+    assert "User already in chat" in answers[1]
+    assert not any("joined" in a for a in answers)
+
+
+async def test_a_refused_join_whose_read_back_fails_keeps_livechats_refusal(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat = _no_public_agent(sandbox)
+    reads = {"n": 0}
+
+    async def get_chat(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        reads["n"] += 1
+        return await forward() if reads["n"] == 1 else httpx2.Response(503, text="down")
+
+    async def add(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        return web_error(403, "authorization", "Requester does not have access")
+
+    rules = {"/action/add_user_to_chat": add, "/action/get_chat": get_chat}
+    async with connect(toolsets="supervisor", transport=OtherReading(sandbox.transport(), rules)) as client:
+        refused = await fail(client, "join_chat", {"chat_id": chat.id})
+    assert "Requester does not have access" in refused and "chats--all:rw" in refused
+    assert "may or may not" not in refused and chat.user(ME) is None and reads["n"] > 1
