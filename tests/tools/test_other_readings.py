@@ -302,13 +302,19 @@ def _no_public_agent(sb: Sandbox) -> Any:
                 and not any(u.type == "agent" and (u.visibility or "all") == "all" for u in c.users))  # fmt: skip
 
 
+async def _seated_in(sb: Sandbox, connect: Callable[..., Any], visibility: str) -> Any:
+    """A chat no agent serves publicly, which the requester has joined with `visibility`."""
+    chat = _no_public_agent(sb)
+    async with connect(toolsets="supervisor") as client:
+        await call(client, "join_chat", {"chat_id": chat.id, "visibility": visibility})
+    return chat
+
+
 async def test_a_silent_agent_turning_public_whose_join_lands_late_is_done(
     connect: Callable[..., Any], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(delivery, "LOOKUP_PAUSE", 0.3)
-    chat = _no_public_agent(sandbox)
-    async with connect(toolsets="supervisor") as client:
-        await call(client, "join_chat", {"chat_id": chat.id, "visibility": "agents"})
+    chat = await _seated_in(sandbox, connect, "agents")
     reads, tasks = sandbox.stats.requests["get_chat"], []
     async with connect(
         toolsets="supervisor", transport=_lands_late(sandbox, "add_user_to_chat", tasks)
@@ -323,9 +329,7 @@ async def test_a_public_agent_asking_to_go_silent_is_never_told_it_did(
     connect: Callable[..., Any], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(delivery, "LOOKUP_PAUSE", 0.01)
-    chat = _no_public_agent(sandbox)
-    async with connect(toolsets="supervisor") as client:
-        await call(client, "join_chat", {"chat_id": chat.id, "visibility": "all"})
+    chat = await _seated_in(sandbox, connect, "all")
 
     async def lost(body: dict[str, Any], forward: Forward) -> httpx2.Response:
         raise httpx2.ReadTimeout("timed out")
