@@ -23,7 +23,6 @@ from mcp_livechat.config import Settings, load_settings
 from mcp_livechat.connect.crypto import Sealer
 from mcp_livechat.connect.identity import LOCAL
 from mcp_livechat.connect.sqlite_store import SqliteTokenStore
-from mcp_livechat.connect.store import StoredToken
 from mcp_livechat.doctor import Report, run_doctor
 from mcp_livechat.doctor.needs import TOOL_ACTIONS, grants, impact, proven_by
 from mcp_livechat.doctor.report import as_json, as_text
@@ -32,7 +31,7 @@ from mcp_livechat.livechat import REQUIRED_SCOPES
 from mcp_livechat.livechat import types as lc
 from mcp_livechat.sandbox import Sandbox, constants
 from tests.conftest import SANDBOX_URL, Recorder, sandbox_settings
-from tests.connect.flow_kit import KEY_1, oauth_settings
+from tests.connect.flow_kit import KEY_1, oauth_settings, stored_token
 
 PY = sys.executable
 ALL_SERVICES = ["accounts server", "Agent Chat API", "Configuration API", "Reports API"]
@@ -160,19 +159,7 @@ async def test_dropped_api_connections_fail_both_apis(sandbox: Sandbox) -> None:
 async def _store_token(tmp: Path, minted: dict[str, Any]) -> None:
     now = time.time()
     store = SqliteTokenStore(tmp / "tokens.db", Sealer([base64.b64decode(KEY_1)]))
-    await store.put(
-        LOCAL,
-        StoredToken(
-            access_token=str(minted["access_token"]),
-            refresh_token=str(minted["refresh_token"]),
-            expires_at=now + 3600,
-            scope=str(minted["scope"]),
-            account_id=str(minted["account_id"]),
-            organization_id=str(minted["organization_id"]),
-            client_id=constants.CLIENT_ID,
-            obtained_at=now,
-        ),
-    )
+    await store.put(LOCAL, stored_token(minted, expires_at=now + 3600, lifetime=3600))
     await store.close()
 
 

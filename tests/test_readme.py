@@ -25,7 +25,6 @@ from mcp_livechat.config import Settings
 from mcp_livechat.connect.crypto import Sealer
 from mcp_livechat.connect.identity import LOCAL
 from mcp_livechat.connect.sqlite_store import SqliteTokenStore
-from mcp_livechat.connect.store import StoredToken
 from mcp_livechat.doctor import run_doctor
 from mcp_livechat.doctor.report import as_text
 from mcp_livechat.sandbox import Sandbox, constants
@@ -33,7 +32,7 @@ from mcp_livechat.server import Runtime, create_server
 from mcp_livechat.tools.catalogue import ALL_TOOLS
 from mcp_livechat.tools.spec import DEFAULT_TOOLSETS
 from tests.conftest import SANDBOX_URL, sandbox_settings
-from tests.connect.flow_kit import KEY_1, Browser, oauth_settings, sandbox_on_port
+from tests.connect.flow_kit import KEY_1, Browser, oauth_settings, sandbox_on_port, stored_token
 from tests.helpers import sandbox_process
 from tests.readme_kit import PLACEHOLDER, Launch, client_launches, pattern, troubleshooting_cases
 
@@ -78,20 +77,6 @@ async def test_the_command_each_snippet_names_serves_over_stdio(launch: Launch, 
 # ------------------------------------------------------------------------- troubleshooting
 
 
-def _stored(minted: dict[str, Any]) -> StoredToken:
-    now = time.time()
-    return StoredToken(
-        access_token=str(minted["access_token"]),
-        refresh_token=str(minted["refresh_token"]),
-        expires_at=now + 3600,
-        scope=str(minted["scope"]),
-        account_id=str(minted["account_id"]),
-        organization_id=str(minted["organization_id"]),
-        client_id=constants.CLIENT_ID,
-        obtained_at=now,
-    )
-
-
 async def _tool_text(settings: Settings, sandbox: Sandbox, tool: str, args: dict[str, Any], **kw: Any) -> str:
     server, _ = create_server(settings, transport=sandbox.transport(), **kw)
     async with Client(server) as client:
@@ -103,7 +88,7 @@ async def _tool_text(settings: Settings, sandbox: Sandbox, tool: str, args: dict
 async def _signed_in_as(minted: dict[str, Any], tmp: Path, sandbox: Sandbox, tool: str, args: dict[str, Any]) -> str:  # fmt: skip
     """A tool call by a person whose stored sign-in is `minted` (desktop OAuth mode)."""
     store = SqliteTokenStore(tmp / "tokens.db", Sealer([base64.b64decode(KEY_1)]))
-    await store.put(LOCAL, _stored(minted))
+    await store.put(LOCAL, stored_token(minted, expires_at=time.time() + 3600, lifetime=3600))
     settings = oauth_settings(SANDBOX_URL, tmp, redirect_uri=f"http://127.0.0.1:{free_port()}/callback")
     try:
         return await _tool_text(settings, sandbox, tool, args, store=store)
