@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -32,34 +31,7 @@ from mcp import Client, StdioServerParameters
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mcp_livechat.sandbox import constants  # noqa: E402
-from tests.e2e.toolchain import ensure_toolchain, run  # noqa: E402
-
-BIN = Path(sys.executable).parent
-
-
-def params(bundle: Path, api: str, cache: Path, *, locked: bool) -> StdioServerParameters:
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    config = manifest["server"]["mcp_config"]
-    values = {k: o.get("default", "") for k, o in manifest["user_config"].items()}
-    values.update(pat=constants.PAT, account_id=constants.ACCOUNT_ID)
-
-    def fill(text: str) -> str:
-        text = text.replace("${__dirname}", str(bundle))
-        for key, value in values.items():
-            text = text.replace(
-                f"${{user_config.{key}}}", json.dumps(value) if isinstance(value, bool) else str(value)
-            )
-        return text
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVECHAT_", "UV_", "VIRTUAL_ENV"))}
-    env.update({k: fill(v) for k, v in config["env"].items()})
-    env.update(
-        LIVECHAT_API_URL=api, LIVECHAT_ACCOUNTS_URL=f"{api}/accounts", PATH=f"{BIN}{os.pathsep}{env['PATH']}",
-        UV_PYTHON_DOWNLOADS="never", UV_PYTHON=sys.executable, UV_CACHE_DIR=str(cache),
-    )  # fmt: skip
-    args = [fill(a) for a in config["args"] if locked or a != "--frozen"]
-    return StdioServerParameters(command=fill(config["command"]), args=args, env=env)
+from tests.e2e.toolchain import BIN, as_a_host_would, ensure_toolchain, run  # noqa: E402
 
 
 async def start(p: StdioServerParameters) -> float:
@@ -82,7 +54,7 @@ async def measure(bundle: Path, api: str, runs: int, *, locked: bool) -> dict[st
                     shutil.rmtree(bundle / ".venv", ignore_errors=True)
                     if not locked:
                         (bundle / "uv.lock").unlink(missing_ok=True)
-                out[stage].append(await start(params(bundle, api, cache, locked=locked)))
+                out[stage].append(await start(as_a_host_would(bundle, api, cache=cache, locked=locked)))
     return out
 
 

@@ -6,13 +6,10 @@ package alone, and the bundle `mcpb unpack` gives back starts with its own `mcp_
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
@@ -20,13 +17,12 @@ from mcp import Client, StdioServerParameters
 from mcp_livechat.sandbox import constants
 from mcp_livechat.tools.catalogue import ALL_TOOLS
 from mcp_livechat.tools.spec import DEFAULT_TOOLSETS
-from tests.e2e.toolchain import REPO, Toolchain, run
+from tests.e2e.toolchain import BIN, REPO, Toolchain, as_a_host_would, run
 from tests.helpers import sandbox_process
 
 MCPB = "@anthropic-ai/mcpb"
 BUNDLE_FILES = {"manifest.json", "pyproject.toml", "uv.lock", "README.md", "LICENSE"}
 MAX_BUNDLE = 1_000_000
-BIN = Path(sys.executable).parent  # this virtualenv's bin: `uv` (from the test extras) and `mcp-livechat`
 
 
 def _mcpb(toolchain: Toolchain, home: Path, *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -91,38 +87,6 @@ def unpacked(packed: Path, toolchain: Toolchain, tmp_path_factory: pytest.TempPa
     return target
 
 
-def _as_a_host_would(bundle: Path, sandbox_url: str) -> StdioServerParameters:
-    """The manifest's `mcp_config` with `${__dirname}` and `${user_config.*}` filled in (the
-    sandbox's PAT and account, the other options at their defaults), plus the LiveChat URLs of the
-    sandbox. uv takes this machine's Python (never a download) and this run's cache."""
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    config = manifest["server"]["mcp_config"]
-    values: dict[str, Any] = {k: o.get("default", "") for k, o in manifest["user_config"].items()}
-    values.update(pat=constants.PAT, account_id=constants.ACCOUNT_ID)
-
-    def fill(text: str) -> str:
-        text = text.replace("${__dirname}", str(bundle))
-        for key, value in values.items():
-            text = text.replace(
-                f"${{user_config.{key}}}", json.dumps(value) if isinstance(value, bool) else str(value)
-            )
-        assert "${" not in text, text
-        return text
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVECHAT_", "UV_", "VIRTUAL_ENV"))}
-    env.update({k: fill(v) for k, v in config.get("env", {}).items()})
-    env.update(
-        LIVECHAT_API_URL=sandbox_url,
-        LIVECHAT_ACCOUNTS_URL=f"{sandbox_url}/accounts",
-        PATH=os.pathsep.join([str(BIN), env.get("PATH", "")]),
-        UV_PYTHON_DOWNLOADS="never",
-        UV_PYTHON=sys.executable,
-    )
-    return StdioServerParameters(
-        command=fill(config["command"]), args=[fill(a) for a in config["args"]], env=env
-    )
-
-
 async def _works(params: StdioServerParameters) -> None:
     async with Client(params) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
@@ -134,7 +98,7 @@ async def _works(params: StdioServerParameters) -> None:
 
 
 async def test_the_unpacked_bundle_starts_with_its_own_mcp_config(unpacked: Path, sandbox_url: str) -> None:
-    params = _as_a_host_would(unpacked, sandbox_url)
+    params = as_a_host_would(unpacked, sandbox_url)
     assert params.command == "uv" and "--frozen" in params.args  # the lock decides every version
     await _works(params)
     assert (unpacked / ".venv").is_dir()  # uv made the bundle's own environment
@@ -145,7 +109,7 @@ async def test_the_unpacked_bundle_starts_with_its_own_mcp_config(unpacked: Path
 async def test_the_entry_point_starts_the_server_too(unpacked: Path, sandbox_url: str) -> None:
     """A host that runs `server.entry_point` with uv itself (the uv type leaves that to the host)."""
     manifest = json.loads((unpacked / "manifest.json").read_text())
-    params = _as_a_host_would(unpacked, sandbox_url)
+    params = as_a_host_would(unpacked, sandbox_url)
     entry = manifest["server"]["entry_point"]
     assert (unpacked / entry).is_file()
     params.args = ["run", "--directory", str(unpacked), "--frozen", entry]

