@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,37 @@ def sandbox_process() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def wait_until_up(
+    url: str,
+    proc: subprocess.Popen[str],
+    *,
+    ready: Callable[[int], bool],
+    within: float,
+    log: Callable[[], str],
+) -> None:
+    """Poll `url` until its status passes `ready`; fail with `log()` if `proc` exits or `within`
+    seconds pass first."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if ready(httpx2.get(url, timeout=0.5).status_code):
+                return
+        except httpx2.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"server did not start: {log()}")
+        time.sleep(0.05)
+
+
+def interrupt(proc: subprocess.Popen[Any]) -> None:
+    """Stop a server as a person would (SIGINT, Ctrl-C), killing it if it has not exited in 10 s."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

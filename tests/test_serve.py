@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from mcp.client.sse import sse_client
 
 from mcp_livechat.cli import free_port
 from mcp_livechat.sandbox import constants
+from tests.helpers import interrupt, wait_until_up
 
 PY = sys.executable
 
@@ -42,24 +42,12 @@ def running(
     )
     try:
         if ready_url:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if httpx2.get(ready_url, timeout=0.5).status_code < 500:
-                        break
-                except httpx2.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
-                time.sleep(0.05)
+            stderr = proc.stderr
+            wait_until_up(ready_url, proc, ready=lambda status: status < 500, within=20,
+                          log=lambda: stderr.read() if stderr else "")  # fmt: skip
         yield proc
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        interrupt(proc)
 
 
 async def _session(client: Client) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import asyncio
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from mcp_livechat.cli import free_port
 from mcp_livechat.sandbox import Sandbox, constants
 from tests.connect.flow_kit import KEY_1
 from tests.connect.store_kit import PG_URL
+from tests.helpers import interrupt
 
 PY = sys.executable
 
@@ -109,14 +109,8 @@ class Replica:
                 await asyncio.sleep(0.05)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            interrupt(self.proc)
 
     def stderr(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

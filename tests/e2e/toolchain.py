@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import httpx2
 from filelock import FileLock
 from mcp import StdioServerParameters
 
 from mcp_livechat.sandbox import constants
 from tests.connect.replica_kit import assert_no_secret_in
+from tests.helpers import interrupt, wait_until_up
 
 BIN = Path(sys.executable).parent  # this virtualenv's bin: `uv` (from the test extras) and `mcp-livechat`
 HERE = Path(__file__).resolve().parent
@@ -178,26 +177,16 @@ def _serve(args: Sequence[str], port: int, env: dict[str, str] | None, log: IO[s
         env=env or server_env(),
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
+
+    def tail() -> str:
+        log.seek(0)
+        return log.read()[-4000:]
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx2.get(f"{base}/healthz", timeout=0.5).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise AssertionError(f"server did not start: {log.read()[-4000:]}")
-            time.sleep(0.05)
+        wait_until_up(f"{base}/healthz", proc, ready=lambda status: status == 200, within=30, log=tail)
         yield base
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        interrupt(proc)
     log.seek(0)
     assert_no_secret_in([log.read()])  # the sandbox's PATs and client secret, whatever was logged
 
