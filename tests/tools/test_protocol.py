@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mcp import Client
@@ -48,7 +49,9 @@ async def test_prompt_and_template_arguments_complete_from_recent_chats(
     assert sandbox.stats.requests["list_chats"] == 1  # read once, then from the short-lived cache
 
 
-async def test_logging_capability_and_messages_at_the_set_level(sandbox: Sandbox) -> None:
+@contextmanager
+def _logging_server(sandbox: Sandbox) -> Iterator[tuple[Any, list[Any], Callable[[Any], Awaitable[None]]]]:
+    """A server logging at INFO, the log messages its clients receive, and the callback to pass them."""
     server, _ = create_server(sandbox_settings(log_level="INFO"), transport=sandbox.transport())
     got: list[Any] = []
 
@@ -57,6 +60,13 @@ async def test_logging_capability_and_messages_at_the_set_level(sandbox: Sandbox
 
     logging.getLogger("mcp_livechat").setLevel(logging.INFO)
     try:
+        yield server, got, on_log
+    finally:
+        logging.getLogger("mcp_livechat").setLevel(logging.NOTSET)
+
+
+async def test_logging_capability_and_messages_at_the_set_level(sandbox: Sandbox) -> None:
+    with _logging_server(sandbox) as (server, got, on_log):
         async with Client(server, mode="legacy", logging_callback=on_log) as client:
             assert client.server_capabilities.logging is not None
             assert client.server_capabilities.completions is not None
@@ -70,26 +80,15 @@ async def test_logging_capability_and_messages_at_the_set_level(sandbox: Sandbox
                 warnings.simplefilter("ignore")
                 await client.set_logging_level("error")
             await client.call_tool("get_chat", {"chat_id": "NOSUCHCHAT"})
-    finally:
-        logging.getLogger("mcp_livechat").setLevel(logging.NOTSET)
     assert len(got) == 1 and got[0].level == "info" and "get_chat" in got[0].data["message"]
     assert got[0].logger.startswith("mcp_livechat")
 
 
 async def test_log_messages_on_2026_connections_follow_the_per_request_opt_in(sandbox: Sandbox) -> None:
-    server, _ = create_server(sandbox_settings(log_level="INFO"), transport=sandbox.transport())
-    got: list[Any] = []
-
-    async def on_log(params: Any) -> None:
-        got.append(params)
-
-    logging.getLogger("mcp_livechat").setLevel(logging.INFO)
-    try:
+    with _logging_server(sandbox) as (server, got, on_log):
         async with Client(server, mode="auto", logging_callback=on_log) as quiet:
             await quiet.call_tool("get_chat", {"chat_id": "NOSUCHCHAT"})
         assert got == []  # no opt-in, nothing sent
         async with Client(server, mode="auto", logging_callback=on_log, log_level="info") as chatty:
             await chatty.call_tool("get_chat", {"chat_id": "NOSUCHCHAT"})
-    finally:
-        logging.getLogger("mcp_livechat").setLevel(logging.NOTSET)
     assert got and all(g.level in ("info", "warning", "error") for g in got)
