@@ -93,6 +93,13 @@ class Match:
         for key in ("values", "exclude_values"):
             seq = getattr(self, key)
             if seq is not None:
+                if not seq:
+                    # The docs don't say what an empty list matches (the sandbox: no chat for
+                    # `values`, every chat for `exclude_values`), so none is sent.
+                    raise UserInputError(
+                        f"{argument}: give at least one value in {key}, or leave the filter out",
+                        argument=argument,
+                    )
                 out[key] = list(seq)
         if self.exists is not None:
             out["exists"] = self.exists

@@ -103,7 +103,12 @@ def check_version(request: Request) -> None:
 
 
 async def parse_body(request: Request) -> JSON:
-    """A Web API request body: a JSON object, or `{}` when empty (`validation` error otherwise)."""
+    """A Web API request body: a JSON object, or `{}` when empty (`validation` error otherwise).
+
+    The Content-Type is not checked. The Reports API docs mark `Content-Type: application/json`
+    as required for POST (https://platform.text.com/docs/data-reporting/reports-api#headers)
+    but don't say what LiveChat answers without it, so the body is parsed regardless
+    [UNVERIFIED]."""
     return await json_object(
         request, lambda problem: validation(f"Wrong format of request: the body {problem}")
     )

@@ -112,6 +112,25 @@ async def test_undocumented_requests_are_refused_before_sending(
     assert recorder.sent == []
 
 
+@pytest.mark.parametrize(
+    "match", [Match(values=[]), Match(exclude_values=[]), Match(values=(), require_every_value=True)]
+)
+async def test_an_empty_value_list_is_refused_before_sending(
+    lc: LiveChat, recorder: Recorder, match: Match
+) -> None:
+    """The docs don't say what `values: []` matches, so the client never sends one."""
+    queries = {
+        "agents": ReportQuery(WEEK.date_from, WEEK.date_to, agents=match),
+        "tags": ReportQuery(WEEK.date_from, WEEK.date_to, tags=match),
+        "groups": ReportQuery(WEEK.date_from, WEEK.date_to, groups=match),
+    }
+    for field, query in queries.items():
+        with pytest.raises(UserInputError, match=f"^{field}: give at least one value") as err:
+            await lc.reports.ratings(query)
+        assert err.value.argument == field
+    assert recorder.sent == []
+
+
 def test_models_read_the_documented_examples() -> None:
     """Every documented example response, straight from its bytes (empty `{}` buckets, absent
     zero-valued keys: Ratings' `{"chats": 2}` has no good or bad)."""

@@ -134,6 +134,41 @@ async def test_other_parameter_rules(client: httpx2.AsyncClient) -> None:
     assert await report_ok(client, "chats/total_chats", {"filters": ignored}) == plain
 
 
+@pytest.mark.parametrize("distribution", ["hour", "day", "day-hours", "month", "year"])
+async def test_a_range_at_the_end_of_time_is_answered(client: httpx2.AsyncClient, distribution: str) -> None:
+    """9999-12-31, the last day a ``datetime`` holds: the last bucket ends with the range."""
+    last_day = {"from": "9999-12-31T00:00:00Z", "to": "9999-12-31T23:59:59.999999Z"}
+    body = {"timezone": "UTC", "distribution": distribution, "filters": last_day}
+    got = await report_ok(client, "chats/total_chats", body)
+    expected = {
+        "hour": [f"9999-12-31 {h:02d}:00" for h in range(24)],
+        "day": ["9999-12-31"],
+        "day-hours": [f"{h:02d}:00" for h in range(24)],
+        "month": ["9999-12"],
+        "year": ["9999"],
+    }[distribution]
+    assert got["total"] == 0 and list(got["records"]) == expected
+    if distribution in ("hour", "day"):
+        availability = await report_ok(client, "agents/availability", body)
+        assert availability["total"] == 0 and list(availability["records"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("timezone", "filters", "field"),
+    [
+        ("Pacific/Kiritimati", {"from": "9999-12-31T00:00:00Z", "to": "9999-12-31T23:59:59Z"}, "filters.to"),
+        ("UTC", {"from": "0001-01-01T00:00:00+14:00", "to": "0001-01-02T00:00:00Z"}, "filters.from"),
+    ],
+)
+async def test_a_range_beyond_the_representable_dates_is_a_validation_error(
+    client: httpx2.AsyncClient, timezone: str, filters: Any, field: str
+) -> None:
+    status, error = await report_error(
+        client, "chats/total_chats", {"timezone": timezone, "filters": filters}
+    )
+    assert (status, error["type"]) == (400, "validation") and f"`{field}`" in error["message"]
+
+
 async def test_reports_read_is_required(client: httpx2.AsyncClient, sb: Sandbox) -> None:
     status, error = await report_error(client, "chats/ratings", headers=NORMAL_PAT)
     assert (status, error["type"]) == (403, "authorization") and "reports_read" in error["message"]

@@ -54,12 +54,31 @@ def ranking(ctx: Ctx, query: Query) -> JSON:
     return {"name": "ranking-report", "records": dict(ordered)}
 
 
+def counted_chats(ctx: Ctx, query: Query) -> list[Facts]:
+    """The chats an agents report counts. "For the Agents reports" lists only ``distribution``,
+    ``timezone``, ``filters.from/to``, ``filters.agents.<string_filter_type>`` and
+    ``filters.groups.values``
+    (https://platform.text.com/docs/data-reporting/reports-api#for-the-agents-reports). The
+    sandbox still accepts the chats filters ``tags``, ``properties``, ``customer_countries``,
+    ``event_types``, ``agent_response``, ``groups.exclude_values`` and ``groups.exists`` here and
+    applies them, with ``groups.values``, to the chats counted [UNVERIFIED: the changelog's v3.4
+    and v3.5 list them as new filters "in all reports",
+    https://platform.text.com/docs/data-reporting/changelog].
+    ``filters.agents`` picks the agents listed (``report_agents``), not chats."""
+    return select(ctx.state, ctx.org_id, query, agent_filter=False)
+
+
 def report_agents(ctx: Ctx, query: Query, facts: list[Facts]) -> list[AgentRecord]:
-    """The agents an agents report lists: ``filters.agents`` (``values`` / ``exclude_values``;
-    ``exists`` is for chats reports only) and, with ``filters.groups``, the members of those
-    groups. Agents awaiting approval are left out, suspended ones unless they had chats
-    [UNVERIFIED]."""
+    """The agents an agents report lists: ``filters.agents`` (``values`` / ``exclude_values``)
+    and, with ``filters.groups.values``, the members of those groups [UNVERIFIED: the docs do
+    not say whether ``groups.values`` picks agents, chats or both; the sandbox does both, see
+    ``counted_chats``, while ``groups.exclude_values`` / ``groups.exists`` filter chats only].
+    Agents awaiting approval are left out, suspended ones unless they had chats [UNVERIFIED]."""
     spec = query.filters.get("agents") if isinstance(query.filters.get("agents"), dict) else {}
+    # ``exists`` is "available only for the Chats parameter value" (footnote 2,
+    # https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters);
+    # the docs don't say it is an error elsewhere: refusing it with ``validation`` is ours
+    # [UNVERIFIED].
     check = value_filter(spec or {}, "filters.agents", lambda agent_id: [agent_id], exists=False)
     groups = query.filters.get("groups") if isinstance(query.filters.get("groups"), dict) else None
     wanted = groups.get("values") if groups else None
@@ -85,7 +104,7 @@ def performance(ctx: Ctx, query: Query) -> JSON:
     the records (as the docs' example adds up) and the first response time weighted by
     ``first_response_chats_count``. Times are whole seconds; an agent without a first response
     has ``first_response_time`` 0 [UNVERIFIED]."""
-    facts = select(ctx.state, ctx.org_id, query, agent_filter=False)
+    facts = counted_chats(ctx, query)
     now = ctx.now()
     records: dict[str, JSON] = {}
     for agent in report_agents(ctx, query, facts):
@@ -124,7 +143,7 @@ def availability(ctx: Ctx, query: Query) -> JSON:
     bucket kept as in the example (``{"hours": 0}``); "available" = at least one listed agent
     accepting chats. ``total`` is the sum of the buckets, in the buckets' unit [UNVERIFIED for
     ``hour``]."""
-    facts = select(ctx.state, ctx.org_id, query, agent_filter=False)
+    facts = counted_chats(ctx, query)
     now = ctx.now()
     accepting: list[Interval] = []
     for agent in report_agents(ctx, query, facts):

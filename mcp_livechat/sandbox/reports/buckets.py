@@ -1,11 +1,18 @@
 """Distribution buckets: their keys and their spans in time.
 
-The docs show only ``day`` keys (``"2021-04-08"``,
+v3.6 shows only ``day`` keys (``"2021-04-08"``,
 https://platform.text.com/docs/data-reporting/reports-api#total-chats). The other formats are
-those of the Reports API v2 examples
-(https://platform.text.com/docs/data-reporting/reports-api/v2.0) [UNVERIFIED for v3.6]:
-``hour`` → ``"2021-04-08 13:00"``, ``day-hours`` (the hours of the day summed over the range) →
-``"13:00"``, ``month`` → ``"2021-04"``; ``year`` → ``"2021"`` [UNVERIFIED, no example at all].
+our guesses [UNVERIFIED]: ``hour`` → ``"2021-04-08 13:00"``, ``day-hours`` (the hours of the day
+summed over the range) → ``"13:00"``, ``month`` → ``"2021-04"``, ``year`` → ``"2021"``. The v2.0
+docs do not back them: their ``hour`` example covers a single day and is keyed ``"00:00"``,
+``"01:00"``, … (https://platform.text.com/docs/data-reporting/reports-api/v2.0#total-chats);
+v2.0 has no ``day-hours`` and no ``year``; its ``month`` buckets are keyed ``"2012-01"`` but
+also carry ``begin`` / ``end`` dates
+(https://platform.text.com/docs/data-reporting/reports-api/v2.0#chat-ratings-report), which
+the sandbox leaves out.
+
+A bucket that would end past the last moment a ``datetime`` can hold (9999-12-31) ends with the
+range instead; ``params`` refuses ranges that cannot be represented at all.
 """
 
 from __future__ import annotations
@@ -35,18 +42,38 @@ def spans(distribution: str, tz: tzinfo, start: datetime, end: datetime) -> list
     """The buckets of [start, end] as UTC spans clipped to the range; a key can repeat when a
     local hour happens twice (the end of daylight saving time)."""
     out: list[Span] = []
-    cursor = _floor(distribution, start.astimezone(tz))
+    first = start.astimezone(UTC)
     limit = end.astimezone(UTC)
-    while cursor.astimezone(UTC) <= limit:
+    after = _utc_plus(limit, timedelta(microseconds=1)) or limit  # datetime.max has no successor
+    cursor: datetime | None = _floor(distribution, start.astimezone(tz))
+    while cursor is not None:
+        begin = _utc(cursor)  # None: a month or year floor before datetime.min in UTC
+        if begin is not None and begin > limit:
+            break
         nxt = _next(distribution, cursor)
-        lo = max(cursor.astimezone(UTC), start.astimezone(UTC))
-        hi = min(nxt.astimezone(UTC), limit + timedelta(microseconds=1))
+        stop = _utc(nxt) if nxt is not None else None  # None: past datetime.max
+        lo = max(begin, first) if begin is not None else first
+        hi = min(stop, after) if stop is not None else after
         if hi > lo:
             out.append((cursor.strftime(_FORMATS[distribution]), lo, hi))
         if len(out) > MAX_BUCKETS:
             raise validation(f"The time range is too long for the `{distribution}` distribution")
-        cursor = nxt
+        cursor = nxt if stop is not None else None
     return out
+
+
+def _utc(local: datetime) -> datetime | None:
+    try:
+        return local.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def _utc_plus(moment: datetime, delta: timedelta) -> datetime | None:
+    try:
+        return moment + delta
+    except OverflowError:
+        return None
 
 
 def _floor(distribution: str, local: datetime) -> datetime:
@@ -60,19 +87,23 @@ def _floor(distribution: str, local: datetime) -> datetime:
     return datetime(local.year, local.month, local.day, tzinfo=tz)
 
 
-def _next(distribution: str, local: datetime) -> datetime:
+def _next(distribution: str, local: datetime) -> datetime | None:
+    """The start of the next bucket, or None past the end of ``datetime``'s range."""
     tz = local.tzinfo
     assert tz is not None
-    if distribution == "hour":
-        # Step in absolute time, so repeated and skipped local hours come out right.
-        return (local.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
-    if distribution == "month":
-        year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
-        return datetime(year, month, 1, tzinfo=tz)
-    if distribution == "year":
-        return datetime(local.year + 1, 1, 1, tzinfo=tz)
-    day = local.date() + timedelta(days=1)
-    return datetime(day.year, day.month, day.day, tzinfo=tz)
+    try:
+        if distribution == "hour":
+            # Step in absolute time, so repeated and skipped local hours come out right.
+            return (local.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
+        if distribution == "month":
+            year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+            return datetime(year, month, 1, tzinfo=tz)
+        if distribution == "year":
+            return datetime(local.year + 1, 1, 1, tzinfo=tz)
+        day = local.date() + timedelta(days=1)
+        return datetime(day.year, day.month, day.day, tzinfo=tz)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _utc_step(local: datetime) -> datetime:

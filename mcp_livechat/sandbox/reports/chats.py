@@ -54,9 +54,16 @@ def total_chats(items: list[Facts]) -> JSON:
     return nonzero(total=len(items), continuous=sum(f.continuous for f in items))
 
 
+# The unit of ``duration``, ``response_time`` and ``first_response_time`` is seconds
+# [UNVERIFIED for v3.6]: v3.6 gives no unit for these three reports (it says "in seconds" only
+# for Performance and Queued Visitors). Seconds follows v3.3's ``records.day.seconds``
+# (https://platform.text.com/docs/data-reporting/reports-api/v3.3#agents-chatting-duration) and
+# v2.0's "`seconds` – the average response time"
+# (https://platform.text.com/docs/data-reporting/reports-api/v2.0#chats-response-time).
 def duration(items: list[Facts]) -> JSON:
     """``count``: chats with an agent; ``duration`` / ``agents_chatting_duration``: their average
-    length and the average of their agents' chatting time, whole seconds [UNVERIFIED rounding]."""
+    length and the average of their agents' chatting time, whole seconds [UNVERIFIED: the
+    rounding, and the unit, see above]."""
     served = [f for f in items if f.agents and f.duration is not None]
     lengths = [f.duration for f in served if f.duration is not None]
     chatting = [max(f.chatting.values()) for f in served if f.chatting]
@@ -69,15 +76,26 @@ def duration(items: list[Facts]) -> JSON:
     )
 
 
+# ``count`` of the response time reports [UNVERIFIED]: the field tables say "The total number
+# of chats that `day`", but the first response time example's ``count``s add up to 30 with
+# ``total`` 39 (https://platform.text.com/docs/data-reporting/reports-api#first-response-time;
+# the response time example has the same numbers). The sandbox follows the example: ``count``
+# is the chats where an agent answered a customer message; ``total`` counts every chat.
+
+
 def response_time(items: list[Facts]) -> JSON:
-    """``count``: chats with at least one agent reply; ``response_time``: the average over those
-    chats of each chat's average response time, seconds rounded to 2 places like the example
-    [UNVERIFIED]."""
+    """``count``: chats with at least one agent reply [UNVERIFIED, see above];
+    ``response_time``: the average over those chats of each chat's average response time,
+    seconds rounded to 2 places like the example [UNVERIFIED: the rounding; the unit, see
+    ``duration``]."""
     per_chat = [fmean(s for _, s in f.responses) for f in items if f.responses]
     return nonzero(count=len(per_chat), response_time=_mean(per_chat, 2))
 
 
 def first_response_time(items: list[Facts]) -> JSON:
+    """``count``: chats with a first response [UNVERIFIED, see above]; ``first_response_time``:
+    their average, seconds rounded to 2 places [UNVERIFIED: the rounding; the unit, see
+    ``duration``]."""
     times = [f.first_response[1] for f in items if f.first_response is not None]
     return nonzero(count=len(times), first_response_time=_mean(times, 2))
 
@@ -150,5 +168,8 @@ def chat_report(action: str) -> Callable[[Ctx, Query], JSON]:
 def chat_usage(ctx: Ctx, query: Query) -> JSON:
     """``tags/chat_usage``: ``{"name", "records": {<tag>: chats}}``, no ``total``, only the tags
     used in the range [UNVERIFIED: whether unused tags appear with 0]
-    (https://platform.text.com/docs/data-reporting/reports-api#chat-usage)."""
+    (https://platform.text.com/docs/data-reporting/reports-api#chat-usage). Its request table
+    lists only ``timezone``, ``filters.from/to`` and ``filters.groups.values``; the sandbox
+    applies every chats filter (``agents``, ``tags``, ``groups.exclude_values``, …) all the same
+    [UNVERIFIED]."""
     return {"name": "tags-chat-usage-report", "records": tags(select(ctx.state, ctx.org_id, query))}

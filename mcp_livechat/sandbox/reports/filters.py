@@ -72,6 +72,8 @@ def value_filter(
         have = set(have_of(item))
         if want_exists is not None and bool(have) != want_exists:
             return False
+        # An empty ``values: []`` matches no chat (and ``exclude_values: []`` every chat); the
+        # docs don't say [UNVERIFIED].
         if include is not None and not (include <= have if every else include & have):
             return False
         # ``exclude_values`` drops a chat that has any of them, with or without
@@ -140,8 +142,10 @@ def _first_responder(facts: Facts) -> list[str]:
 
 
 def thread_checks(state: EmulatorState, query: Query, *, agent_filter: bool = True) -> list[Check]:
-    """The predicates of ``query.filters`` (agents reports filter agents, not threads: they pass
-    ``agent_filter=False``)."""
+    """The predicates of ``query.filters``. The agents reports and ``tags/chat_usage`` get every
+    one of them, though their docs list fewer filters [UNVERIFIED]: see ``agents.counted_chats``
+    and ``chats.chat_usage``. The agents reports' ``filters.agents`` picks agents, not threads:
+    they pass ``agent_filter=False``."""
     f = query.filters
     specs: list[Check | None] = [
         value_filter(_spec(f, "tags", "filters.tags"), "filters.tags", lambda x: x.thread.tags),
@@ -157,6 +161,9 @@ def thread_checks(state: EmulatorState, query: Query, *, agent_filter: bool = Tr
             _spec(f, "event_types", "filters.event_types"),
             "filters.event_types",
             lambda x: {str(e.get("type")) for e in x.thread.events},
+            # Footnote 5 lists no ``exists`` for ``<event_type_filter_type>`` but then says "only
+            # one of ... `exists`, `values` or `exclude_values`": refusing it is ours [UNVERIFIED]
+            # (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters).
             exists=False,
         ),
     ]

@@ -46,7 +46,11 @@ def parse_query(ctx: Ctx, params: JSON, *, distributions: tuple[str, ...], pairs
     if raw_range is None:
         start, end = _last_seven_days(ctx.now(), tz)
     else:
-        start, end = raw_range[0].astimezone(UTC), raw_range[1].astimezone(UTC)
+        path = "filters" if pair == "from" else f"filters.{pair}"
+        start, end = (
+            _representable(raw_range[0], tz, f"{path}.from"),
+            _representable(raw_range[1], tz, f"{path}.to"),
+        )
         if start > end:
             raise validation("`filters.from` must not be later than `filters.to`")  # [UNVERIFIED]
     return Query(distribution, tz, start, end, pair, filters)
@@ -63,7 +67,13 @@ def _distribution(params: JSON, allowed: tuple[str, ...]) -> str:
 
 def _time_pair(filters: JSON, allowed: tuple[str, ...]) -> tuple[str, tuple[datetime, datetime]]:
     """The one time pair the docs demand: "If filters are provided, they must contain exactly
-    one pair of time-based filters". A pair with one half missing is invalid too [UNVERIFIED]."""
+    one pair of time-based filters". A pair with one half missing is invalid too [UNVERIFIED].
+    The third pair is ``filters.surveys.from/to``, as the rule's text names it [UNVERIFIED]:
+    ``surveys`` became Forms in v3.5 (https://platform.text.com/docs/data-reporting/changelog)
+    and the docs' "Sample survey filter" puts ``from`` / ``to`` inside each ``filters.forms[]``
+    entry with no top-level pair
+    (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters);
+    ``forms[].from/to`` does not count as a pair here."""
     found: list[tuple[str, JSON, str]] = []
     if "from" in filters or "to" in filters:
         found.append(("from", filters, "filters"))
@@ -78,6 +88,24 @@ def _time_pair(filters: JSON, allowed: tuple[str, ...]) -> tuple[str, tuple[date
         )
     name, holder, path = found[0]
     return name, (_moment(holder, "from", path), _moment(holder, "to", path))
+
+
+EARLIEST = datetime(1, 1, 2)  # a day of margin above datetime.min for the first bucket's floor
+
+
+def _representable(moment: datetime, tz: tzinfo, path: str) -> datetime:
+    """``moment`` in UTC. A moment that Python's ``datetime`` (years 1 to 9999) cannot hold in
+    UTC or in the report's time zone, or that falls before 0001-01-02 in either, is refused
+    like a malformed one, with ``validation`` [UNVERIFIED: the docs give no bounds and LiveChat's
+    answer to such a range is unknown]."""
+    refused = validation(f"`{path}` is outside the supported dates (0001-01-02 to 9999-12-31)")
+    try:
+        utc, local = moment.astimezone(UTC), moment.astimezone(tz)
+    except OverflowError:
+        raise refused from None
+    if min(utc.replace(tzinfo=None), local.replace(tzinfo=None)) < EARLIEST:
+        raise refused
+    return utc
 
 
 def _moment(holder: JSON, key: str, path: str) -> datetime:
