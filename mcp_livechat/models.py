@@ -248,7 +248,7 @@ class ChatReport(_Reported):
     timezone: str
     distribution: str | None = None
     total: int | float | None = None
-    summary: dict[str, int | float] = {}
+    summary: dict[str, int | float] | None = None
     meaning: str
     columns: list[str]
     buckets: list[list[Cell]]

@@ -5,10 +5,15 @@ Tolerant the way the documented examples require: a bucket with no chats is `{}`
 may leave out a zero-valued key (`"2021-04-13": {"chats": 2}` in the Ratings example), so every
 number defaults to 0 and a null counts as 0; unknown keys are ignored. An empty `records` or
 bucket sent as `[]` or `null` reads as `{}`. Durations are seconds (floats); counts are ints.
+v3.6 says "in seconds" only for Performance and Queued Visitors; for Duration, Response Time and
+First Response Time the unit is taken from v3.3 (`records.day.seconds`) and v2.0 ("`seconds` -
+the average response time", https://platform.text.com/docs/data-reporting/reports-api/v2.0)
+[UNVERIFIED for v3.6].
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -24,8 +29,24 @@ def _mapping(value: Any) -> Any:
 
 Count = Annotated[int, BeforeValidator(_zero)]
 Seconds = Annotated[float, BeforeValidator(_zero)]
+
+
+def _counts(value: Any) -> Any:
+    """Only the numbers of a map bucket: v3.6 shows such buckets for `day` alone, and the one
+    documented `month` bucket (v2.0's Ratings, `"2012-01": {"begin": "2012-01-29", "end": ...}`)
+    carries date strings beside the counts [UNVERIFIED for v3.6], which are no tag or group."""
+    value = _mapping(value)
+    if not isinstance(value, dict):
+        return value
+    return {
+        k: round(v)
+        for k, v in value.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    }
+
+
 # `records.day.<tag>` (chats/tags), `records.day.<group>` (chats/groups), `records.<tag>` (tags/chat_usage)
-Counts = Annotated[dict[str, Count], BeforeValidator(_mapping)]
+Counts = Annotated[dict[str, Count], BeforeValidator(_counts)]
 
 
 class ReportModel(BaseModel):

@@ -4,19 +4,41 @@ conversion to the RFC 3339 strings LiveChat's filters take."""
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from mcp_livechat.errors import UserInputError
 
-Day = Annotated[
-    AwareDatetime | date | None,
-    Field(description="2026-11-01, or RFC 3339 with offset"),
+# Years a date argument may name: far enough either side of any chat, near enough that a day's
+# end or a time zone's offset never steps outside what `datetime` can hold (years 1 to 9999).
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+_DAY_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}.*)?")
+
+
+def _written_as_day_or_time(value: object) -> object:
+    """Text in one of the two documented forms; pydantic alone would also read `20261101` or a
+    number as Unix seconds, a silent 1970 instead of an error."""
+    if isinstance(value, date):  # a datetime is a date too
+        return value
+    if isinstance(value, str) and _DAY_OR_TIME.fullmatch(value.strip()):
+        return value.strip()
+    raise ValueError("write a day like 2026-11-01 or an RFC 3339 time like 2026-11-01T09:00:00+01:00")
+
+
+def _in_years(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+DayOrTime = Annotated[
+    AwareDatetime | date, BeforeValidator(_written_as_day_or_time), AfterValidator(_in_years)
 ]
-DayOrTime = AwareDatetime | date
+Day = Annotated[DayOrTime | None, Field(description="2026-11-01, or RFC 3339 with offset")]
 
 
 def rfc3339(value: datetime | date | None, *, end_of_day: bool) -> str | None:
@@ -43,15 +65,22 @@ def _zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones() - {"localtime", "Factory", "posixrules"})
 
 
+@functools.cache
+def _zone_spellings() -> dict[str, str]:
+    return {name.casefold(): name for name in _zone_names()}
+
+
 def zone(name: str) -> zoneinfo.ZoneInfo:
-    """The IANA time zone `name`, or `UserInputError` naming the `timezone` argument."""
-    if name not in _zone_names():
+    """The IANA time zone `name` in any letter case (`utc`, `europe/warsaw`), or
+    `UserInputError` naming the `timezone` argument."""
+    known = _zone_spellings().get(name.casefold())
+    if known is None:
         raise UserInputError(
             f"timezone {name[:64]!r} is not an IANA time zone name (e.g. UTC, Europe/Warsaw, "
             "America/Phoenix)",
             argument="timezone",
         )
-    return zoneinfo.ZoneInfo(name)
+    return zoneinfo.ZoneInfo(known)
 
 
 def _valid_zone(name: str) -> str:

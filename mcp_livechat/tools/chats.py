@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from mcp_livechat import models as m
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError
 from mcp_livechat.livechat import types as lc
 from mcp_livechat.tools import delivery, finding, project
-from mcp_livechat.tools.args import Day, rfc3339
+from mcp_livechat.tools.args import Day, DayOrTime, rfc3339
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
 from mcp_livechat.tools.text import UNTRUSTED_NOTE
@@ -107,7 +107,7 @@ async def search_archives(
     agent_id: Annotated[str | None, Field(description="Agent id (email)")] = None,
     tag: str | None = None,
     date_from: Day = None,
-    date_to: Annotated[AwareDatetime | date | None, Field(description="Inclusive; same formats")] = None,
+    date_to: Annotated[DayOrTime | None, Field(description="Inclusive; same formats")] = None,
     group_ids: Annotated[list[GroupId] | None, Field(max_length=200)] = None,
     limit: Annotated[int, Field(ge=1, le=100)] = 25,
     page_id: PageId = None,

@@ -22,7 +22,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import INVALID_PARAMS
 from pydantic import BaseModel, Field
 
-from mcp_livechat.errors import LiveChatError, NotFound
+from mcp_livechat.errors import LiveChatError, NotFound, PermissionDenied
 from mcp_livechat.tools import chats, project
 from mcp_livechat.tools.adapter import tool_context
 from mcp_livechat.tools.context import Services
@@ -97,7 +97,9 @@ WEEKLY = (
     "response time (overall and the slowest days); ratings (good and bad, the share of rated chats); "
     "the top tags and what they suggest; who carried the load (chats per agent, outliers in first "
     "response or ratings). Quote the numbers as given, say what is missing, and end with up to three "
-    "suggestions. Tables are `columns` plus rows."
+    "suggestions. Tables are `columns` plus rows. The agents' numbers are per agent: a chat two agents "
+    "served counts for each, and chats no agent served count for none, so they need not match the "
+    "ratings."
 )
 ENABLE_REPORTS = (
     "The reports tools are not enabled on this server: to ask follow-up questions, start it with "
@@ -117,6 +119,9 @@ def weekly_report_prompt(offered: Collection[str]) -> Callable[[Context[Services
             from mcp_livechat.tools import reports  # loaded when a report is asked for
 
             sections = await reports.weekly(tc)
+        except PermissionDenied as exc:  # the tools would be refused the same way
+            refused = f"(Could not read LiveChat's reports here: {exc}) Tell the user: no report tool can."
+            return f"{WEEKLY}\n\n{refused}"
         except LiveChatError as exc:
             today = datetime.now(UTC).date()
             week = f"date_from='{today - timedelta(days=6)}', date_to='{today}'"

@@ -12,9 +12,9 @@ leaves out: counts are summed, averages weighted by their chat counts, maxima ma
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from mcp_livechat import models as m
@@ -31,15 +31,20 @@ MAX_SPLIT = 12  # tags or groups shown as their own columns in chat_report; the 
 # #group-chats-count, #queued-visitors).
 MEANINGS: dict[str, str] = {
     "total_chats": "Chats that occurred in each period; continuous: how many were continuous chats.",
-    "duration": "Average chat duration (duration_s) and agents' chatting duration per chat, in seconds.",
-    "response_time": "Agents' average response time to customer messages, in seconds.",
-    "first_response_time": "Average time agents took to send the first reply to a customer, in seconds.",
+    "duration": "Average chat duration (duration_s) and agents' chatting duration per chat, in seconds; "
+    "chats: those averaged, total: all chats.",
+    "response_time": "Agents' average response time to customer messages, in seconds; chats: those "
+    "averaged, total: all chats.",
+    "first_response_time": "Average time agents took to send the first reply to a customer, in seconds; "
+    "chats: those averaged, total: all chats.",
     "ratings": "Chats in each period and how many of them customers rated good or bad.",
-    "ranking": "Per agent: chats, good and bad ratings, and LiveChat's ranking score (good to bad ratio).",
+    "ranking": "Per agent: chats, good and bad ratings, and LiveChat's ranking score (good to bad ratio); "
+    "a chat with two agents counts for both.",
     "engagement": "How chats started: customer from a greeting (targeted message), customer, or agent.",
     "tags": "Chats tagged with each tag in each period (a chat can have several tags).",
     "groups": "Chats handled by each group in each period.",
-    "queued_visitors": "Customers who queued, then chatted (queued) or left the queue (left); waits in s.",
+    "queued_visitors": "Customers who queued, then chatted (queued) or left the queue (left); waits in s; "
+    "total: all chats.",
 }
 
 Fold = Literal["sum", "avg", "max"]
@@ -66,8 +71,8 @@ def _static(*columns: Column) -> Callable[[Mapping[str, Any]], list[Column]]:
     return lambda records: list(columns)
 
 
-def _split(label: Callable[[str], str]) -> Callable[[Mapping[str, Any]], list[Column]]:
-    """Columns for map buckets (`{<tag>: chats}`): the most used keys, then `other`."""
+def _split(label: Callable[[str], str], rest_label: str) -> Callable[[Mapping[str, Any]], list[Column]]:
+    """Columns for map buckets (`{<tag>: chats}`): the most used keys, then the rest added up."""
 
     def columns(records: Mapping[str, Any]) -> list[Column]:
         totals: dict[str, int] = {}
@@ -78,10 +83,23 @@ def _split(label: Callable[[str], str]) -> Callable[[Mapping[str, Any]], list[Co
         shown, rest = ranked[:MAX_SPLIT], frozenset(ranked[MAX_SPLIT:])
         out = [Column(label(k), _reader(k)) for k in shown]
         if rest:
-            out.append(Column("other", lambda b: sum(v for k, v in b.items() if k in rest)))
-        return out
+            out.append(Column(rest_label, lambda b: sum(v for k, v in b.items() if k in rest)))
+        return _distinct(out)
 
     return columns
+
+
+def _distinct(columns: list[Column]) -> list[Column]:
+    """Column names told apart: a tag may be called `period` or `other tags`; a name already
+    taken gets ` (2)`, so no column hides another in the rows or the summary."""
+    taken, out = {"period"}, []
+    for column in columns:
+        name, n = column.name, 2
+        while name in taken:
+            name, n = f"{column.name} ({n})", n + 1
+        taken.add(name)
+        out.append(Column(name, column.read, column.fold, column.weight))
+    return out
 
 
 def _reader(key: str) -> Callable[[Mapping[str, int]], float]:
@@ -137,8 +155,8 @@ PERIODIC: dict[str, tuple[Callable[[Mapping[str, Any]], list[Column]], Callable[
         ),
         rt.EngagementBucket,
     ),
-    "tags": (_split(lambda k: k), dict),
-    "groups": (_split(lambda k: f"group {k}"), dict),
+    "tags": (_split(lambda k: k, "other tags"), dict),
+    "groups": (_split(lambda k: f"group {k}", "other groups"), dict),
     "queued_visitors": (
         _static(
             Column("queued", lambda b: b.queued.count),
@@ -165,14 +183,36 @@ def expected_periods(distribution: str, start: datetime, end: datetime) -> list[
         return [f"{y:04d}" for y in range(start.year, end.year + 1)]
     if distribution == "day-hours":
         return [f"{h:02d}:00" for h in range(24)]
-    keys: list[str] = []  # hour: step in absolute hours, label in local time (DST-safe)
+    return list(dict.fromkeys(_hour_labels(start, end)))
+
+
+def _hour_labels(start: datetime, end: datetime) -> list[str]:
+    """One label per absolute hour, in local time: the hour repeated when clocks go back appears
+    twice (DST-safe)."""
+    labels = []
     moment = start.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
     while moment <= end:
-        label = moment.astimezone(start.tzinfo).strftime("%Y-%m-%d %H:00")
-        if not keys or keys[-1] != label:
-            keys.append(label)
+        labels.append(moment.astimezone(start.tzinfo).strftime("%Y-%m-%d %H:00"))
         moment += timedelta(hours=1)
-    return keys
+    return labels
+
+
+def doubled_hours(start: datetime, end: datetime) -> list[str]:
+    """The hourly periods of [start, end] that span two hours (clocks went back in them)."""
+    labels = _hour_labels(start, end)
+    return sorted({label for label in labels if labels.count(label) > 1})
+
+
+def _days_of(records: Mapping[str, Any]) -> list[str] | None:
+    """Every day from the first to the last period LiveChat sent, when its periods are days (the
+    report of LiveChat's default range, whose days we do not know in advance)."""
+    try:
+        days = sorted(date.fromisoformat(key) for key in records)
+    except ValueError:
+        return None
+    if not days or any(len(key) != 10 for key in records):
+        return None
+    return [(days[0] + timedelta(days=i)).isoformat() for i in range((days[-1] - days[0]).days + 1)]
 
 
 def periodic_table(metric: str, records: Mapping[str, Any], periods: list[str] | None) -> Table:
@@ -180,6 +220,7 @@ def periodic_table(metric: str, records: Mapping[str, Any], periods: list[str] |
     columns_of, blank = PERIODIC[metric]
     columns = columns_of(records)
     notes: list[str] = []
+    periods = periods if periods is not None else _days_of(records)
     if periods is not None and set(records) <= set(periods):
         keys = periods
     else:
@@ -226,13 +267,10 @@ def ranking_table(report: rt.RankingReport) -> Table:
     rows: list[list[Cell]] = [
         [agent, r.total, r.good, r.bad, round(r.score or 0.0, 3)] for agent, r in ordered
     ]
-    summary: dict[str, int | float] = {
-        "chats": sum(r.total for r in report.records.values()),
-        "good": sum(r.good for r in report.records.values()),
-        "bad": sum(r.bad for r in report.records.values()),
-    }
+    # No summary: added up per agent, a chat with two agents would count twice (the ratings
+    # metric has the chats' own numbers).
     shown, notes = _capped(rows, MAX_AGENTS, "agents", "agent_ids or group_ids")
-    return Table(RANKING_COLUMNS, shown, summary, notes)
+    return Table(RANKING_COLUMNS, shown, notes=notes)
 
 
 def _capped(rows: list[list[Cell]], cap: int, what: str, narrow: str) -> tuple[list[list[Cell]], list[str]]:
@@ -247,22 +285,60 @@ AGENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def agent_table(performance: rt.PerformanceReport, ranking: rt.RankingReport) -> tuple[Table, m.TeamSummary]:
-    """Agents joined by id (performance for chats and times, ranking for the score), busiest first."""
-    ids = sorted(set(performance.records) | set(ranking.records))
+def agent_table(
+    performance: rt.PerformanceReport,
+    ranking: rt.RankingReport,
+    *,
+    agent_ids: Collection[str] | None = None,
+    filtered: bool = False,
+) -> tuple[Table, m.TeamSummary]:
+    """Agents joined by id (performance for chats and times, ranking for the score), busiest first.
+
+    The agents are those of `agents/performance`, the agents report. `chats/ranking` filters
+    chats, not agents, so it also lists whoever else served the chats of the agents or groups
+    asked for; with a filter those are left out, without one they are kept (their counts, no
+    times). Requested `agent_ids` bound the rows whatever LiveChat sends. The team is LiveChat's
+    summary when the rows are exactly its agents, otherwise the rows added up, so it always
+    agrees with the rows."""
+    ids = set(performance.records)
+    if not filtered:
+        ids |= set(ranking.records)
+    if agent_ids is not None:
+        ids &= set(agent_ids)
     rows = [_agent_row(agent, performance.records.get(agent), ranking.records.get(agent)) for agent in ids]
     rows.sort(key=lambda row: (-int(row[1]), str(row[0])))
-    s = performance.summary
-    team = m.TeamSummary(
-        agents=len(ids),
-        chats=s.chats_count,
-        rated_good=s.chats_rated_good,
-        rated_bad=s.chats_rated_bad,
-        first_response_chats=s.first_response_chats_count,
-        first_response_s=round(s.first_response_time),
+    notes: list[str] = []
+    if ids == set(performance.records):
+        s = performance.summary
+        team = m.TeamSummary(
+            agents=len(ids),
+            chats=s.chats_count,
+            rated_good=s.chats_rated_good,
+            rated_bad=s.chats_rated_bad,
+            first_response_chats=s.first_response_chats_count,
+            first_response_s=round(s.first_response_time),
+        )
+    else:
+        team = _team_of(rows, performance)
+        if ids - set(performance.records):
+            notes.append("Agents without times are only in LiveChat's ranking; the team adds up the rows.")
+    shown, capped = _capped(rows, MAX_AGENTS, "agents", "agent_ids or group_ids")
+    return Table(AGENT_COLUMNS, shown, notes=notes + capped), team
+
+
+def _team_of(rows: list[list[Cell]], performance: rt.PerformanceReport) -> m.TeamSummary:
+    """The rows added up; the first response time weighed by each agent's first responses."""
+    mine = [performance.records[str(row[0])] for row in rows if row[0] in performance.records]
+    answered = sum(p.first_response_chats_count for p in mine)
+    waited = sum(p.first_response_time * p.first_response_chats_count for p in mine)
+    return m.TeamSummary(
+        agents=len(rows),
+        chats=sum(int(row[1]) for row in rows),
+        rated_good=sum(int(row[2]) for row in rows),
+        rated_bad=sum(int(row[3]) for row in rows),
+        first_response_chats=answered,
+        first_response_s=round(waited / answered) if answered else 0,
     )
-    shown, notes = _capped(rows, MAX_AGENTS, "agents", "agent_ids or group_ids")
-    return Table(AGENT_COLUMNS, shown, notes=notes), team
 
 
 def _agent_row(agent: str, p: rt.PerformanceRecord | None, r: rt.RankingRecord | None) -> list[Cell]:

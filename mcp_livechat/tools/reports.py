@@ -14,7 +14,7 @@ import asyncio
 import zoneinfo
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -68,8 +68,16 @@ class Window:
         return rows.expected_periods(distribution, self.start, self.end)
 
 
-def window(date_from: date | datetime, date_to: date | datetime, timezone: str, limit_days: int) -> Window:
-    """The range as LiveChat will read it, or `UserInputError` naming the argument to fix."""
+def window(
+    date_from: date | datetime,
+    date_to: date | datetime,
+    timezone: str,
+    limit_days: int,
+    *,
+    coarser: bool = False,
+) -> Window:
+    """The range as LiveChat will read it, or `UserInputError` naming the argument to fix;
+    `coarser`: a coarser distribution would take a longer range."""
     tz = zone(timezone)
     start, end = at(date_from, tz, end_of_day=False), at(date_to, tz, end_of_day=True)
     if end < start:
@@ -81,7 +89,8 @@ def window(date_from: date | datetime, date_to: date | datetime, timezone: str, 
     if end - start > timedelta(days=limit_days):
         raise UserInputError(
             f"date_to: the range from {start.date()} to {end.date()} spans more than {limit_days} days, "
-            f"the most this report covers here; move date_to closer or use a coarser distribution",
+            f"the most this report covers here; move date_to closer"
+            + (" or use a coarser distribution" if coarser else ""),
             argument="date_to",
         )
     return Window(start, end, tz)
@@ -120,8 +129,11 @@ async def chat_metric(
     elif isinstance(report, DistributionReport):
         table = rows.periodic_table(metric, report.records, win.periods(distribution))
         total = report.total
+        table.notes += _period_notes(win, distribution, table)
     else:  # pragma: no cover - CHATS_REPORTS holds only these two kinds
         raise TypeError(type(report).__name__)
+    if (not table.rows or (total == 0 and not ranking)) and (agent_ids or group_ids or tags):
+        table.notes.append(_NOTHING_MATCHED)
     return m.ChatReport(
         metric=metric,
         from_=win.sent_from,
@@ -129,7 +141,7 @@ async def chat_metric(
         timezone=win.zone.key,
         distribution=None if ranking else distribution,
         total=total,
-        summary=table.summary,
+        summary=table.summary or None,
         meaning=rows.MEANINGS[metric],
         columns=table.columns,
         buckets=table.rows,
@@ -139,6 +151,49 @@ async def chat_metric(
 
 def _default_range_note(win: Window) -> str | None:
     return "LiveChat's default range: the last seven days." if win.start is None else None
+
+
+def _rounded_up(end: datetime) -> datetime:
+    """The moment after an inclusive end (23:59:59 or 23:59:59.999999 both give midnight)."""
+    return (end + timedelta(seconds=1)).replace(microsecond=0)
+
+
+def _on_boundary(moment: datetime, distribution: str) -> bool:
+    """Whether a `day`, `month` or `year` period starts at `moment` (wall clock in its zone)."""
+    return (
+        moment.time() == time.min
+        and (distribution == "day" or moment.day == 1)
+        and (distribution != "year" or moment.month == 1)
+    )
+
+
+_NOTHING_MATCHED = (
+    "No chats matched the filters: check the ids (agents are emails, groups numbers) and tag names; "
+    "an unknown one matches nothing."
+)
+
+
+def _period_notes(win: Window, distribution: str, table: rows.Table) -> list[str]:
+    """What the rows alone would not tell: periods cut short by the range, an hour that clocks
+    going back made two, and the days LiveChat chose for its default range."""
+    if win.start is None or win.end is None:
+        if not table.rows:
+            return []
+        first, last = table.rows[0][0], table.rows[-1][0]
+        return [f"LiveChat's default range, the last seven days: {first} to {last}; the last may be partial."]
+    notes = []
+    if distribution == "hour":
+        doubled = rows.doubled_hours(win.start, win.end)
+        if doubled:
+            notes.append(f"{', '.join(doubled)}: two hours each (clocks went back), counted in one row.")
+    elif distribution != "day-hours" and not (
+        _on_boundary(win.start, distribution) and _on_boundary(_rounded_up(win.end), distribution)
+    ):
+        notes.append(
+            f"date_from or date_to falls inside a {distribution} in {win.zone.key}: the first or "
+            "last row covers only part of it."
+        )
+    return notes
 
 
 async def agents(
@@ -155,7 +210,11 @@ async def agents(
     await progress(1, 2, "chats/ranking")
     ranking = await tc.livechat.reports.ranking(query)
     await progress(2, 2, "joined")
-    table, team = rows.agent_table(performance, ranking)
+    table, team = rows.agent_table(
+        performance, ranking, agent_ids=agent_ids, filtered=bool(agent_ids or group_ids)
+    )
+    if not table.rows and (agent_ids or group_ids):
+        table.notes.append(_NOTHING_MATCHED.replace("chats", "agents", 1))
     return m.AgentReport(
         from_=win.sent_from,
         to=win.sent_to,
@@ -237,7 +296,9 @@ async def chat_report(
     response_time), ratings, per-agent ranking, duration, engagement, tags, groups or
     queued_visitors. One row per period with zeros for empty ones, a summary of the whole
     range, and what the metric counts. Ranges up to 366 days (31 with hourly periods)."""
-    win = window(date_from, date_to, timezone, MAX_DAYS[distribution])
+    limit = MAX_DAYS_PLAIN if metric == "ranking" else MAX_DAYS[distribution]
+    coarser = metric != "ranking" and limit < MAX_DAYS["year"]
+    win = window(date_from, date_to, timezone, limit, coarser=coarser)
     return await chat_metric(
         tc, metric, win, distribution, group_ids=group_ids, agent_ids=agent_ids, tags=tags
     )

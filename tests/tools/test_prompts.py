@@ -6,11 +6,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import MCPError
 
 from mcp_livechat.sandbox import Sandbox, constants
 from tests.helpers import call
+from tests.other_readings import Forward, OtherReading, web_error
 
 
 async def test_prompts_embed_the_chat(connect: Callable[..., Any]) -> None:
@@ -54,6 +56,8 @@ async def test_weekly_report_embeds_the_last_seven_days(connect: Callable[..., A
     assert len(days) == 7 and days[-1][0] == constants.BASE_DATE.date().isoformat()
     assert days == volume["buckets"]
     sections = dict(line.split(" (JSON): ", 1) for line in text.splitlines() if " (JSON): " in line)
+    # LiveChat chose the days: the sections name them
+    assert f"the last seven days: {days[0][0]} to {days[-1][0]}" in json.loads(sections["volume"])["note"]
     assert set(sections) == {"volume", "first_response", "ratings", "top_tags", "agents"}
     assert json.loads(sections["agents"])["agents"] == agents["agents"]
     assert len(json.loads(sections["top_tags"])["tags"]) <= 10
@@ -70,9 +74,23 @@ async def test_weekly_report_says_how_to_enable_reports_and_what_scope_is_missin
     normal = (constants.NORMAL_AGENT_ACCOUNT_ID, constants.NORMAL_AGENT_PAT)
     async with connect(toolsets="reports", as_agent=normal) as client:
         text = _text(await client.get_prompt("weekly_report", {}))
+    # the report tools would be refused for the same scope: the prompt does not send the model there
     assert "Could not read LiveChat's reports" in text and "reports_read" in text
+    assert "no report tool can" in text and "date_from" not in text and "not enabled" not in text
+
+
+async def test_weekly_report_falls_back_to_the_tools_when_a_report_fails(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    async def refuse(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        return web_error(400, "validation", "Report temporarily unavailable")
+
+    failing = OtherReading(sandbox.transport(), {"/reports/chats/ratings": refuse})
+    async with connect(toolsets="reports", transport=failing) as client:
+        text = _text(await client.get_prompt("weekly_report", {}))
+    assert "Could not read LiveChat's reports" in text and "Report temporarily unavailable" in text
     assert "chat_report" in text and "agent_report" in text and "date_from" in text
-    assert "not enabled" not in text
+    assert failing.applied == {"/reports/chats/ratings": 1}
 
 
 async def test_resources(connect: Callable[..., Any], sandbox: Sandbox) -> None:

@@ -1,0 +1,195 @@
+"""The reports toolset on the cases a reviewer tried as a support lead's agent would: filters that
+match other agents or nothing, dates that are no dates, tags named like our columns, periods cut
+short by the range or doubled by the clock, and what LiveChat's undocumented shapes may carry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+
+from mcp_livechat.livechat.report_types import ChatUsageReport, TagsReport, TotalChatsReport
+from mcp_livechat.sandbox import Sandbox, constants
+from mcp_livechat.tools.report_rows import MAX_SPLIT, periodic_table
+from tests.conftest import Recorder
+from tests.helpers import call, fail
+from tests.other_readings import Forward, OtherReading
+
+MONTH = {"date_from": "2026-10-15", "date_to": "2026-11-14"}
+SMITH = constants.AGENT_EMAIL
+
+
+def _member_free_group(sandbox: Sandbox) -> int:
+    """A group of account A with chats in MONTH and no agent in it."""
+    members = {g for a in sandbox.state.org_agents(constants.ORGANIZATION_ID) for g in a.groups}
+    with_chats = {
+        g
+        for c in sandbox.state.chats.values()
+        if c.organization_id == constants.ORGANIZATION_ID and c.threads[-1].created_at >= "2026-10-15"
+        for g in c.group_ids
+    }
+    return min(with_chats - members)
+
+
+async def test_agent_report_lists_only_the_agents_asked_for(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """chats/ranking filters chats, not agents: whoever else served smith's chats is in it, and
+    must not become a row or break the team's sum."""
+    async with connect(toolsets="reports") as client:
+        ranking = await call(client, "chat_report", {"metric": "ranking", **MONTH, "agent_ids": [SMITH]})
+        mine = await call(client, "agent_report", {**MONTH, "agent_ids": [SMITH]})
+        lonely = _member_free_group(sandbox)
+        grouped = await call(client, "agent_report", {**MONTH, "group_ids": [lonely]})
+        grouped_ranking = await call(
+            client, "chat_report", {"metric": "ranking", **MONTH, "group_ids": [lonely]}
+        )
+    assert len(ranking["buckets"]) > 1  # the others are there in LiveChat's ranking
+    assert [row[0] for row in mine["agents"]] == [SMITH] and mine["team"]["agents"] == 1
+    assert mine["team"]["chats"] == mine["agents"][0][1] > 0
+    assert mine["team"]["rated_good"] == mine["agents"][0][2]
+    assert grouped_ranking["buckets"]  # its chats were served by agents of other groups
+    assert grouped["agents"] == [] and grouped["team"]["agents"] == grouped["team"]["chats"] == 0
+    assert "No agents matched" in grouped["note"]
+
+
+async def test_agents_only_in_the_ranking_are_kept_and_added_up(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """Without a filter, an agent LiveChat ranks but leaves out of agents/performance keeps its
+    counts; the team then adds up the rows instead of quoting LiveChat's summary."""
+
+    async def extra_agent(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        response = await forward()
+        answer = json.loads(await response.aread())
+        answer["records"]["ghost@example.com"] = {"total": 5, "good": 2, "bad": 1, "score": 0.2}
+        return httpx2.Response(200, json=answer)
+
+    reading = OtherReading(sandbox.transport(), {"/reports/chats/ranking": extra_agent})
+    async with connect(toolsets="reports", transport=reading) as client:
+        report = await call(client, "agent_report", MONTH)
+    rows = {row[0]: row for row in report["agents"]}
+    assert rows["ghost@example.com"][1:4] == [5, 2, 1] and rows["ghost@example.com"][5:] == [0] * 5
+    assert report["team"]["agents"] == len(rows)
+    assert report["team"]["chats"] == sum(row[1] for row in rows.values())
+    assert report["team"]["rated_bad"] == sum(row[3] for row in rows.values())
+    assert "only in LiveChat's ranking" in report["note"]
+
+
+async def test_dates_must_be_written_as_days_or_rfc3339(connect: Callable[..., Any]) -> None:
+    async with connect(toolsets="reports,chats") as client:
+        compact = await fail(client, "chat_report", {"metric": "total_chats", "date_from": "20261101",
+                                                      "date_to": "2026-11-07"})  # fmt: skip
+        number = await fail(client, "agent_report", {"date_from": 1762000000, "date_to": "2026-11-07"})
+        far = await fail(client, "tag_report", {"date_from": "9999-12-31", "date_to": "9999-12-31"})
+        early = await fail(client, "chat_report", {"metric": "total_chats", "date_from": "0001-01-01",
+                                                    "date_to": "0001-01-01", "timezone": "Asia/Kolkata"})  # fmt: skip
+        archive = await fail(client, "search_archives", {"date_to": "20261107"})
+    for text in (compact, number, archive):
+        assert "2026-11-01" in text and "RFC 3339" in text, text
+    assert "date_from" in compact and "date_from" in number and "date_to" in archive
+    assert "date_from" in far and "between 1970 and 9000" in far
+    assert "date_from" in early and "filters.from" not in early
+
+
+async def test_columns_stay_distinct_when_tags_are_named_like_them(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    names = ["period", "other tags", *(f"extra {i}" for i in range(MAX_SPLIT))]
+    threads = [
+        t
+        for c in sandbox.state.chats.values()
+        if c.organization_id == constants.ORGANIZATION_ID
+        for t in c.threads
+        if t.created_at.startswith("2026-11-0")
+    ]
+    for i, thread in enumerate(threads):  # "period" and "other tags" on many, the extras on few
+        thread.tags = sorted({*thread.tags, names[0], names[1] if i % 2 else names[2 + i % MAX_SPLIT]})
+    days = {"date_from": "2026-11-01", "date_to": "2026-11-09"}
+    async with connect(toolsets="reports") as client:
+        report = await call(client, "chat_report", {"metric": "tags", **days})
+        usage = dict(map(tuple, (await call(client, "tag_report", days))["tags"]))
+    columns = report["columns"]
+    assert len(columns) == len(set(columns)) == MAX_SPLIT + 2 and columns[0] == "period"
+    assert "period (2)" in columns and columns[-1] == "other tags (2)"  # the rest, after the real tag
+    assert report["summary"]["period (2)"] == usage["period"] == len(threads)
+    assert report["summary"]["other tags"] == usage["other tags"]
+    shown = {c for c in columns[1:-1]}
+    rest = sum(n for tag, n in usage.items() if tag not in shown and tag not in ("period",))
+    assert report["summary"]["other tags (2)"] == rest > 0
+
+
+async def test_notes_say_what_the_rows_alone_would_not(connect: Callable[..., Any]) -> None:
+    async with connect(toolsets="reports") as client:
+        offset = await call(client, "chat_report", {"metric": "total_chats", "date_from": "2026-11-01T00:00:00+01:00",
+                                                     "date_to": "2026-11-07T23:59:59+01:00"})  # fmt: skip
+        monthly = await call(
+            client, "chat_report", {"metric": "total_chats", **MONTH, "distribution": "month"}
+        )
+        whole = await call(client, "chat_report", {"metric": "total_chats", **MONTH})
+        nothing = await call(client, "chat_report", {"metric": "ratings", **MONTH, "tags": ["no such tag"]})
+    assert [row[0] for row in offset["buckets"]][:1] == ["2026-10-31"] and len(offset["buckets"]) == 8
+    assert "only part of it" in offset["note"]
+    assert [row[0] for row in monthly["buckets"]] == ["2026-10", "2026-11"] and "only part" in monthly["note"]
+    assert "note" not in whole
+    assert nothing["total"] == 0 and "No chats matched the filters" in nothing["note"]
+
+
+async def test_time_zone_names_in_any_letter_case(connect: Callable[..., Any], recorder: Recorder) -> None:
+    async with connect(toolsets="reports", transport=recorder) as client:
+        lower = await call(
+            client, "chat_report", {"metric": "total_chats", **MONTH, "timezone": "europe/warsaw"}
+        )
+        await call(client, "tag_report", {**MONTH, "timezone": "utc"})
+    assert lower["timezone"] == "Europe/Warsaw" and lower["from"] == "2026-10-15T00:00:00+02:00"
+    assert [r.body["timezone"] for r in recorder.sent] == ["Europe/Warsaw", "UTC"]
+
+
+async def test_range_limits_follow_what_each_report_takes(connect: Callable[..., Any]) -> None:
+    two_months = {"date_from": "2026-09-01", "date_to": "2026-11-01"}
+    async with connect(toolsets="reports") as client:
+        # ranking ignores the distribution, so the hourly limit does not bind it
+        ranking = await call(
+            client, "chat_report", {"metric": "ranking", "distribution": "hour", **two_months}
+        )
+        hourly = await fail(
+            client, "chat_report", {"metric": "ratings", "distribution": "hour", **two_months}
+        )
+        plain = await fail(client, "agent_report", {"date_from": "2025-01-01", "date_to": "2026-11-01"})
+    assert ranking["buckets"] and "distribution" not in ranking
+    assert "31 days" in hourly and "coarser distribution" in hourly
+    assert "366 days" in plain and "distribution" not in plain
+
+
+def test_map_buckets_keep_only_their_counts() -> None:
+    """v2.0's month buckets carry `begin`/`end` dates beside the numbers; LiveChat's v3.6 shows map
+    buckets for days only, so a tag named by a date string must not appear."""
+    report = TagsReport.model_validate(
+        {
+            "records": {
+                "2026-10": {"begin": "2026-10-15", "end": "2026-10-31", "spam": 3, "vip": 2.0},
+                "2026-11": {"spam": None, "sales": 1},
+            }
+        }
+    )
+    assert report.records == {"2026-10": {"spam": 3, "vip": 2}, "2026-11": {"sales": 1}}
+    table = periodic_table("tags", report.records, ["2026-10", "2026-11"])
+    assert table.columns == ["period", "spam", "vip", "sales"] and table.rows[1] == ["2026-11", 0, 0, 1]
+    usage = ChatUsageReport.model_validate({"records": {"spam": 4, "flag": True, "odd": "x"}})
+    assert usage.records == {"spam": 4}
+
+
+def test_days_of_a_default_range_are_filled() -> None:
+    """LiveChat's default range (no from/to sent): the days between the first and last it sent
+    are all rows, also one it left out."""
+    sent = {"2026-11-14": {"total": 3}, "2026-11-16": {"total": 2}, "2026-11-17": {}}
+    records = TotalChatsReport.model_validate({"records": sent}).records
+    table = periodic_table("total_chats", records, None)
+    assert [row[:2] for row in table.rows] == [["2026-11-14", 3], ["2026-11-15", 0], ["2026-11-16", 2],
+                                               ["2026-11-17", 0]]  # fmt: skip
+    assert not table.notes
+    hourly = TotalChatsReport.model_validate({"records": {"13:00": {"total": 1}}}).records
+    hours = periodic_table("total_chats", hourly, None)
+    assert [row[0] for row in hours.rows] == ["13:00"]
