@@ -145,7 +145,7 @@ def _chat(
             + ([supervisor.id] if with_supervisor and supervisor else []),
             events=writer.events,
             group_ids=[group_id],
-            properties=_thread_properties(rng, t_mode),
+            properties=_thread_properties(rng, t_mode, writer.thread_id),
             next_event_no=writer.next_no,
         )
         if tags and not (active and last) and rng.random() < 0.45:
@@ -167,17 +167,26 @@ def _supervisor(state: EmulatorState, org_id: str, group_id: int) -> AgentRecord
     return None
 
 
-def _thread_properties(rng: random.Random, mode: str) -> JSON:
+def _thread_properties(rng: random.Random, mode: str, thread_id: str) -> JSON:
+    """Some threads are continuous (Messaging Mode, the `routing.continuous` property of
+    https://platform.text.com/docs/messaging/references/default-properties#continuous) and some
+    began with an accepted greeting (`lc2.greeting_id`, ...#greeting_id), as in the Reports
+    API's examples, where most days have continuous chats. Those come from a generator of the
+    thread's own, so every other seeded value stays as it was."""
+    aside = random.Random(thread_id)
+    properties: JSON = {}
+    if aside.random() < 0.15:
+        unique = "".join(aside.choice(_ID_CHARS) for _ in range(10))
+        properties["lc2"] = {"greeting_id": aside.randint(1, 4), "greeting_unique_id": unique}
     if rng.random() < 0.3:
-        return {}
-    return {
-        "routing": {
-            "continuous": False,
-            "idle": False,
-            "unassigned": mode == "unassigned",
-            "start_url": "https://www.example.com" + rng.choice(corpus.PAGES)[0],
-        }
+        return properties
+    properties["routing"] = {
+        "continuous": aside.random() < 0.3,
+        "idle": False,
+        "unassigned": mode == "unassigned",
+        "start_url": "https://www.example.com" + rng.choice(corpus.PAGES)[0],
     }
+    return properties
 
 
 def _chat_users(
