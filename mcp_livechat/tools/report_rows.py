@@ -262,8 +262,14 @@ def _fold(columns: list[Column], values: list[list[float]]) -> dict[str, int | f
 RANKING_COLUMNS = ["agent", "chats", "good", "bad", "score"]
 
 
-def ranking_table(report: rt.RankingReport) -> Table:
-    ordered = sorted(report.records.items(), key=lambda kv: (-kv[1].total, kv[0]))
+def ranking_table(report: rt.RankingReport, agent_ids: Collection[str] | None = None) -> Table:
+    """Agents busiest first; with `agent_ids`, only those (LiveChat's ranking filters chats, so
+    it also ranks whoever else served them)."""
+    asked = _asked(agent_ids)
+    ordered = sorted(
+        ((a, r) for a, r in report.records.items() if asked is None or a.casefold() in asked),
+        key=lambda kv: (-kv[1].total, kv[0]),
+    )
     rows: list[list[Cell]] = [
         [agent, r.total, r.good, r.bad, round(r.score or 0.0, 3)] for agent, r in ordered
     ]
@@ -303,8 +309,9 @@ def agent_table(
     ids = set(performance.records)
     if not filtered:
         ids |= set(ranking.records)
-    if agent_ids is not None:
-        ids &= set(agent_ids)
+    asked = _asked(agent_ids)
+    if asked is not None:  # emails: LiveChat may match them in any letter case [UNVERIFIED]
+        ids = {a for a in ids if a.casefold() in asked}
     rows = [_agent_row(agent, performance.records.get(agent), ranking.records.get(agent)) for agent in ids]
     rows.sort(key=lambda row: (-int(row[1]), str(row[0])))
     notes: list[str] = []
@@ -324,6 +331,16 @@ def agent_table(
             notes.append("Agents without times are only in LiveChat's ranking; the team adds up the rows.")
     shown, capped = _capped(rows, MAX_AGENTS, "agents", "agent_ids or group_ids")
     return Table(AGENT_COLUMNS, shown, notes=notes + capped), team
+
+
+def _asked(agent_ids: Collection[str] | None) -> set[str] | None:
+    return {a.casefold() for a in agent_ids} if agent_ids else None
+
+
+def missing_agents(agent_ids: Collection[str] | None, rows: list[list[Cell]]) -> list[str]:
+    """The agents asked for that have no row."""
+    have = {str(row[0]).casefold() for row in rows}
+    return [a for a in agent_ids or () if a.casefold() not in have]
 
 
 def _team_of(rows: list[list[Cell]], performance: rt.PerformanceReport) -> m.TeamSummary:

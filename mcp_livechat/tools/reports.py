@@ -125,7 +125,7 @@ async def chat_metric(
     )
     report = await tc.livechat.reports.chats(metric, query)
     if isinstance(report, RankingReport):
-        table, total = rows.ranking_table(report), None
+        table, total = rows.ranking_table(report, agent_ids), None
     elif isinstance(report, DistributionReport):
         table = rows.periodic_table(metric, report.records, win.periods(distribution))
         total = report.total
@@ -133,7 +133,9 @@ async def chat_metric(
     else:  # pragma: no cover - CHATS_REPORTS holds only these two kinds
         raise TypeError(type(report).__name__)
     if (not table.rows or (total == 0 and not ranking)) and (agent_ids or group_ids or tags):
-        table.notes.append(_NOTHING_MATCHED)
+        table.notes.append(_NOTHING_MATCHED.format(what="chats"))
+    elif ranking:
+        table.notes += _missing_note(agent_ids, table.rows)
     return m.ChatReport(
         metric=metric,
         from_=win.sent_from,
@@ -159,7 +161,10 @@ def _rounded_up(end: datetime) -> datetime:
 
 
 def _on_boundary(moment: datetime, distribution: str) -> bool:
-    """Whether a `day`, `month` or `year` period starts at `moment` (wall clock in its zone)."""
+    """Whether an `hour`, `day`, `month` or `year` period starts at `moment` (wall clock in its
+    zone)."""
+    if distribution == "hour":
+        return moment.minute == moment.second == moment.microsecond == 0
     return (
         moment.time() == time.min
         and (distribution == "day" or moment.day == 1)
@@ -168,9 +173,16 @@ def _on_boundary(moment: datetime, distribution: str) -> bool:
 
 
 _NOTHING_MATCHED = (
-    "No chats matched the filters: check the ids (agents are emails, groups numbers) and tag names; "
-    "an unknown one matches nothing."
+    "No {what} in this range match the filters; if some should, check the ids (agents are emails, "
+    "groups numbers) and tag names: an unknown one matches nothing."
 )
+
+
+def _missing_note(agent_ids: Sequence[str] | None, table_rows: list[list[m.Cell]]) -> list[str]:
+    missing = rows.missing_agents(agent_ids, table_rows)
+    if not missing:
+        return []
+    return [f"No row for {', '.join(missing[:10])}: no chats in this range, or not an agent id (an email)."]
 
 
 def _period_notes(win: Window, distribution: str, table: rows.Table) -> list[str]:
@@ -185,7 +197,12 @@ def _period_notes(win: Window, distribution: str, table: rows.Table) -> list[str
     if distribution == "hour":
         doubled = rows.doubled_hours(win.start, win.end)
         if doubled:
-            notes.append(f"{', '.join(doubled)}: two hours each (clocks went back), counted in one row.")
+            notes.append(f"{', '.join(doubled)}: the clocks went back, so each row covers more than an hour.")
+        if not (_on_boundary(win.start, "hour") and _on_boundary(_rounded_up(win.end), "hour")):
+            notes.append(
+                f"date_from or date_to falls inside an hour in {win.zone.key}: the first or last row "
+                "covers only part of it."
+            )
     elif distribution != "day-hours" and not (
         _on_boundary(win.start, distribution) and _on_boundary(_rounded_up(win.end), distribution)
     ):
@@ -204,6 +221,7 @@ async def agents(
     group_ids: Sequence[int] | None = None,
     progress: Progress = _quiet,
 ) -> m.AgentReport:
+    agent_ids, group_ids = agent_ids or None, group_ids or None  # an empty list: no filter
     query = win.query(agents=values(agent_ids), groups=values(group_ids))
     await progress(0, 2, "agents/performance")
     performance = await tc.livechat.reports.performance(query)
@@ -214,7 +232,9 @@ async def agents(
         performance, ranking, agent_ids=agent_ids, filtered=bool(agent_ids or group_ids)
     )
     if not table.rows and (agent_ids or group_ids):
-        table.notes.append(_NOTHING_MATCHED.replace("chats", "agents", 1))
+        table.notes.append(_NOTHING_MATCHED.format(what="agents"))
+    else:
+        table.notes += _missing_note(agent_ids, table.rows)
     return m.AgentReport(
         from_=win.sent_from,
         to=win.sent_to,
@@ -229,6 +249,8 @@ async def agents(
 async def tag_usage(tc: ToolContext, win: Window, *, group_ids: Sequence[int] | None = None) -> m.TagReport:
     report = await tc.livechat.reports.chat_usage(win.query(groups=values(group_ids)))
     table = rows.tag_table(report)
+    if not table.rows and group_ids:
+        table.notes.append(_NOTHING_MATCHED.format(what="tagged chats"))
     return m.TagReport(
         from_=win.sent_from,
         to=win.sent_to,
@@ -295,7 +317,7 @@ async def chat_report(
     """LiveChat's chat numbers over a date range: volume (total_chats), speed (first_response_time,
     response_time), ratings, per-agent ranking, duration, engagement, tags, groups or
     queued_visitors. One row per period with zeros for empty ones, a summary of the whole
-    range, and what the metric counts. Ranges up to 366 days (31 with hourly periods)."""
+    range, and what the metric counts. Ranges up to 366 days (31 hourly; 5 years monthly, 10 yearly)."""
     limit = MAX_DAYS_PLAIN if metric == "ranking" else MAX_DAYS[distribution]
     coarser = metric != "ranking" and limit < MAX_DAYS["year"]
     win = window(date_from, date_to, timezone, limit, coarser=coarser)

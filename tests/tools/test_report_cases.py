@@ -46,13 +46,40 @@ async def test_agent_report_lists_only_the_agents_asked_for(
         grouped_ranking = await call(
             client, "chat_report", {"metric": "ranking", **MONTH, "group_ids": [lonely]}
         )
-    assert len(ranking["buckets"]) > 1  # the others are there in LiveChat's ranking
+    assert [row[0] for row in ranking["buckets"]] == [SMITH]
     assert [row[0] for row in mine["agents"]] == [SMITH] and mine["team"]["agents"] == 1
     assert mine["team"]["chats"] == mine["agents"][0][1] > 0
     assert mine["team"]["rated_good"] == mine["agents"][0][2]
     assert grouped_ranking["buckets"]  # its chats were served by agents of other groups
-    assert grouped["agents"] == [] and grouped["team"]["agents"] == grouped["team"]["chats"] == 0
-    assert "No agents matched" in grouped["note"]
+    # whichever agents LiveChat lists for the group, the team is their sum (here: none)
+    assert grouped["team"]["agents"] == len(grouped["agents"])
+    assert grouped["team"]["chats"] == sum(row[1] for row in grouped["agents"])
+    assert grouped["agents"] or "No agents in this range match" in grouped["note"]
+
+
+async def test_the_team_is_livechats_summary_for_exactly_its_agents(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """Without a filter the team is LiveChat's own summary, even were it not the rows' sum; an
+    agent LiveChat lists beyond those asked for is left out, and the team then adds up the rows;
+    an empty list is no filter."""
+
+    async def odd_summary(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        answer = json.loads(await (await forward()).aread())
+        answer["summary"]["chats_count"] += 100
+        if "agents" in body.get("filters", {}):
+            answer["records"]["brown@example.com"] = {"chats_count": 9, "chats_rated_good": 9}
+        return httpx2.Response(200, json=answer)
+
+    reading = OtherReading(sandbox.transport(), {"/reports/agents/performance": odd_summary})
+    async with connect(toolsets="reports", transport=reading) as client:
+        everyone = await call(client, "agent_report", MONTH)
+        empty = await call(client, "agent_report", {**MONTH, "agent_ids": []})
+        mine = await call(client, "agent_report", {**MONTH, "agent_ids": [SMITH, "nobody@example.com"]})
+    assert everyone["team"]["chats"] == sum(row[1] for row in everyone["agents"]) + 100
+    assert empty == everyone
+    assert [row[0] for row in mine["agents"]] == [SMITH] and mine["team"]["chats"] == mine["agents"][0][1]
+    assert "No row for nobody@example.com" in mine["note"]
 
 
 async def test_agents_only_in_the_ranking_are_kept_and_added_up(
@@ -130,11 +157,26 @@ async def test_notes_say_what_the_rows_alone_would_not(connect: Callable[..., An
         )
         whole = await call(client, "chat_report", {"metric": "total_chats", **MONTH})
         nothing = await call(client, "chat_report", {"metric": "ratings", **MONTH, "tags": ["no such tag"]})
+        warsaw = await call(
+            client, "chat_report", {"metric": "total_chats", **MONTH, "timezone": "Europe/Warsaw"}
+        )
+        seconds = await call(client, "chat_report", {"metric": "total_chats", "date_from": "2026-11-01T00:00:00Z",
+                                                      "date_to": "2026-11-07T23:59:59Z"})  # fmt: skip
+        hourly = await call(client, "chat_report", {"metric": "total_chats", "distribution": "hour",
+                                                     "date_from": "2026-11-01T09:30:00Z",
+                                                     "date_to": "2026-11-01T17:00:00Z"})  # fmt: skip
+        whole_hours = await call(client, "chat_report", {"metric": "total_chats", "distribution": "hour",
+                                                          "date_from": "2026-11-01T09:00:00Z",
+                                                          "date_to": "2026-11-01T16:59:59Z"})  # fmt: skip
+        untagged = await call(client, "tag_report", {**MONTH, "group_ids": [999]})
     assert [row[0] for row in offset["buckets"]][:1] == ["2026-10-31"] and len(offset["buckets"]) == 8
     assert "only part of it" in offset["note"]
     assert [row[0] for row in monthly["buckets"]] == ["2026-10", "2026-11"] and "only part" in monthly["note"]
     assert "note" not in whole
-    assert nothing["total"] == 0 and "No chats matched the filters" in nothing["note"]
+    assert nothing["total"] == 0 and "No chats in this range match the filters" in nothing["note"]
+    assert "note" not in warsaw and "note" not in seconds and "note" not in whole_hours
+    assert hourly["buckets"][0][0] == "2026-11-01 09:00" and "inside an hour" in hourly["note"]
+    assert untagged["tags"] == [] and "No tagged chats" in untagged["note"]
 
 
 async def test_time_zone_names_in_any_letter_case(connect: Callable[..., Any], recorder: Recorder) -> None:

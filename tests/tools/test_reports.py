@@ -255,7 +255,7 @@ async def test_hourly_periods_follow_daylight_saving_time(connect: Callable[...,
             daily = await call(client, "chat_report", args)
             assert len(hourly["buckets"]) == hours  # LiveChat's keys are ours
             if hours == 72:  # 02:00 is one row for two hours, and says so
-                assert hourly["note"].startswith("2026-10-25 02:00: two hours each")
+                assert hourly["note"].startswith("2026-10-25 02:00: the clocks went back")
             else:
                 assert "note" not in hourly
             assert hourly["summary"]["chats"] == daily["summary"]["chats"] == daily["total"]
