@@ -334,7 +334,7 @@ def agent_table(
 
 
 def _asked(agent_ids: Collection[str] | None) -> set[str] | None:
-    return {a.casefold() for a in agent_ids} if agent_ids else None
+    return {a.casefold() for a in agent_ids} if agent_ids else None  # an empty list: no filter
 
 
 def missing_agents(agent_ids: Collection[str] | None, rows: list[list[Cell]]) -> list[str]:

@@ -221,7 +221,6 @@ async def agents(
     group_ids: Sequence[int] | None = None,
     progress: Progress = _quiet,
 ) -> m.AgentReport:
-    agent_ids, group_ids = agent_ids or None, group_ids or None  # an empty list: no filter
     query = win.query(agents=values(agent_ids), groups=values(group_ids))
     await progress(0, 2, "agents/performance")
     performance = await tc.livechat.reports.performance(query)
