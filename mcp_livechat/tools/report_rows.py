@@ -267,7 +267,7 @@ def ranking_table(report: rt.RankingReport, agent_ids: Collection[str] | None = 
     it also ranks whoever else served them)."""
     asked = _asked(agent_ids)
     ordered = sorted(
-        ((a, r) for a, r in report.records.items() if asked is None or a.casefold() in asked),
+        ((a, r) for a, r in report.records.items() if asked is None or a in asked),
         key=lambda kv: (-kv[1].total, kv[0]),
     )
     rows: list[list[Cell]] = [
@@ -310,8 +310,8 @@ def agent_table(
     if not filtered:
         ids |= set(ranking.records)
     asked = _asked(agent_ids)
-    if asked is not None:  # emails: LiveChat may match them in any letter case [UNVERIFIED]
-        ids = {a for a in ids if a.casefold() in asked}
+    if asked is not None:
+        ids &= asked
     rows = [_agent_row(agent, performance.records.get(agent), ranking.records.get(agent)) for agent in ids]
     rows.sort(key=lambda row: (-int(row[1]), str(row[0])))
     notes: list[str] = []
@@ -334,13 +334,15 @@ def agent_table(
 
 
 def _asked(agent_ids: Collection[str] | None) -> set[str] | None:
-    return {a.casefold() for a in agent_ids} if agent_ids else None  # an empty list: no filter
+    """The ids as sent: LiveChat filtered by them, so a row spelt otherwise (another letter case)
+    counts other chats than the ones asked for, whatever LiveChat's matching [UNVERIFIED]."""
+    return set(agent_ids) if agent_ids else None  # an empty list: no filter
 
 
 def missing_agents(agent_ids: Collection[str] | None, rows: list[list[Cell]]) -> list[str]:
     """The agents asked for that have no row."""
-    have = {str(row[0]).casefold() for row in rows}
-    return [a for a in agent_ids or () if a.casefold() not in have]
+    have = {str(row[0]) for row in rows}
+    return [a for a in agent_ids or () if a not in have]
 
 
 def _team_of(rows: list[list[Cell]], performance: rt.PerformanceReport) -> m.TeamSummary:

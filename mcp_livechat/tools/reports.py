@@ -182,7 +182,11 @@ def _missing_note(agent_ids: Sequence[str] | None, table_rows: list[list[m.Cell]
     missing = rows.missing_agents(agent_ids, table_rows)
     if not missing:
         return []
-    return [f"No row for {', '.join(missing[:10])}: no chats in this range, or not an agent id (an email)."]
+    more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    return [
+        f"No row for {', '.join(missing[:10])}{more}: no chats in this range matching the filters, or "
+        "not an agent id (an email, spelt as LiveChat lists it)."
+    ]
 
 
 def _period_notes(win: Window, distribution: str, table: rows.Table) -> list[str]:
@@ -249,7 +253,7 @@ async def tag_usage(tc: ToolContext, win: Window, *, group_ids: Sequence[int] | 
     report = await tc.livechat.reports.chat_usage(win.query(groups=values(group_ids)))
     table = rows.tag_table(report)
     if not table.rows and group_ids:
-        table.notes.append(_NOTHING_MATCHED.format(what="tagged chats"))
+        table.notes.append("No tagged chats in this range for these groups; if some should, check group_ids.")
     return m.TagReport(
         from_=win.sent_from,
         to=win.sent_to,

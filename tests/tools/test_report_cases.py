@@ -82,6 +82,18 @@ async def test_the_team_is_livechats_summary_for_exactly_its_agents(
     assert "No row for nobody@example.com" in mine["note"]
 
 
+async def test_agent_ids_are_taken_as_spelt(connect: Callable[..., Any]) -> None:
+    """LiveChat filtered the chats by the ids as sent: a row spelt otherwise counts other chats
+    (here smith's share of brown's), so it is not shown as the agent asked for."""
+    asked = {**MONTH, "agent_ids": [SMITH.upper(), "brown@example.com"]}
+    async with connect(toolsets="reports") as client:
+        ranking = await call(client, "chat_report", {"metric": "ranking", **asked})
+        report = await call(client, "agent_report", asked)
+    for rows, note in ((ranking["buckets"], ranking["note"]), (report["agents"], report["note"])):
+        assert [row[0] for row in rows] == ["brown@example.com"], rows
+        assert f"No row for {SMITH.upper()}" in note
+
+
 async def test_agents_only_in_the_ranking_are_kept_and_added_up(
     connect: Callable[..., Any], sandbox: Sandbox
 ) -> None:
