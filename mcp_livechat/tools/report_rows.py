@@ -12,6 +12,7 @@ leaves out: counts are summed, averages weighted by their chat counts, maxima ma
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -198,9 +199,8 @@ def _hour_labels(start: datetime, end: datetime) -> list[str]:
 
 
 def doubled_hours(start: datetime, end: datetime) -> list[str]:
-    """The hourly periods of [start, end] that span two hours (clocks went back in them)."""
-    labels = _hour_labels(start, end)
-    return sorted({label for label in labels if labels.count(label) > 1})
+    """The hourly periods of [start, end] that span more than an hour (clocks went back in them)."""
+    return sorted(label for label, n in Counter(_hour_labels(start, end)).items() if n > 1)
 
 
 def _days_of(records: Mapping[str, Any]) -> list[str] | None:
