@@ -288,6 +288,11 @@ AGENT_CLOSERS: Final = (
     "Glad I could help. Have a great day!",
     "Anytime! Feel free to reach out if anything else comes up.",
 )
+AGENT_OPENERS: Final = (
+    "Hi there! I see you're looking at {product}. Can I help you with anything?",
+    "Hello! Following up on order {order}: did everything arrive in good shape?",
+    "Hi! Just checking in, any questions about {product} I can answer?",
+)
 INTERNAL_NOTES: Final = (
     "Customer is on the legacy plan, check before offering a discount.",
     "Escalated to tier 2, see ticket in the tracker.",

@@ -125,16 +125,20 @@ def _chat(
         t_agent = agent if last else (agent or next(iter(_eligible(state.org_agents(org_id), 0)), None))
         if t_mode == "assigned" and t_agent is None:
             t_mode = "missed"
-        writer = EventWriter(rng, new_id(rng, used), start, customer, state.orgs[org_id])
+        thread_id = new_id(rng, used)
+        writer = EventWriter(rng, thread_id, start, customer, state.orgs[org_id])
         agents_in = [t_agent] if t_mode == "assigned" and t_agent is not None else []
         with_supervisor = supervisor is not None and t_mode == "assigned" and rng.random() < 0.08
+        showcase = index == 0 and last
+        proactive = _proactive(thread_id) if agents_in and not (active and last) and not showcase else None
         writer.conversation(
             mode=t_mode,
             agent=agents_in[0] if agents_in else None,
             supervisor=supervisor if with_supervisor else None,
             active=active and last,
-            showcase=index == 0 and last,
+            showcase=showcase,
             hostile_text=hostile_text if last else None,
+            proactive=proactive,
         )
         thread = ThreadRecord(
             id=writer.thread_id,
@@ -145,7 +149,7 @@ def _chat(
             + ([supervisor.id] if with_supervisor and supervisor else []),
             events=writer.events,
             group_ids=[group_id],
-            properties=_thread_properties(rng, t_mode, writer.thread_id),
+            properties=_thread_properties(rng, t_mode, thread_id, greeting=proactive is None),
             next_event_no=writer.next_no,
         )
         if tags and not (active and last) and rng.random() < 0.45:
@@ -167,15 +171,26 @@ def _supervisor(state: EmulatorState, org_id: str, group_id: int) -> AgentRecord
     return None
 
 
-def _thread_properties(rng: random.Random, mode: str, thread_id: str) -> JSON:
+def _proactive(thread_id: str) -> random.Random | None:
+    """About 3% of the finished threads an agent served were started by that agent; LiveChat's
+    engagement example has a few such chats a day among hundreds
+    (https://platform.text.com/docs/data-reporting/reports-api#engagement). The choice and the
+    agent's first message come from a generator of the thread's own, so every other seeded
+    value stays as it was."""
+    aside = random.Random(f"{thread_id}/started by")
+    return aside if aside.random() < 0.03 else None
+
+
+def _thread_properties(rng: random.Random, mode: str, thread_id: str, *, greeting: bool) -> JSON:
     """Some threads are continuous (Messaging Mode, the `routing.continuous` property of
     https://platform.text.com/docs/messaging/references/default-properties#continuous) and some
     began with an accepted greeting (`lc2.greeting_id`, ...#greeting_id), as in the Reports
     API's examples, where most days have continuous chats. Those come from a generator of the
-    thread's own, so every other seeded value stays as it was."""
+    thread's own, so every other seeded value stays as it was. A thread the agent started
+    (``greeting=False``) did not begin with a greeting."""
     aside = random.Random(thread_id)
     properties: JSON = {}
-    if aside.random() < 0.15:
+    if aside.random() < 0.15 and greeting:
         unique = "".join(aside.choice(_ID_CHARS) for _ in range(10))
         properties["lc2"] = {"greeting_id": aside.randint(1, 4), "greeting_unique_id": unique}
     if rng.random() < 0.3:

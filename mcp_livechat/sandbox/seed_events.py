@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from . import corpus
@@ -37,9 +39,16 @@ class EventWriter:
 
     # -- primitives ----------------------------------------------------------------------------
     def _event(
-        self, kind: str, author: str | None, *, step: tuple[float, float] = (4, 150), **fields: object
+        self,
+        kind: str,
+        author: str | None,
+        *,
+        step: tuple[float, float] = (4, 150),
+        rng: random.Random | None = None,
+        **fields: object,
     ) -> JSON:
-        self.t += timedelta(seconds=self.rng.uniform(*step), microseconds=self.rng.randrange(1_000_000))
+        draw = rng or self.rng
+        self.t += timedelta(seconds=draw.uniform(*step), microseconds=draw.randrange(1_000_000))
         event: JSON = {"id": f"{self.thread_id}_{self.next_no}", "created_at": rfc3339(self.t), "type": kind}
         self.next_no += 1
         if author is not None:
@@ -67,6 +76,16 @@ class EventWriter:
             event["text_vars"] = {"agent": agent.name}
         return event
 
+    @contextmanager
+    def _left_out(self, leave_out: bool) -> Iterator[None]:
+        """Writes the block's events and, if ``leave_out``, takes them back: the block's draws
+        are made either way, so the values seeded after it stay as they were."""
+        mark = len(self.events), self.t, self.next_no
+        yield
+        if leave_out:
+            del self.events[mark[0] :]
+            self.t, self.next_no = mark[1], mark[2]
+
     # -- the conversation ----------------------------------------------------------------------
     def conversation(
         self,
@@ -77,14 +96,25 @@ class EventWriter:
         active: bool,
         showcase: bool,
         hostile_text: str | None,
+        proactive: random.Random | None = None,
     ) -> None:
+        """``proactive`` (a generator of the thread's own): the agent started the chat. The
+        Reports API counts chats "started by an agent"
+        (https://platform.text.com/docs/data-reporting/reports-api#engagement); the agent's
+        message comes first, and the customer saw no pre-chat form and no routing message
+        [UNVERIFIED: the docs do not list such a thread's events]."""
         rng = self.rng
         cid = self.customer.id
         _, openers, replies, followups, resolutions = self.topic
-        if showcase or rng.random() < 0.4:
-            self.filled_form()
-        if mode == "assigned" and agent is not None:
-            self.system_message("routing.assigned", "{agent} joined the chat", agent)
+        started_by_agent = proactive is not None and mode == "assigned" and agent is not None
+        if started_by_agent and proactive is not None and agent is not None:
+            text = self._fmt(proactive.choice(corpus.AGENT_OPENERS))
+            self._event("message", agent.id, step=(1, 20), rng=proactive, text=text)
+        with self._left_out(started_by_agent):
+            if showcase or rng.random() < 0.4:
+                self.filled_form()
+            if mode == "assigned" and agent is not None:
+                self.system_message("routing.assigned", "{agent} joined the chat", agent)
         self.message(cid, self._fmt(rng.choice(openers)))
         if hostile_text is not None:
             self.message(cid, hostile_text)

@@ -29,7 +29,6 @@ BUCKETED = {
 }
 PER_AGENT = {"chats/ranking": "chats/ranking.json", "agents/performance": "agents/performance.json"}
 # Keys of the examples that the seed never makes non-zero (zero-valued keys are left out).
-NEVER_NONZERO = {"chats/engagement": {"started_by_agent"}}
 EXTRA_KEYS = {"chats/engagement": {"total"}}  # in the docs' field table, not in the example
 
 

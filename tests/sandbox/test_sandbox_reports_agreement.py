@@ -83,29 +83,42 @@ async def test_ratings_agree_with_the_thread_properties(client: httpx2.AsyncClie
     )
 
 
-async def test_continuous_and_greeting_chats_agree_with_the_thread_properties(
+async def test_continuous_and_engagement_agree_with_the_thread_properties(
     client: httpx2.AsyncClient, sb: Sandbox
 ) -> None:
-    """`continuous` counts the threads whose `routing.continuous` is true; engagement's
-    `started_by_customer_from_greeting` the customer-started ones with an `lc2.greeting_id`."""
+    """`continuous` counts the threads whose `routing.continuous` is true; engagement splits the
+    threads by the author of their first authored event: an agent, or the customer with or
+    without an `lc2.greeting_id`."""
     threads = await archived(client, RANGE_31)
     totals = await report_ok(client, "chats/total_chats", {"timezone": "UTC", "filters": RANGE_31})
     engagement = await report_ok(client, "chats/engagement", {"timezone": "UTC", "filters": RANGE_31})
     continuous: Counter[str] = Counter()
-    greeted: Counter[str] = Counter()
+    started: dict[str, Counter[str]] = {
+        "started_by_agent": Counter(),
+        "started_by_customer_from_greeting": Counter(),
+        "started_by_customer_without_greeting": Counter(),
+    }
     for thread in threads:
         day, props = day_of(thread["created_at"]), thread["properties"]
         continuous[day] += props.get("routing", {}).get("continuous") is True
         starter = next(e["author_id"] for e in thread["events"] if e.get("author_id"))
-        if starter == customer_of(sb, thread["chat_id"]):
-            greeted[day] += props.get("lc2", {}).get("greeting_id") is not None
+        if starter != customer_of(sb, thread["chat_id"]):
+            started["started_by_agent"][day] += 1
+        elif props.get("lc2", {}).get("greeting_id") is not None:
+            started["started_by_customer_from_greeting"][day] += 1
+        else:
+            started["started_by_customer_without_greeting"][day] += 1
     assert {k: r.get("continuous", 0) for k, r in totals["records"].items()} == {
         k: continuous[k] for k in totals["records"]
     }
-    assert {k: r.get("started_by_customer_from_greeting", 0) for k, r in engagement["records"].items()} == {
-        k: greeted[k] for k in engagement["records"]
-    }
-    assert 0 < sum(greeted.values()) < sum(continuous.values()) < len(threads)
+    for key, per_day in started.items():
+        assert {k: r.get(key, 0) for k, r in engagement["records"].items()} == {
+            k: per_day[k] for k in engagement["records"]
+        }, key
+    by_agent, greeted = (
+        sum(started[k].values()) for k in ("started_by_agent", "started_by_customer_from_greeting")
+    )
+    assert 0 < by_agent < greeted < sum(continuous.values()) < len(threads)
 
 
 async def test_first_response_time_agrees_with_the_events(client: httpx2.AsyncClient, sb: Sandbox) -> None:

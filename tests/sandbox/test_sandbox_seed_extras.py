@@ -134,3 +134,29 @@ def test_seeded_bans_and_followers() -> None:
         assert any(b.expires_at <= constants.BASE_DATE for b in bans)  # one has expired
     owner = state.org_agents(constants.ORGANIZATION_ID)[0].id
     assert any(c.followers == {owner} for c in state.chats.values())
+
+
+@pytest.mark.parametrize("org_id", [constants.ORGANIZATION_ID, constants.FRA_ORGANIZATION_ID])
+def test_a_few_finished_threads_were_started_by_their_agent(org_id: str) -> None:
+    """The agent's message comes first; no pre-chat form, routing message or greeting precedes
+    it; the customer answers and the agent replies, so a first response is still measured."""
+    state = Sandbox().state
+    started, finished = [], 0
+    for chat in state.org_chats(org_id):
+        for thread in chat.threads:
+            finished += not thread.active
+            first = next(e for e in thread.events if e.get("author_id"))
+            if first["author_id"] != chat.customer_id:
+                started.append((chat, thread, first))
+    assert 0 < len(started) < finished * 0.08
+    for chat, thread, first in started:
+        assert not thread.active and first["type"] == "message" and first is thread.events[0]
+        assert first["author_id"] in thread.user_ids and "lc2" not in thread.properties
+        assert not any(e["type"] == "filled_form" for e in thread.events)
+        kinds = [e.get("system_message_type") for e in thread.events]
+        assert "routing.assigned" not in kinds
+        times = [e["created_at"] for e in thread.events]
+        assert times == sorted(times) and thread.created_at < times[0]
+        authors = [e.get("author_id") for e in thread.events if e["type"] == "message"]
+        answered = authors.index(chat.customer_id)
+        assert first["author_id"] in authors[answered:]
