@@ -289,9 +289,9 @@ AGENT_CLOSERS: Final = (
     "Anytime! Feel free to reach out if anything else comes up.",
 )
 AGENT_OPENERS: Final = (
-    "Hi there! I see you're looking at {product}. Can I help you with anything?",
-    "Hello! Following up on order {order}: did everything arrive in good shape?",
-    "Hi! Just checking in, any questions about {product} I can answer?",
+    "Hi there! Can I help you with anything today?",
+    "Hello! I'm around if you have any questions.",
+    "Hi! Just checking in: is there anything I can help you find?",
 )
 INTERNAL_NOTES: Final = (
     "Customer is on the legacy plan, check before offering a discount.",

@@ -149,7 +149,7 @@ def _chat(
             + ([supervisor.id] if with_supervisor and supervisor else []),
             events=writer.events,
             group_ids=[group_id],
-            properties=_thread_properties(rng, t_mode, thread_id, greeting=proactive is None),
+            properties=_thread_properties(rng, t_mode, thread_id, customer_started=proactive is None),
             next_event_no=writer.next_no,
         )
         if tags and not (active and last) and rng.random() < 0.45:
@@ -172,35 +172,42 @@ def _supervisor(state: EmulatorState, org_id: str, group_id: int) -> AgentRecord
 
 
 def _proactive(thread_id: str) -> random.Random | None:
-    """About 3% of the finished threads an agent served were started by that agent; LiveChat's
-    engagement example has a few such chats a day among hundreds
-    (https://platform.text.com/docs/data-reporting/reports-api#engagement). The choice and the
-    agent's first message come from a generator of the thread's own, so every other seeded
-    value stays as it was."""
+    """About 3% of the finished threads an agent served were started by that agent. LiveChat's
+    engagement example has such chats on most days, 0 to 3 among hundreds
+    (https://platform.text.com/docs/data-reporting/reports-api#engagement); the sandbox's rate is
+    its own, higher so that a month's report has some [UNVERIFIED]. The choice and the agent's
+    first message come from a generator of the thread's own, so every other thread and the rest
+    of the seed stay as they were."""
     aside = random.Random(f"{thread_id}/started by")
     return aside if aside.random() < 0.03 else None
 
 
-def _thread_properties(rng: random.Random, mode: str, thread_id: str, *, greeting: bool) -> JSON:
+def _thread_properties(rng: random.Random, mode: str, thread_id: str, *, customer_started: bool) -> JSON:
     """Some threads are continuous (Messaging Mode, the `routing.continuous` property of
     https://platform.text.com/docs/messaging/references/default-properties#continuous) and some
     began with an accepted greeting (`lc2.greeting_id`, ...#greeting_id), as in the Reports
     API's examples, where most days have continuous chats. Those come from a generator of the
-    thread's own, so every other seeded value stays as it was. A thread the agent started
-    (``greeting=False``) did not begin with a greeting."""
+    thread's own, so every other seeded value stays as it was.
+
+    A thread the agent started (``customer_started=False``) did not begin with a greeting, and
+    has no ``start_url``, "on what page a customer started a chat" (...#start_url) [UNVERIFIED:
+    the docs do not say what such a thread carries]; the values are drawn and left out, so the
+    draws after them stay the same."""
     aside = random.Random(thread_id)
     properties: JSON = {}
-    if aside.random() < 0.15 and greeting:
+    if aside.random() < 0.15:
         unique = "".join(aside.choice(_ID_CHARS) for _ in range(10))
-        properties["lc2"] = {"greeting_id": aside.randint(1, 4), "greeting_unique_id": unique}
+        greeting = {"greeting_id": aside.randint(1, 4), "greeting_unique_id": unique}
+        if customer_started:
+            properties["lc2"] = greeting
     if rng.random() < 0.3:
         return properties
+    start_url = "https://www.example.com" + rng.choice(corpus.PAGES)[0]
     properties["routing"] = {
         "continuous": aside.random() < 0.3,
         "idle": False,
         "unassigned": mode == "unassigned",
-        "start_url": "https://www.example.com" + rng.choice(corpus.PAGES)[0],
-    }
+    } | ({"start_url": start_url} if customer_started else {})
     return properties
 
 

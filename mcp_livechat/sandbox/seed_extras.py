@@ -50,8 +50,15 @@ def _summary(state: EmulatorState, chat: ChatRecord, thread: ThreadRecord) -> di
     )
     snippet = first if len(first) <= 80 else first[:77].rstrip() + "..."
     agents = [state.agents[u].name for u in thread.user_ids if u in state.agents]
-    lines = [f"• Customer writes: “{snippet}”"]
-    lines.append(f"• {agents[0]} answers and asks follow-up questions." if agents else "• No agent replied.")
+    starter = next((e.get("author_id") for e in thread.events if e.get("author_id")), None)
+    if agents and starter not in (None, chat.customer_id):
+        lines = [f"• {agents[0]} opens the chat; the customer writes: “{snippet}”"]
+        lines.append(f"• {agents[0]} answers and asks follow-up questions.")
+    else:
+        lines = [f"• Customer writes: “{snippet}”"]
+        lines.append(
+            f"• {agents[0]} answers and asks follow-up questions." if agents else "• No agent replied."
+        )
     lines.append(f"• The conversation ends after {_messages(thread)} messages.")
     last = parse_rfc3339(str(thread.events[-1]["created_at"])) if thread.events else BASE
     return {"status": "ok", "text": "  \n".join(lines), "updated_at": rfc3339(last + timedelta(minutes=2))}

@@ -28,7 +28,6 @@ BUCKETED = {
     "agents/availability": "agents/availability.json",
 }
 PER_AGENT = {"chats/ranking": "chats/ranking.json", "agents/performance": "agents/performance.json"}
-# Keys of the examples that the seed never makes non-zero (zero-valued keys are left out).
 EXTRA_KEYS = {"chats/engagement": {"total"}}  # in the docs' field table, not in the example
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from mcp_livechat.sandbox import Sandbox, constants
+from mcp_livechat.sandbox import Sandbox, constants, seed_chats
 from tests.sandbox.sandbox_testkit import NORMAL_PAT, SMITH_PAT, ok
 
 RFC3339 = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"
@@ -136,10 +136,22 @@ def test_seeded_bans_and_followers() -> None:
     assert any(c.followers == {owner} for c in state.chats.values())
 
 
+def _agent_started(sb: Sandbox) -> dict[str, Any]:
+    """Thread id → thread, for the threads whose first authored event is not the customer's."""
+    out = {}
+    for chat in sb.state.chats.values():
+        for thread in chat.threads:
+            first = next(e for e in thread.events if e.get("author_id"))
+            if first["author_id"] != chat.customer_id:
+                out[thread.id] = thread
+    return out
+
+
 @pytest.mark.parametrize("org_id", [constants.ORGANIZATION_ID, constants.FRA_ORGANIZATION_ID])
 def test_a_few_finished_threads_were_started_by_their_agent(org_id: str) -> None:
-    """The agent's message comes first; no pre-chat form, routing message or greeting precedes
-    it; the customer answers and the agent replies, so a first response is still measured."""
+    """The agent's message comes first; no pre-chat form, routing message, greeting or start
+    page precedes it; the customer answers and the agent replies, so a first response is still
+    measured; event ids stay contiguous."""
     state = Sandbox().state
     started, finished = [], 0
     for chat in state.org_chats(org_id):
@@ -152,11 +164,55 @@ def test_a_few_finished_threads_were_started_by_their_agent(org_id: str) -> None
     for chat, thread, first in started:
         assert not thread.active and first["type"] == "message" and first is thread.events[0]
         assert first["author_id"] in thread.user_ids and "lc2" not in thread.properties
+        assert "start_url" not in thread.properties.get("routing", {})
         assert not any(e["type"] == "filled_form" for e in thread.events)
         kinds = [e.get("system_message_type") for e in thread.events]
         assert "routing.assigned" not in kinds
         times = [e["created_at"] for e in thread.events]
         assert times == sorted(times) and thread.created_at < times[0]
+        ids = [e["id"] for e in thread.events]
+        assert ids == [f"{thread.id}_{n}" for n in range(1, len(ids) + 1)] == ids[: thread.next_event_no - 1]
         authors = [e.get("author_id") for e in thread.events if e["type"] == "message"]
         answered = authors.index(chat.customer_id)
         assert first["author_id"] in authors[answered:]
+        if thread.summary:
+            assert "opens the chat" in thread.summary["text"]
+
+
+@pytest.mark.parametrize("seed", [2, 3, 7])
+def test_agent_started_threads_leave_the_rest_of_the_seed_as_it_was(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same seed with no agent-started threads differs only inside those threads' events,
+    greeting, start page and summary: every other thread, the customers, agents, ratings and
+    bans are the same, and so is whether those threads are continuous, rated or tagged."""
+    sb = Sandbox(seed=seed)
+    started = _agent_started(sb)
+    monkeypatch.setattr(seed_chats, "_proactive", lambda thread_id: None)
+    plain = Sandbox(seed=seed)
+    assert started and not _agent_started(plain)
+    assert [x for x in extras(sb) if x[0] not in started] == [x for x in extras(plain) if x[0] not in started]
+    assert sb.state.customers == plain.state.customers and sb.state.agents == plain.state.agents
+    assert list(sb.state.chats) == list(plain.state.chats)
+    for chat_id, chat in sb.state.chats.items():
+        other = plain.state.chats[chat_id]
+        assert [t.id for t in chat.threads] == [t.id for t in other.threads]
+        assert (chat.properties, chat.group_ids, chat.followers) == (
+            other.properties,
+            other.group_ids,
+            other.followers,
+        )
+        if not any(t.id in started for t in chat.threads):
+            assert chat == other
+        for thread, before in zip(chat.threads, other.threads, strict=True):
+            if thread.id not in started:
+                assert thread == before
+                continue
+            routing, was = thread.properties.get("routing"), before.properties.get("routing")
+            assert (routing is None) == (was is None)
+            if routing is not None and was is not None:
+                assert routing == {k: v for k, v in was.items() if k != "start_url"}
+            rest = {k: v for k, v in thread.properties.items() if k not in ("routing", "lc2")}
+            assert rest == {k: v for k, v in before.properties.items() if k not in ("routing", "lc2")}
+            kept = ("tags", "user_ids", "created_at", "restricted_access", "queue", "active")
+            assert [getattr(thread, k) for k in kept] == [getattr(before, k) for k in kept]

@@ -11,7 +11,8 @@ ours [UNVERIFIED] unless it quotes https://platform.text.com/docs/data-reporting
 - **response times**: every agent reply that answers one or more unanswered customer messages,
   timed from the first of them;
 - **duration**: from ``thread.created_at`` to the thread's last event; an agent's **chatting
-  time**: from that agent's first reply to the thread's last event;
+  time**: from that agent's first reply (in a chat the agent started, its opener) to the
+  thread's last event;
 - **agents** of a thread: its users other than the customer (list_archives' ``filters.agents``);
 - **rating**: the ``rating.score`` thread property, 1 = good, 0 = bad
   (https://platform.text.com/docs/messaging/references/default-properties#rating);
@@ -96,7 +97,8 @@ class Facts:
 
     @cached_property
     def chatting(self) -> dict[str, float]:
-        """Agent id → seconds from that agent's first reply to the thread's last event."""
+        """Agent id → seconds from that agent's first message to the customer (a reply, or the
+        opener of a chat the agent started) to the thread's last event."""
         if not self._timeline:
             return {}
         last = self._timeline[-1][0]
