@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from . import constants
 from .clock import Clock
 from .faults import FaultInjector
-from .seed import build_state
+from .seed import seeded_state
 from .state import EmulatorState
 from .stats import Stats
 
@@ -55,7 +55,7 @@ class Emulator:
         self.clock = Clock()
         self.stats = Stats()
         self.faults = FaultInjector()
-        self.state: EmulatorState = build_state(seed)
+        self.state: EmulatorState = seeded_state(seed)
         self.browser_account: str | None = constants.AGENT_EMAIL
         self.consent = True
 
@@ -64,7 +64,7 @@ class Emulator:
         session settings. The clock keeps running."""
         if seed is not None:
             self.seed = seed
-        self.state = build_state(self.seed)
+        self.state = seeded_state(self.seed)
         self.stats.reset()
         self.faults.clear()
         self.browser_account = constants.AGENT_EMAIL

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import pickle
 import random
 import uuid
 from dataclasses import dataclass
@@ -228,7 +230,21 @@ def rng_uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
+def seeded_state(seed: int) -> EmulatorState:
+    """The data of ``seed``, a copy of the caller's own: a process builds each seed once (about
+    0.2 s) and unpickles a fresh copy for every sandbox (about 0.02 s), so one sandbox's writes
+    never reach another's. The same seed gives the same data either way (``build_state``)."""
+    state: EmulatorState = pickle.loads(_pickled(seed))  # noqa: S301 (our own bytes, made below)
+    return state
+
+
+@functools.lru_cache(maxsize=4)
+def _pickled(seed: int) -> bytes:
+    return pickle.dumps(build_state(seed), protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def build_state(seed: int) -> EmulatorState:
+    """Seeds the data of ``seed`` from scratch."""
     state = EmulatorState(seed=seed)
     rng = random.Random(seed)
     for spec in (ACME, GLOBEX):

@@ -149,7 +149,12 @@ async def test_the_sweep_finds_revoked_grants_and_renews_expiring_ones_unasked(
                     break
                 assert time.time() - revoked_at < 10, "the revoked grant was never found"
                 await asyncio.sleep(0.2)
-            await asyncio.sleep(1.5)  # a few more sweeps, to look for overlaps
+            # A few more sweeps, to look for overlaps: at least 1.5 s and three sweeps in all,
+            # however slow the machine (a sweep of these grants takes over a second by itself).
+            settled = time.monotonic() + 1.5
+            while time.monotonic() < settled or sum(len(_SWEEP.findall(r.stderr())) for r in group) < 3:
+                assert time.monotonic() < settled + 30, "the replicas stopped sweeping"
+                await asyncio.sleep(0.2)
         logs = [r.stderr() for r in group]
         marked = await seed.grant(ANNA)  # state_at to the microsecond (`state_since` shows whole seconds)
         await seed.close()

@@ -11,6 +11,7 @@ import pytest
 
 from mcp_livechat.sandbox import Sandbox, constants
 from mcp_livechat.sandbox.clock import parse_rfc3339
+from mcp_livechat.sandbox.seed import build_state
 from mcp_livechat.sandbox.state import EmulatorState
 
 ID = re.compile(r"^[A-Z][A-Z0-9]{9}$")
@@ -27,8 +28,18 @@ def dump(state: EmulatorState) -> object:
 
 
 def test_same_seed_same_data() -> None:
-    assert dump(Sandbox(seed=7).state) == dump(Sandbox(seed=7).state)
-    assert dump(Sandbox(seed=7).state) != dump(Sandbox(seed=8).state)
+    """Built from scratch twice, and as every sandbox gets it (a copy of the process's build)."""
+    assert dump(build_state(7)) == dump(build_state(7)) == dump(Sandbox(seed=7).state)
+    assert dump(build_state(7)) != dump(build_state(8))
+
+
+def test_every_sandbox_has_its_own_copy_of_the_seeded_data() -> None:
+    first, second = Sandbox(seed=7), Sandbox(seed=7)
+    chat = next(iter(first.state.chats.values()))
+    chat.threads[-1].events.append({"id": "x", "type": "message", "text": "only in the first"})
+    first.state.customers.clear()
+    assert second.state.customers and dump(second.state) == dump(build_state(7))
+    assert dump(Sandbox(seed=7).state) == dump(build_state(7))
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,8 @@ import httpx2
 import pytest
 
 from mcp_livechat.sandbox import Sandbox, constants, seed_chats
+from mcp_livechat.sandbox.seed import build_state
+from mcp_livechat.sandbox.state import EmulatorState
 from tests.sandbox.sandbox_testkit import NORMAL_PAT, SMITH_PAT, ok
 
 RFC3339 = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"
@@ -25,25 +27,24 @@ async def summary_of(client: httpx2.AsyncClient, chat_id: str) -> dict[str, Any]
         page = await ok(client, "list_chats", {"page_id": page["next_page_id"]})
 
 
-def extras(sb: Sandbox) -> list[Any]:
+def extras(state: EmulatorState) -> list[Any]:
     return [
         (t.id, t.summary, t.restricted_access)
-        for c in sb.state.chats.values()
+        for c in state.chats.values()
         for t in c.threads
         if t.summary or t.restricted_access
-    ] + [(b.ip, b.customer_id, b.agent_id, b.created_at, b.expires_at) for b in sb.state.bans]
+    ] + [(b.ip, b.customer_id, b.agent_id, b.created_at, b.expires_at) for b in state.bans]
 
 
 def test_the_documented_counts_hold_and_the_seed_is_deterministic() -> None:
-    first, again, other = Sandbox(seed=7), Sandbox(seed=7), Sandbox(seed=8)
-    state = first.state
+    state, again, other = Sandbox(seed=7).state, build_state(7), build_state(8)
     acme, globex = constants.ORGANIZATION_ID, constants.FRA_ORGANIZATION_ID
     assert (len(state.org_chats(acme)), len(state.org_chats(globex))) == (320, 42)
     customers = [c.org_id for c in state.customers.values()]
     assert (customers.count(acme), customers.count(globex)) == (220, 32)
     assert (len(state.org_agents(acme)), len(state.org_agents(globex))) == (8, 4)
-    assert extras(first) == extras(again)
-    assert extras(first) != extras(other)
+    assert extras(state) == extras(again)  # the process's copy, and built from scratch
+    assert extras(state) != extras(other)
 
 
 async def test_some_threads_carry_livechats_summary(sb: Sandbox, client: httpx2.AsyncClient) -> None:
@@ -136,10 +137,10 @@ def test_seeded_bans_and_followers() -> None:
     assert any(c.followers == {owner} for c in state.chats.values())
 
 
-def _agent_started(sb: Sandbox) -> dict[str, Any]:
+def _agent_started(state: EmulatorState) -> dict[str, Any]:
     """Thread id → thread, for the threads whose first authored event is not the customer's."""
     out = {}
-    for chat in sb.state.chats.values():
+    for chat in state.chats.values():
         for thread in chat.threads:
             first = next(e for e in thread.events if e.get("author_id"))
             if first["author_id"] != chat.customer_id:
@@ -186,16 +187,18 @@ def test_agent_started_threads_leave_the_rest_of_the_seed_as_it_was(
     """The same seed with no agent-started threads differs only inside those threads' events,
     greeting, start page and summary: every other thread, the customers, agents, ratings and
     bans are the same, and so is whether those threads are continuous, rated or tagged."""
-    sb = Sandbox(seed=seed)
-    started = _agent_started(sb)
+    state = Sandbox(seed=seed).state
+    started = _agent_started(state)
     monkeypatch.setattr(seed_chats, "_proactive", lambda thread_id: None)
-    plain = Sandbox(seed=seed)
+    plain = build_state(seed)
     assert started and not _agent_started(plain)
-    assert [x for x in extras(sb) if x[0] not in started] == [x for x in extras(plain) if x[0] not in started]
-    assert sb.state.customers == plain.state.customers and sb.state.agents == plain.state.agents
-    assert list(sb.state.chats) == list(plain.state.chats)
-    for chat_id, chat in sb.state.chats.items():
-        other = plain.state.chats[chat_id]
+    assert [x for x in extras(state) if x[0] not in started] == [
+        x for x in extras(plain) if x[0] not in started
+    ]
+    assert state.customers == plain.customers and state.agents == plain.agents
+    assert list(state.chats) == list(plain.chats)
+    for chat_id, chat in state.chats.items():
+        other = plain.chats[chat_id]
         assert [t.id for t in chat.threads] == [t.id for t in other.threads]
         assert (chat.properties, chat.group_ids, chat.followers) == (
             other.properties,
