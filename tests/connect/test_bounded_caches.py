@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from mcp_livechat.connect.connections import OAuthConnections
@@ -45,7 +46,25 @@ class Service:
         return [s for s in self.statements if s.startswith("SELECT") and f"'{principal.user}'" in s]
 
 
-async def _service(sandbox: Sandbox, tmp: Path, bound: int) -> AsyncIterator[Service]:
+class HeldRefresh(httpx2.AsyncBaseTransport):
+    """The sandbox's transport, except that a token request waits at this seam until `release`
+    is set: the refresh lasts exactly as long as the test needs, on any machine."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.arrived = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/token"):
+            self.arrived.set()
+            await self.release.wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def _service(
+    sandbox: Sandbox, tmp: Path, bound: int, oauth_transport: httpx2.AsyncBaseTransport | None = None
+) -> AsyncIterator[Service]:
     sealer = Sealer([base64.b64decode(KEY_1)], cache_size=bound)
     store = SqliteTokenStore(tmp / "tokens.db", sealer)
     statements: list[str] = []
@@ -55,7 +74,7 @@ async def _service(sandbox: Sandbox, tmp: Path, bound: int) -> AsyncIterator[Ser
     async with default_http_client(transport=sandbox.transport()) as client:
         connections = OAuthConnections(
             store=store,
-            oauth=LiveChatOAuth(app, sandbox.transport()),
+            oauth=LiveChatOAuth(app, oauth_transport or sandbox.transport()),
             http=LiveChatHttp(client, SANDBOX_URL, f"{SANDBOX_URL}/accounts", "3.6"),
             redirect_uri="http://mcp.test/integration-callback",
             link_base="http://mcp.test",
@@ -75,6 +94,18 @@ async def service(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Service]:
 async def tiny(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Service]:
     """Room for one person only: each next person evicts the last."""
     async for built in _service(sandbox, tmp_path, 1):
+        yield built
+
+
+@pytest.fixture
+def held(sandbox: Sandbox) -> HeldRefresh:
+    return HeldRefresh(sandbox.transport())
+
+
+@pytest.fixture
+async def tiny_held(sandbox: Sandbox, tmp_path: Path, held: HeldRefresh) -> AsyncIterator[Service]:
+    """Room for one person, and token refreshes that wait for `held.release`."""
+    async for built in _service(sandbox, tmp_path, 1, held):
         yield built
 
 
@@ -124,40 +155,41 @@ async def test_an_evicted_person_gets_their_token_with_one_re_read(sandbox: Sand
     assert status.connected and status.email == constants.AGENT_EMAIL
 
 
-async def test_one_refresh_for_many_calls_while_the_caches_churn(sandbox: Sandbox, tiny: Service) -> None:
-    conn = tiny.connections
+async def test_one_refresh_for_many_calls_while_the_caches_churn(
+    sandbox: Sandbox, tiny_held: Service, held: HeldRefresh
+) -> None:
+    conn = tiny_held.connections
     others, valid = PEOPLE[:200], _valid(sandbox)  # one token for all (LiveChat keeps 25 per agent)
     for person in others:
-        await tiny.store.put(person, valid)
+        await tiny_held.store.put(person, valid)
     minted = sandbox.mint_token(constants.AGENT_EMAIL)
-    await tiny.store.put(ALICE, stored_token(minted, expires_at=time.time() - 60))
-    sandbox.faults.add("latency", count=1, methods=["token"], latency_ms=300)  # a slow refresh
+    await tiny_held.store.put(ALICE, stored_token(minted, expires_at=time.time() - 60))
 
     waiting = [asyncio.create_task(conn.fresh(ALICE)) for _ in range(50)]
     churned = 0
 
-    async def churn() -> None:  # evicts Alice's token over and over, before and after her refresh
+    async def churn() -> None:  # evicts Alice's token over and over, during her refresh and after
         nonlocal churned
         while not all(task.done() for task in waiting):
             await conn.fresh(others[churned % len(others)])
             churned += 1
+            if churned == 2 * len(others) + 1:  # the cache of one has turned over many times
+                held.release.set()  # so the refresh may answer now
 
+    await asyncio.wait_for(held.arrived.wait(), 10)  # the refresh is at LiveChat's door
+    lock = conn._locks.get(ALICE)
+    assert lock is not None and lock.locked(), "the refresh runs without its lock"
     churning = asyncio.create_task(churn())
-    for _ in range(200):
-        lock = conn._locks.get(ALICE)
-        if lock is not None and lock.locked() and sandbox.stats.requests["token"]:
-            break
-        await asyncio.sleep(0.005)
-    assert lock is not None and lock.locked(), "the refresh never started"
+    await asyncio.sleep(0)
     gc.collect()
     assert conn._locks.get(ALICE) is lock and lock.locked()  # a held lock is never dropped
-    fresh = await asyncio.gather(*waiting)
+    fresh = await asyncio.wait_for(asyncio.gather(*waiting), 60)
     await churning
 
-    assert churned > len(others)  # the cache of one turned over many times meanwhile
+    assert churned > 2 * len(others)  # the cache of one turned over many times meanwhile
     assert sandbox.stats.counter("token_refreshed") == 1 and sandbox.stats.requests["token"] == 1
     assert {t.access_token for t in fresh} == {fresh[0].access_token} != {str(minted["access_token"])}
-    stored = await tiny.store.get(ALICE)
+    stored = await tiny_held.store.get(ALICE)
     assert stored is not None and stored.access_token == fresh[0].access_token
     del lock
     gc.collect()
