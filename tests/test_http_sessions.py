@@ -88,8 +88,12 @@ async def test_all_busy_refuses_a_new_session_and_sdk_clients_keep_working(
             }
             headers = {**HEADERS, "Authorization": f"Bearer {ANNA}", "mcp-session-id": session,
                        "mcp-protocol-version": "2025-11-25"}  # fmt: skip
+            asked = sandbox.stats.requests["list_groups"]
             busy = asyncio.create_task(web.post(f"{base}/mcp", json=call, headers=headers))
-            await asyncio.sleep(0.5)  # the call is in flight: the only session is busy
+            for _ in range(500):  # until LiveChat has the call: the only session is busy for 1.5 s
+                if sandbox.stats.requests["list_groups"] > asked:
+                    break
+                await asyncio.sleep(0.01)
             refused = await _open(web, base, ANNA)
             await busy
             admitted = await _open(web, base, ANNA)  # idle again: it is replaced
