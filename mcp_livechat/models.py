@@ -10,9 +10,9 @@ cut and how to get the rest.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 class Out(BaseModel):
@@ -232,6 +232,11 @@ class ConnectionStatus(Out):
 # names are said once, not once per row, so a 31-day report stays a fraction of LiveChat's JSON.
 
 Cell = str | int | float
+# an agent's time is null where there is nothing to average (no first responses; an agent only
+# in LiveChat's ranking has no times at all): a 0 would read as the fastest agent on the team
+# (said in the schema itself: the compact schemas leave `null` out of optional fields, which are
+# never sent as null, but these cells are)
+AgentCell = Annotated[str | int | float | None, WithJsonSchema({"type": ["string", "number", "null"]})]
 
 
 class _Reported(Out):
@@ -270,7 +275,7 @@ class AgentReport(_Reported):
     timezone: str
     team: TeamSummary
     columns: list[str]
-    agents: list[list[Cell]]
+    agents: list[list[AgentCell]]
     note: str | None = None
 
 

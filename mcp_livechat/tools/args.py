@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
@@ -16,7 +16,12 @@ from mcp_livechat.errors import UserInputError
 # Years a date argument may name: far enough either side of any chat, near enough that a day's
 # end or a time zone's offset never steps outside what `datetime` can hold (years 1 to 9999).
 FIRST_YEAR, LAST_YEAR = 1970, 9000
-_DAY_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}.*)?")
+# A day, or a time that names its offset (RFC 3339 section 5.6): pydantic reads a time without
+# one as a day when it is midnight ("2026-11-02T00:00:00" as all of 2 November) and refuses it
+# otherwise, so the offset is required here, before pydantic sees the text.
+_DAY_OR_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2}))?"
+)
 
 
 def _written_as_day_or_time(value: object) -> object:
@@ -26,7 +31,10 @@ def _written_as_day_or_time(value: object) -> object:
         return value
     if isinstance(value, str) and _DAY_OR_TIME.fullmatch(value.strip()):
         return value.strip()
-    raise ValueError("write a day like 2026-11-01 or an RFC 3339 time like 2026-11-01T09:00:00+01:00")
+    raise ValueError(
+        "write a day like 2026-11-01 or an RFC 3339 time with its offset like "
+        "2026-11-01T09:00:00+01:00 or 2026-11-01T08:00:00Z"
+    )
 
 
 def _in_years(value: date) -> date:
@@ -53,10 +61,19 @@ def rfc3339(value: datetime | date | None, *, end_of_day: bool) -> str | None:
 
 
 def at(value: datetime | date, zone: zoneinfo.ZoneInfo, *, end_of_day: bool) -> datetime:
-    """A day as its first (or last) microsecond in `zone`; a moment as it is, seen in `zone`."""
+    """A day as its first (or last) microsecond in `zone`; a moment as it is, seen in `zone`.
+
+    A day ends a microsecond before the next one starts, worked out in UTC: where clocks go back
+    at midnight (America/Santiago, Asia/Beirut) 23:59:59.999999 happens twice, and the first of
+    them would leave the day's last hour out of both days. Where they skip midnight, the day
+    starts at the first moment it has (`fold=0` of a skipped time is the offset before the
+    change, the same instant)."""
     if isinstance(value, datetime):
         return value.astimezone(zone)
-    return datetime.combine(value, time.max if end_of_day else time.min, zone)
+    if not end_of_day:
+        return datetime.combine(value, time.min, zone)
+    next_day = datetime.combine(value + timedelta(days=1), time.min, zone).astimezone(UTC)
+    return (next_day - timedelta(microseconds=1)).astimezone(zone)
 
 
 @functools.cache

@@ -11,7 +11,7 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from mcp import MCPError
@@ -22,15 +22,17 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import INVALID_PARAMS
 from pydantic import BaseModel, Field
 
-from mcp_livechat.errors import LiveChatError, NotFound, PermissionDenied
+from mcp_livechat.errors import LiveChatError, NotFound, PermissionDenied, UserInputError
 from mcp_livechat.tools import chats, project
 from mcp_livechat.tools.adapter import tool_context
+from mcp_livechat.tools.args import zone
 from mcp_livechat.tools.context import Services
 from mcp_livechat.tools.text import UNTRUSTED_NOTE
 
 logger = logging.getLogger("mcp_livechat.tools")
 
 ChatIdArg = Annotated[str, Field(description="Chat id, e.g. PJ0MRSHTDG")]
+TimezoneArg = Annotated[str, Field(description="IANA time zone whose days the rows are, e.g. Europe/Warsaw")]
 
 
 def _json(model: BaseModel) -> str:
@@ -111,20 +113,24 @@ def weekly_report_prompt(offered: Collection[str]) -> Callable[[Context[Services
     """`weekly_report`, knowing whether this server offers the reports tools."""
     hint = "" if {"chat_report", "agent_report", "tag_report"} <= set(offered) else " " + ENABLE_REPORTS
 
-    async def weekly_report(ctx: Context[Services]) -> str:
+    async def weekly_report(ctx: Context[Services], timezone: TimezoneArg = "UTC") -> str:
         """A support lead's weekly summary: chat volume, first response time, ratings, top tags
         and per-agent load over the last seven days, from LiveChat's reports."""
+        try:
+            days_in = zone(timezone)  # the lead's days, not UTC's, split the rows
+        except UserInputError as exc:
+            raise MCPError(INVALID_PARAMS, f"{exc}.") from None
         try:
             tc = await tool_context(ctx)
             from mcp_livechat.tools import reports  # loaded when a report is asked for
 
-            sections = await reports.weekly(tc)
+            sections = await reports.weekly(tc, days_in.key)
         except PermissionDenied as exc:  # the tools would be refused the same way
             refused = f"(Could not read LiveChat's reports here: {exc}) Tell the user: no report tool can."
             return f"{WEEKLY}\n\n{refused}"
         except LiveChatError as exc:
-            today = datetime.now(UTC).date()
-            week = f"date_from='{today - timedelta(days=6)}', date_to='{today}'"
+            today = datetime.now(days_in).date()
+            week = f"date_from='{today - timedelta(days=6)}', date_to='{today}', timezone='{days_in.key}'"
             fallback = (
                 f"(Could not read LiveChat's reports here: {exc}) Call chat_report with "
                 f"metric='total_chats', 'first_response_time' and 'ratings', then tag_report and "

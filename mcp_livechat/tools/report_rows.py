@@ -13,10 +13,10 @@ leaves out: counts are summed, averages weighted by their chat counts, maxima ma
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from mcp_livechat import models as m
 from mcp_livechat.livechat import report_types as rt
@@ -60,10 +60,13 @@ class Column:
     weight: str = "chats"  # for `avg`: the count column that weighs it
 
 
+C = TypeVar("C", Cell, m.AgentCell)
+
+
 @dataclass
-class Table:
+class Table(Generic[C]):
     columns: list[str]
-    rows: list[list[Cell]]
+    rows: list[list[C]]
     summary: dict[str, int | float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -215,7 +218,7 @@ def _days_of(records: Mapping[str, Any]) -> list[str] | None:
     return [(days[0] + timedelta(days=i)).isoformat() for i in range((days[-1] - days[0]).days + 1)]
 
 
-def periodic_table(metric: str, records: Mapping[str, Any], periods: list[str] | None) -> Table:
+def periodic_table(metric: str, records: Mapping[str, Any], periods: list[str] | None) -> Table[Cell]:
     """The rows of a distribution report, zeros where LiveChat had nothing, capped."""
     columns_of, blank = PERIODIC[metric]
     columns = columns_of(records)
@@ -262,7 +265,7 @@ def _fold(columns: list[Column], values: list[list[float]]) -> dict[str, int | f
 RANKING_COLUMNS = ["agent", "chats", "good", "bad", "score"]
 
 
-def ranking_table(report: rt.RankingReport, agent_ids: Collection[str] | None = None) -> Table:
+def ranking_table(report: rt.RankingReport, agent_ids: Collection[str] | None = None) -> Table[Cell]:
     """Agents busiest first; with `agent_ids`, only those (LiveChat's ranking filters chats, so
     it also ranks whoever else served them)."""
     asked = _asked(agent_ids)
@@ -279,7 +282,7 @@ def ranking_table(report: rt.RankingReport, agent_ids: Collection[str] | None = 
     return Table(RANKING_COLUMNS, shown, notes=notes)
 
 
-def _capped(rows: list[list[Cell]], cap: int, what: str, narrow: str) -> tuple[list[list[Cell]], list[str]]:
+def _capped(rows: list[list[C]], cap: int, what: str, narrow: str) -> tuple[list[list[C]], list[str]]:
     if len(rows) <= cap:
         return rows, []
     return rows[:cap], [f"Showing the top {cap} of {len(rows)} {what}; narrow with {narrow} for the rest."]
@@ -297,7 +300,7 @@ def agent_table(
     *,
     agent_ids: Collection[str] | None = None,
     filtered: bool = False,
-) -> tuple[Table, m.TeamSummary]:
+) -> tuple[Table[m.AgentCell], m.TeamSummary]:
     """Agents joined by id (performance for chats and times, ranking for the score), busiest first.
 
     The agents are those of `agents/performance`, the agents report. `chats/ranking` filters
@@ -313,7 +316,7 @@ def agent_table(
     if asked is not None:
         ids &= asked
     rows = [_agent_row(agent, performance.records.get(agent), ranking.records.get(agent)) for agent in ids]
-    rows.sort(key=lambda row: (-int(row[1]), str(row[0])))
+    rows.sort(key=lambda row: (-_count(row[1]), str(row[0])))
     notes: list[str] = []
     if ids == set(performance.records):
         s = performance.summary
@@ -339,38 +342,47 @@ def _asked(agent_ids: Collection[str] | None) -> set[str] | None:
     return set(agent_ids) if agent_ids else None  # an empty list: no filter
 
 
-def missing_agents(agent_ids: Collection[str] | None, rows: list[list[Cell]]) -> list[str]:
+def missing_agents(agent_ids: Collection[str] | None, rows: Sequence[Sequence[m.AgentCell]]) -> list[str]:
     """The agents asked for that have no row."""
     have = {str(row[0]) for row in rows}
     return [a for a in agent_ids or () if a not in have]
 
 
-def _team_of(rows: list[list[Cell]], performance: rt.PerformanceReport) -> m.TeamSummary:
+def _team_of(rows: list[list[m.AgentCell]], performance: rt.PerformanceReport) -> m.TeamSummary:
     """The rows added up; the first response time weighed by each agent's first responses."""
     mine = [performance.records[str(row[0])] for row in rows if row[0] in performance.records]
     answered = sum(p.first_response_chats_count for p in mine)
     waited = sum(p.first_response_time * p.first_response_chats_count for p in mine)
     return m.TeamSummary(
         agents=len(rows),
-        chats=sum(int(row[1]) for row in rows),
-        rated_good=sum(int(row[2]) for row in rows),
-        rated_bad=sum(int(row[3]) for row in rows),
+        chats=sum(_count(row[1]) for row in rows),
+        rated_good=sum(_count(row[2]) for row in rows),
+        rated_bad=sum(_count(row[3]) for row in rows),
         first_response_chats=answered,
         first_response_s=round(waited / answered) if answered else 0,
     )
 
 
-def _agent_row(agent: str, p: rt.PerformanceRecord | None, r: rt.RankingRecord | None) -> list[Cell]:
+def _count(cell: m.AgentCell) -> int:
+    """An agent row's count column (chats, good, bad), which is always a number."""
+    return int(cell) if isinstance(cell, int | float) else 0
+
+
+def _agent_row(agent: str, p: rt.PerformanceRecord | None, r: rt.RankingRecord | None) -> list[m.AgentCell]:
     score = round(r.score, 3) if r and r.score is not None else 0
     if p is None:  # only in the ranking: its counts, no times
         counts = (r.total, r.good, r.bad) if r else (0, 0, 0)
-        return [agent, *counts, score, 0, 0, 0, 0, 0]
-    times = (p.first_response_time, p.chatting_time, p.accepting_chats_time, p.not_accepting_chats_time,
-             p.logged_in_time)  # fmt: skip
-    return [agent, p.chats_count, p.chats_rated_good, p.chats_rated_bad, score, *(round(t) for t in times)]
+        return [agent, *counts, score, None, None, None, None, None]
+    # "the average time the agent took to respond to the first message", over
+    # first_response_chats_count chats (https://platform.text.com/docs/data-reporting/reports-api#performance):
+    # none of them, no average
+    first = round(p.first_response_time) if p.first_response_chats_count else None
+    times = (p.chatting_time, p.accepting_chats_time, p.not_accepting_chats_time, p.logged_in_time)
+    counts = (p.chats_count, p.chats_rated_good, p.chats_rated_bad)
+    return [agent, *counts, score, first, *(round(t) for t in times)]
 
 
-def tag_table(report: rt.ChatUsageReport) -> Table:
+def tag_table(report: rt.ChatUsageReport) -> Table[Cell]:
     """Tags by chats, most used first."""
     ordered = sorted(report.records.items(), key=lambda kv: (-kv[1], kv[0]))
     rows: list[list[Cell]] = [[tag, count] for tag, count in ordered]

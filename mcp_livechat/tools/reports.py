@@ -14,7 +14,7 @@ import asyncio
 import zoneinfo
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -80,13 +80,16 @@ def window(
     `coarser`: a coarser distribution would take a longer range."""
     tz = zone(timezone)
     start, end = at(date_from, tz, end_of_day=False), at(date_to, tz, end_of_day=True)
-    if end < start:
+    # in UTC: two times of one zone compare and subtract by wall clock, which the hour that
+    # clocks go back makes wrong (01:45 EDT is before 01:15 EST)
+    elapsed = end.astimezone(UTC) - start.astimezone(UTC)
+    if elapsed < timedelta(0):
         raise UserInputError(
             f"date_to ({end.isoformat()}) is before date_from ({start.isoformat()}); "
             "give a date_to on or after date_from",
             argument="date_to",
         )
-    if end - start > timedelta(days=limit_days):
+    if elapsed > timedelta(days=limit_days):
         raise UserInputError(
             f"date_to: the range from {start.date()} to {end.date()} spans more than {limit_days} days, "
             f"the most this report covers here; move date_to closer"
@@ -178,7 +181,7 @@ _NOTHING_MATCHED = (
 )
 
 
-def _missing_note(agent_ids: Sequence[str] | None, table_rows: list[list[m.Cell]]) -> list[str]:
+def _missing_note(agent_ids: Sequence[str] | None, table_rows: Sequence[Sequence[m.AgentCell]]) -> list[str]:
     missing = rows.missing_agents(agent_ids, table_rows)
     if not missing:
         return []
@@ -189,7 +192,7 @@ def _missing_note(agent_ids: Sequence[str] | None, table_rows: list[list[m.Cell]
     ]
 
 
-def _period_notes(win: Window, distribution: str, table: rows.Table) -> list[str]:
+def _period_notes(win: Window, distribution: str, table: rows.Table[m.Cell]) -> list[str]:
     """What the rows alone would not tell: periods cut short by the range, an hour that clocks
     going back made two, and the days LiveChat chose for its default range."""
     if win.start is None or win.end is None:
@@ -267,9 +270,12 @@ async def tag_usage(tc: ToolContext, win: Window, *, group_ids: Sequence[int] | 
 WEEKLY_TOP_TAGS = 10
 
 
-async def weekly(tc: ToolContext) -> dict[str, m.ChatReport | m.AgentReport | m.TagReport]:
-    """What the `weekly_report` prompt embeds: LiveChat's last seven days, read concurrently."""
-    win = last_seven_days()
+async def weekly(
+    tc: ToolContext, timezone: str = "UTC"
+) -> dict[str, m.ChatReport | m.AgentReport | m.TagReport]:
+    """What the `weekly_report` prompt embeds: LiveChat's last seven days in `timezone`, read
+    concurrently."""
+    win = last_seven_days(timezone)
     volume, first_response, ratings, tags, team = await asyncio.gather(
         chat_metric(tc, "total_chats", win),
         chat_metric(tc, "first_response_time", win),
@@ -292,8 +298,11 @@ async def weekly(tc: ToolContext) -> dict[str, m.ChatReport | m.AgentReport | m.
 From = Annotated[DayOrTime, Field(description="First day (2026-11-01) or RFC 3339 time, in timezone")]
 To = Annotated[DayOrTime, Field(description="Last day, inclusive, or RFC 3339 time")]
 GroupIds = Annotated[list[int] | None, Field(max_length=200, description="Only chats of these groups")]
+# an agent id is an email, at most 254 characters (RFC 5321's path limit): a longer one is no
+# agent, and notes that name ids echo at most this much of each
+AgentId = Annotated[str, Field(max_length=254)]
 AgentIds = Annotated[
-    list[str] | None, Field(max_length=200, description="Only these agents (ids are emails)")
+    list[AgentId] | None, Field(max_length=200, description="Only these agents (ids are emails)")
 ]
 Zone = Annotated[TimeZone, Field(description="IANA time zone of the dates and periods")]
 
@@ -347,7 +356,8 @@ async def agent_report(
 ) -> m.AgentReport:
     """Who carried the load over a date range: per agent their chats, good and bad ratings,
     ranking score, average first response time, and time chatting, accepting and not accepting
-    chats and logged in (seconds), busiest first, with LiveChat's team summary. Up to 366 days."""
+    chats and logged in (seconds; null: nothing to average), busiest first, with LiveChat's team
+    summary. Up to 366 days."""
     win = window(date_from, date_to, timezone, MAX_DAYS_PLAIN)
     return await agents(tc, win, agent_ids=agent_ids, group_ids=group_ids, progress=tc.report_progress)
 

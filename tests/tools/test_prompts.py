@@ -46,7 +46,8 @@ def _text(prompt: Any) -> str:
 async def test_weekly_report_embeds_the_last_seven_days(connect: Callable[..., Any]) -> None:
     async with connect(toolsets="all") as client:
         listed = {p.name: p for p in (await client.list_prompts()).prompts}
-        assert not listed["weekly_report"].arguments
+        arguments = listed["weekly_report"].arguments or []
+        assert [(a.name, a.required) for a in arguments] == [("timezone", False)]
         text = _text(await client.get_prompt("weekly_report", {}))
         # the same numbers the tools give for LiveChat's default range, the seed's last seven days
         days = json.loads(text.split("volume (JSON): ", 1)[1].split("\n", 1)[0])["buckets"]
@@ -63,6 +64,26 @@ async def test_weekly_report_embeds_the_last_seven_days(connect: Callable[..., A
     assert len(json.loads(sections["top_tags"])["tags"]) <= 10
     assert "weekly LiveChat report" in text and "not enabled" not in text
     assert len(text) < 6000
+
+
+async def test_weekly_report_counts_the_days_of_the_time_zone_asked_for(connect: Callable[..., Any]) -> None:
+    """A lead in Los Angeles reads their own days: the chats of their evening are not the next
+    UTC day's."""
+    async with connect(toolsets="reports") as client:
+        text = _text(await client.get_prompt("weekly_report", {"timezone": "america/los_angeles"}))
+        utc = _text(await client.get_prompt("weekly_report", {}))
+        sections = dict(line.split(" (JSON): ", 1) for line in text.splitlines() if " (JSON): " in line)
+        days = json.loads(sections["volume"])["buckets"]
+        week = {"date_from": days[0][0], "date_to": days[-1][0], "timezone": "America/Los_Angeles"}
+        volume = await call(client, "chat_report", {"metric": "total_chats", **week})
+        with pytest.raises(MCPError) as err:
+            await client.get_prompt("weekly_report", {"timezone": "Mars/Olympus"})
+    assert {json.loads(body)["timezone"] for body in sections.values()} == {"America/Los_Angeles"}
+    assert days == volume["buckets"] and len(days) == 7
+    assert text.split("volume (JSON): ", 1)[1] != utc.split("volume (JSON): ", 1)[1]
+    assert (
+        err.value.error.code == -32602 and "timezone" in str(err.value) and "Mars/Olympus" in str(err.value)
+    )
 
 
 async def test_weekly_report_says_how_to_enable_reports_and_what_scope_is_missing(
@@ -88,9 +109,11 @@ async def test_weekly_report_falls_back_to_the_tools_when_a_report_fails(
     failing = OtherReading(sandbox.transport(), {"/reports/chats/ratings": refuse})
     async with connect(toolsets="reports", transport=failing) as client:
         text = _text(await client.get_prompt("weekly_report", {}))
+        zoned = _text(await client.get_prompt("weekly_report", {"timezone": "Asia/Tokyo"}))
     assert "Could not read LiveChat's reports" in text and "Report temporarily unavailable" in text
     assert "chat_report" in text and "agent_report" in text and "date_from" in text
-    assert failing.applied == {"/reports/chats/ratings": 1}
+    assert "timezone='UTC'" in text and "timezone='Asia/Tokyo'" in zoned
+    assert failing.applied == {"/reports/chats/ratings": 2}
 
 
 async def test_resources(connect: Callable[..., Any], sandbox: Sandbox) -> None:

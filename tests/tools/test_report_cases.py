@@ -110,11 +110,37 @@ async def test_agents_only_in_the_ranking_are_kept_and_added_up(
     async with connect(toolsets="reports", transport=reading) as client:
         report = await call(client, "agent_report", MONTH)
     rows = {row[0]: row for row in report["agents"]}
-    assert rows["ghost@example.com"][1:4] == [5, 2, 1] and rows["ghost@example.com"][5:] == [0] * 5
+    assert rows["ghost@example.com"][1:4] == [5, 2, 1] and rows["ghost@example.com"][5:] == [None] * 5
     assert report["team"]["agents"] == len(rows)
     assert report["team"]["chats"] == sum(row[1] for row in rows.values())
     assert report["team"]["rated_bad"] == sum(row[3] for row in rows.values())
     assert "only in LiveChat's ranking" in report["note"]
+
+
+async def test_an_agent_without_first_responses_has_no_first_response_time(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """An agent who only took over chats answered no customer's first message: LiveChat's
+    `first_response_time` is an average over `first_response_chats_count` chats, here none, so
+    the row says null (whether LiveChat sends 0 or leaves the keys out), never a fastest 0 s."""
+
+    async def no_first_responses(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        response = await forward()
+        answer = json.loads(await response.aread())
+        answer["records"][SMITH].update(first_response_chats_count=0, first_response_time=0)
+        for key in ("first_response_chats_count", "first_response_time"):
+            answer["records"]["brown@example.com"].pop(key)
+        return httpx2.Response(200, json=answer)
+
+    reading = OtherReading(sandbox.transport(), {"/reports/agents/performance": no_first_responses})
+    async with connect(toolsets="reports", transport=reading) as client:
+        report = await call(client, "agent_report", MONTH)
+    column = report["columns"].index("first_response_s")
+    rows = {row[0]: row for row in report["agents"]}
+    assert rows[SMITH][column] is None and rows["brown@example.com"][column] is None
+    assert rows[SMITH][1] > 0 and isinstance(rows[SMITH][column + 1], int)  # its other times stay
+    others = [row[column] for agent, row in rows.items() if agent not in (SMITH, "brown@example.com")]
+    assert others and all(isinstance(value, int) and value > 0 for value in others)
 
 
 async def test_dates_must_be_written_as_days_or_rfc3339(connect: Callable[..., Any]) -> None:
@@ -126,8 +152,21 @@ async def test_dates_must_be_written_as_days_or_rfc3339(connect: Callable[..., A
         early = await fail(client, "chat_report", {"metric": "total_chats", "date_from": "0001-01-01",
                                                     "date_to": "0001-01-01", "timezone": "Asia/Kolkata"})  # fmt: skip
         archive = await fail(client, "search_archives", {"date_to": "20261107"})
-    for text in (compact, number, archive):
-        assert "2026-11-01" in text and "RFC 3339" in text, text
+        # without an offset, midnight would be read as the whole day (48 hours here, not 24)
+        midnight = await fail(client, "chat_report", {"metric": "total_chats", "date_from": "2026-11-01T00:00:00",
+                                                       "date_to": "2026-11-02T00:00:00"})  # fmt: skip
+        spaced = await fail(client, "search_archives", {"date_from": "2026-11-02 00:00"})
+        naive = await fail(
+            client, "tag_report", {"date_from": "2026-11-01", "date_to": "2026-11-02T09:00:00"}
+        )
+        day = await call(client, "chat_report", {"metric": "total_chats", "date_from": "2026-11-01",
+                                                 "date_to": "2026-11-01"})  # fmt: skip
+        hours = await call(client, "chat_report", {"metric": "total_chats", "date_from": "2026-11-01T00:00Z",
+                                                   "date_to": "2026-11-01t23:59:59.999999+00:00"})  # fmt: skip
+    for text in (compact, number, archive, midnight, spaced, naive):
+        assert "2026-11-01" in text and "RFC 3339" in text and "offset" in text, text
+    assert "date_from" in midnight and "date_from" in spaced and "date_to" in naive
+    assert hours["total"] == day["total"] > 0 and hours["to"] == day["to"]
     assert "date_from" in compact and "date_from" in number and "date_to" in archive
     assert "date_from" in far and "between 1970 and 9000" in far
     assert "date_from" in early and "filters.from" not in early
@@ -247,3 +286,42 @@ def test_days_of_a_default_range_are_filled() -> None:
     hourly = TotalChatsReport.model_validate({"records": {"13:00": {"total": 1}}}).records
     hours = periodic_table("total_chats", hourly, None)
     assert [row[0] for row in hours.rows] == ["13:00"]
+
+
+async def test_days_and_ranges_hold_where_clocks_go_back(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """America/Santiago's clocks go back at midnight on 2026-04-05: 23:00-23:59 of 4 April happen
+    twice, and a chat in the second of them belongs to 4 April, not to neither day. In New York,
+    01:45 EDT to 01:15 EST on 2026-11-01 is half an hour, not a range that ends before it starts."""
+    thread = next(c for c in sandbox.state.chats.values() if c.organization_id == constants.ORGANIZATION_ID
+                  and not c.threads[-1].active).threads[-1]  # fmt: skip
+    thread.created_at = "2026-04-05T03:30:00.000000Z"  # 23:30 -04:00, the second 23:30 of 4 April
+    santiago = {"metric": "total_chats", "timezone": "America/Santiago"}
+    async with connect(toolsets="reports") as client:
+        fourth = await call(
+            client, "chat_report", {**santiago, "date_from": "2026-04-04", "date_to": "2026-04-04"}
+        )
+        fifth = await call(
+            client, "chat_report", {**santiago, "date_from": "2026-04-05", "date_to": "2026-04-05"}
+        )
+        half_hour = await call(client, "chat_report", {"metric": "total_chats", "distribution": "hour",
+                                                       "timezone": "America/New_York",
+                                                       "date_from": "2026-11-01T01:45:00-04:00",
+                                                       "date_to": "2026-11-01T01:15:00-05:00"})  # fmt: skip
+    assert fourth["to"] == "2026-04-04T23:59:59.999999-04:00" and fifth["from"] == "2026-04-05T00:00:00-04:00"
+    assert fourth["total"] == 1 and fifth["total"] == 0
+    assert half_hour["from"] == "2026-11-01T01:45:00-04:00" and half_hour["to"] == "2026-11-01T01:15:00-05:00"
+    assert [row[0] for row in half_hour["buckets"]] == ["2026-11-01 01:00"]
+
+
+async def test_an_agent_id_longer_than_an_email_is_refused_briefly(connect: Callable[..., Any]) -> None:
+    """The notes name the agents asked for; an id of 20,000 characters would come back in them."""
+    async with connect(toolsets="reports") as client:
+        text = await fail(client, "chat_report", {"metric": "ranking", **MONTH,
+                                                  "agent_ids": [SMITH, *("x" * 20_000 for _ in range(12))]})  # fmt: skip
+        longest = await call(
+            client, "agent_report", {**MONTH, "agent_ids": [SMITH, "a" * 242 + "@example.com"]}
+        )
+    assert "agent_ids" in text and "254" in text and len(text) < 1_000, text
+    assert "a" * 242 in longest["note"] and [row[0] for row in longest["agents"]] == [SMITH]
