@@ -41,7 +41,7 @@ def add_user_to_chat(ctx: Ctx, body: JSON) -> JSON:
     if user_id not in thread.user_ids:
         thread.user_ids.append(user_id)
     if user_type == "agent" and visibility == "all":
-        thread.queue = None  # a public agent takes the chat out of the queue; a silent one does not
+        thread.dequeue(ctx.now())  # a public agent takes the chat out of the queue; a silent one does not
     return {}
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .clock import parse_rfc3339
+
 JSON = dict[str, Any]
 
 
@@ -116,11 +118,25 @@ class ThreadRecord:
     properties: JSON = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     queue: JSON | None = None
+    # Seconds the thread waited in the queue before an agent took it: the sandbox's own record
+    # for the Reports API's queued visitors, "visitors who waited in the queue and entered a
+    # chat" (https://platform.text.com/docs/data-reporting/reports-api#queued-visitors). It is
+    # never sent: a thread shows ``queue`` only while it waits [UNVERIFIED what LiveChat keeps].
+    queued_for: float | None = None
     next_event_no: int = 1
     # LiveChat's own AI summary {"status", "text", "updated_at"} (v3.6 thread, optional).
     summary: JSON | None = None
     # The reason access is restricted; such a thread is returned without ``events``.
     restricted_access: str | None = None
+
+    def dequeue(self, now: datetime) -> None:
+        """A public agent took the thread: it leaves the queue, and its wait is kept (added up if
+        it waited more than once)."""
+        if self.queue is None:
+            return
+        queued_at = parse_rfc3339(str(self.queue.get("queued_at") or self.created_at))
+        self.queued_for = (self.queued_for or 0.0) + max(0.0, (now - queued_at).total_seconds())
+        self.queue = None
 
     def new_event_id(self) -> str:
         event_id = f"{self.id}_{self.next_event_no}"

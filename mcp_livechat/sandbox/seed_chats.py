@@ -130,7 +130,9 @@ def _chat(
         agents_in = [t_agent] if t_mode == "assigned" and t_agent is not None else []
         with_supervisor = supervisor is not None and t_mode == "assigned" and rng.random() < 0.08
         showcase = index == 0 and last
-        proactive = _proactive(thread_id) if agents_in and not (active and last) and not showcase else None
+        finished_and_served = bool(agents_in) and not (active and last) and not showcase
+        proactive = _proactive(thread_id) if finished_and_served else None
+        queue_wait = _queue_wait(thread_id) if finished_and_served and proactive is None else None
         writer.conversation(
             mode=t_mode,
             agent=agents_in[0] if agents_in else None,
@@ -139,6 +141,7 @@ def _chat(
             showcase=showcase,
             hostile_text=hostile_text if last else None,
             proactive=proactive,
+            queue_wait=queue_wait,
         )
         thread = ThreadRecord(
             id=writer.thread_id,
@@ -156,6 +159,8 @@ def _chat(
             thread.tags = sorted({t.name for t in rng.sample(tags, min(len(tags), rng.randint(1, 2)))})
         if t_mode == "queued":
             thread.queue = {"position": 0, "wait_time": 0, "queued_at": thread.created_at}
+        if queue_wait is not None:
+            thread.queued_for = _until_joined(thread)
         chat.threads.append(thread)
         if last:
             chat.users = _chat_users(chat, thread, customer, active, with_supervisor, supervisor)
@@ -180,6 +185,21 @@ def _proactive(thread_id: str) -> random.Random | None:
     of the seed stay as they were."""
     aside = random.Random(f"{thread_id}/started by")
     return aside if aside.random() < 0.03 else None
+
+
+def _queue_wait(thread_id: str) -> float | None:
+    """About 15% of the finished customer-started threads an agent served waited in the queue
+    first, 20 s to 15 min (the rate and the waits are the sandbox's own [UNVERIFIED]); drawn
+    from a generator of the thread's own, so every other seeded value stays as it was."""
+    aside = random.Random(f"{thread_id}/queued")
+    return aside.uniform(20, 900) if aside.random() < 0.15 else None
+
+
+def _until_joined(thread: ThreadRecord) -> float:
+    """Seconds from the thread's start, when it joined the queue, to the agent joining it."""
+    start = parse_rfc3339(thread.created_at)
+    joined = next(e for e in thread.events if e.get("system_message_type") == "routing.assigned")
+    return (parse_rfc3339(str(joined["created_at"])) - start).total_seconds()
 
 
 def _thread_properties(rng: random.Random, mode: str, thread_id: str, *, customer_started: bool) -> JSON:

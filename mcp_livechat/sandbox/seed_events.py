@@ -97,8 +97,12 @@ class EventWriter:
         showcase: bool,
         hostile_text: str | None,
         proactive: random.Random | None = None,
+        queue_wait: float | None = None,
     ) -> None:
-        """``proactive`` (a generator of the thread's own): the agent started the chat. The
+        """``queue_wait``: seconds the customer waited in the queue before the agent joined (the
+        routing message and everything after it come that much later).
+
+        ``proactive`` (a generator of the thread's own): the agent started the chat. The
         Reports API counts chats "started by an agent"
         (https://platform.text.com/docs/data-reporting/reports-api#engagement); the agent's
         message comes first, and the customer saw no pre-chat form and no routing message
@@ -114,6 +118,7 @@ class EventWriter:
             if showcase or rng.random() < 0.4:
                 self.filled_form()
             if mode == "assigned" and agent is not None:
+                self.t += timedelta(seconds=queue_wait or 0)
                 self.system_message("routing.assigned", "{agent} joined the chat", agent)
         self.message(cid, self._fmt(rng.choice(openers)))
         if hostile_text is not None:

@@ -132,7 +132,7 @@ def _assign(ctx: Ctx, chat: ChatRecord, leaving: set[str], picked: AgentRecord |
         user.present, user.visibility = True, "all"
     if picked.id not in thread.user_ids:
         thread.user_ids.append(picked.id)
-    thread.queue = None
+    thread.dequeue(ctx.now())
 
 
 def _queue(ctx: Ctx, chat: ChatRecord) -> JSON:

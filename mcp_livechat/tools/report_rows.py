@@ -116,6 +116,14 @@ def _engaged(b: rt.EngagementBucket) -> float:
     )
 
 
+def _average(stats: rt.QueueStats) -> float:
+    """A wait's average, kept within its min and max. LiveChat's example sends `avg` unrounded
+    and min/max as whole numbers, so rounding could put the average above the max (one wait of
+    844.6 s: avg 845, max 844) whether LiveChat rounds or truncates its min/max [UNVERIFIED]
+    (https://platform.text.com/docs/data-reporting/reports-api#queued-visitors)."""
+    return min(max(stats.avg, stats.min), stats.max) if stats.count else stats.avg
+
+
 PERIODIC: dict[str, tuple[Callable[[Mapping[str, Any]], list[Column]], Callable[[], Any]]] = {
     "total_chats": (
         _static(Column("chats", lambda b: b.total), Column("continuous", lambda b: b.continuous)),
@@ -164,10 +172,10 @@ PERIODIC: dict[str, tuple[Callable[[Mapping[str, Any]], list[Column]], Callable[
     "queued_visitors": (
         _static(
             Column("queued", lambda b: b.queued.count),
-            Column("queued_avg_s", lambda b: b.queued.avg, "avg", "queued"),
+            Column("queued_avg_s", lambda b: _average(b.queued), "avg", "queued"),
             Column("queued_max_s", lambda b: b.queued.max, "max"),
             Column("left", lambda b: b.left_queue.count),
-            Column("left_avg_s", lambda b: b.left_queue.avg, "avg", "left"),
+            Column("left_avg_s", lambda b: _average(b.left_queue), "avg", "left"),
             Column("left_max_s", lambda b: b.left_queue.max, "max"),
         ),
         rt.QueuedVisitorsBucket,

@@ -123,6 +123,8 @@ async def test_other_parameter_rules(client: httpx2.AsyncClient) -> None:
         ("agents/performance", {"distribution": "month"}),
         ("chats/total_chats", {"timezone": "Mars/Olympus_Mons"}),
         ("agents/availability", {"filters": {"greetings": {"from": RANGE_31["from"], "to": RANGE_31["to"]}}}),
+        ("agents/performance", {"filters": {**RANGE_31, "agents": [constants.AGENT_EMAIL]}}),  # not an object
+        ("chats/total_chats", {"filters": {**RANGE_31, "agents": [constants.AGENT_EMAIL]}}),
     ]:
         assert (await report_error(client, path, body))[1]["type"] == "validation"
     greetings = {"greetings": {"from": RANGE_31["from"], "to": RANGE_31["to"]}}

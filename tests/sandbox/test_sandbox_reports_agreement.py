@@ -16,6 +16,7 @@ from mcp_livechat.sandbox import Sandbox, constants
 from mcp_livechat.sandbox.reports.agents import wilson_score
 
 from .reports_testkit import RANGE_31, archived, customer_of, day_of, first_response, report_ok
+from .sandbox_testkit import ok
 
 # -- agreement with the chats ------------------------------------------------------------------------
 RANGES = [
@@ -177,15 +178,28 @@ async def test_tags_agree_with_the_thread_tags(client: httpx2.AsyncClient) -> No
     assert summed == expected
 
 
-async def test_queued_visitors_agree_with_the_queues(client: httpx2.AsyncClient) -> None:
+async def test_queued_visitors_agree_with_the_queues(client: httpx2.AsyncClient, sb: Sandbox) -> None:
+    """`queued` are "visitors who waited in the queue and entered a chat": the served threads
+    that waited, each for as long as its events show (from the start to the agent joining);
+    visitors still waiting have entered no chat yet and are in neither bucket."""
     threads = await archived(client, RANGE_31)
     body = await report_ok(client, "chats/queued_visitors", {"timezone": "UTC", "filters": RANGE_31})
     queued = [r["queued"] for r in body["records"].values() if "queued" in r]
-    waits = [t["queue"]["wait_time"] for t in threads if "queue" in t]
+    kept = {
+        t.id: t.queued_for for c in sb.state.chats.values() for t in c.threads if t.queued_for is not None
+    }
+    waits = []
+    for thread in (t for t in threads if t["id"] in kept):
+        joined = next(e for e in thread["events"] if e.get("system_message_type") == "routing.assigned")
+        wait = (_moment(joined["created_at"]) - _moment(thread["created_at"])).total_seconds()
+        assert wait == pytest.approx(kept[thread["id"]], abs=1e-6) and "queue" not in thread
+        assert len(thread["user_ids"]) > 1  # an agent took it
+        waits.append(wait)
     assert sum(q["count"] for q in queued) == len(waits) > 0
     assert min(q["min"] for q in queued) == int(min(waits)) and max(q["max"] for q in queued) == int(
         max(waits)
     )
+    assert any("queue" in t and t["active"] for t in threads)  # some still wait: counted nowhere
     unanswered = [t for t in threads if len(t["user_ids"]) == 1 and not t["active"]]
     assert sum(r["left_queue"]["count"] for r in body["records"].values() if "left_queue" in r) == len(
         unanswered
@@ -193,6 +207,30 @@ async def test_queued_visitors_agree_with_the_queues(client: httpx2.AsyncClient)
     grouped = await report_ok(client, "tags/chat_usage", {"filters": {**RANGE_31, "groups": {"values": [2]}}})
     in_group = Counter(tag for t in threads if 2 in t["access"]["group_ids"] for tag in t.get("tags", []))
     assert grouped["records"] == dict(in_group)
+
+
+def _moment(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+async def test_a_visitor_an_agent_takes_from_the_queue_counts_as_queued(
+    client: httpx2.AsyncClient, sb: Sandbox
+) -> None:
+    """While a visitor waits they are in neither bucket; once an agent joins, they waited and
+    entered a chat, for as long as they were in the queue."""
+    chat = next(c for c in sb.state.org_chats(constants.ORGANIZATION_ID) if c.active and c.last_thread.queue)
+    queued_at = _moment(str(chat.last_thread.queue["queued_at"]))  # type: ignore[index]
+    moment = {"from": chat.last_thread.created_at, "to": chat.last_thread.created_at}
+    before = await report_ok(client, "chats/queued_visitors", {"timezone": "UTC", "filters": moment})
+    add = {"chat_id": chat.id, "user_id": constants.AGENT_EMAIL, "user_type": "agent", "visibility": "all"}
+    assert await ok(client, "add_user_to_chat", add | {"ignore_requester_presence": True}) == {}
+    after = await report_ok(client, "chats/queued_visitors", {"timezone": "UTC", "filters": moment})
+    waited = sb.clock.now() - queued_at
+    assert before["total"] == after["total"] == 1 and all(not r for r in before["records"].values())
+    (record,) = [r for r in after["records"].values() if r]
+    assert record["queued"]["count"] == 1 and "left_queue" not in record
+    assert 0 < waited.total_seconds() - record["queued"]["avg"] < 5  # joined just now
+    assert chat.last_thread.queue is None
 
 
 async def test_timezone_moves_a_late_thread_to_the_next_day(client: httpx2.AsyncClient, sb: Sandbox) -> None:

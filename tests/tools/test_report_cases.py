@@ -325,3 +325,23 @@ async def test_an_agent_id_longer_than_an_email_is_refused_briefly(connect: Call
         )
     assert "agent_ids" in text and "254" in text and len(text) < 1_000, text
     assert "a" * 242 in longest["note"] and [row[0] for row in longest["agents"]] == [SMITH]
+
+
+async def test_an_average_wait_never_reads_above_its_max(connect: Callable[..., Any]) -> None:
+    """LiveChat sends a wait's `avg` unrounded and its min/max whole: a day with one wait of
+    844.6 s must not read avg 845, max 844."""
+    async with connect(toolsets="reports") as client:
+        report = await call(client, "chat_report", {"metric": "queued_visitors", **MONTH})
+    columns = report["columns"]
+    checked = 0
+    for row in report["buckets"]:
+        cells = dict(zip(columns, row, strict=True))
+        for part in ("queued", "left"):
+            if cells[part]:
+                assert cells[f"{part}_avg_s"] <= cells[f"{part}_max_s"], row
+                checked += 1
+            if cells[part] == 1:
+                assert cells[f"{part}_avg_s"] == cells[f"{part}_max_s"], row
+    assert checked > 20
+    summary = report["summary"]
+    assert 0 < summary["queued_avg_s"] <= summary["queued_max_s"]

@@ -221,7 +221,7 @@ SIZE_BOUND = {
     "engagement": 0.42,
     "tags": 0.8,
     "groups": 1.0,
-    "queued_visitors": 0.98,
+    "queued_visitors": 0.6,
 }
 
 

@@ -15,7 +15,7 @@ from ..model import JSON, AgentRecord
 from . import buckets
 from .availability import Interval, agent_intervals, overlap, union
 from .facts import Facts
-from .filters import select, value_filter
+from .filters import select, spec_at, value_filter
 from .params import Query
 
 WILSON_Z = 2.69  # "Z=2.69 (confidence level)", https://www.livechat.com/help/agent-rankings/
@@ -74,12 +74,14 @@ def report_agents(ctx: Ctx, query: Query, facts: list[Facts]) -> list[AgentRecor
     not say whether ``groups.values`` picks agents, chats or both; the sandbox does both, see
     ``counted_chats``, while ``groups.exclude_values`` / ``groups.exists`` filter chats only].
     Agents awaiting approval are left out, suspended ones unless they had chats [UNVERIFIED]."""
-    spec = query.filters.get("agents") if isinstance(query.filters.get("agents"), dict) else {}
+    spec = spec_at(
+        query.filters, "agents", "filters.agents"
+    )  # refused unless an object, as in the chats reports
     # ``exists`` is "available only for the Chats parameter value" (footnote 2,
     # https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters);
     # the docs don't say it is an error elsewhere: refusing it with ``validation`` is ours
     # [UNVERIFIED].
-    check = value_filter(spec or {}, "filters.agents", lambda agent_id: [agent_id], exists=False)
+    check = value_filter(spec, "filters.agents", lambda agent_id: [agent_id], exists=False)
     groups = query.filters.get("groups") if isinstance(query.filters.get("groups"), dict) else None
     wanted = groups.get("values") if groups else None
     busy = {a for f in facts for a in f.agents}

@@ -61,9 +61,12 @@ def total_chats(items: list[Facts]) -> JSON:
 # v2.0's "`seconds` – the average response time"
 # (https://platform.text.com/docs/data-reporting/reports-api/v2.0#chats-response-time).
 def duration(items: list[Facts]) -> JSON:
-    """``count``: chats with an agent; ``duration`` / ``agents_chatting_duration``: their average
-    length and the average of their agents' chatting time, whole seconds [UNVERIFIED: the
-    rounding, and the unit, see above]."""
+    """``count``: chats with an agent, "the total number of chats `agents` had that `day`";
+    ``duration`` / ``agents_chatting_duration``: their average length and the average of their
+    agents' chatting time, whole seconds (https://platform.text.com/docs/data-reporting/reports-api#duration).
+    [UNVERIFIED: whether chats no agent joined are in ``count`` and ``duration`` (in the docs'
+    example every day's ``count`` equals total_chats' ``total``, so both readings fit it); the
+    rounding; the unit, see above.]"""
     served = [f for f in items if f.agents and f.duration is not None]
     lengths = [f.duration for f in served if f.duration is not None]
     chatting = [max(f.chatting.values()) for f in served if f.chatting]

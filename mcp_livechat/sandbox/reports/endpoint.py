@@ -17,11 +17,13 @@ from .params import AGENT_DISTRIBUTIONS, CHAT_DISTRIBUTIONS, Query, nest_query, 
 
 SCOPE = "reports_read"  # "Required scopes: reports_read" on every method
 Builder = Callable[[Ctx, Query], JSON]
-# (builder, distributions, accepted time pairs). Chats reports take any of the three time
-# pairs; the agents reports and tags/chat_usage document ``filters.from/to`` only. With
-# filters, a time pair is then required: the agents section says so; the Chat Usage section
-# (https://platform.text.com/docs/data-reporting/reports-api#chat-usage) does not, and
-# demanding it there is ours [UNVERIFIED].
+# (builder, distributions, accepted time pairs). Ranking's distribution "will have no effect on
+# the response" (https://platform.text.com/docs/data-reporting/reports-api#ranking); a value
+# that is no distribution is still refused, as in the other chats reports [UNVERIFIED]. Chats
+# reports take any of the three time pairs; the agents reports and tags/chat_usage document
+# ``filters.from/to`` only. With filters, a time pair is then required: the agents section says
+# so; the Chat Usage section (https://platform.text.com/docs/data-reporting/reports-api#chat-usage)
+# does not, and demanding it there is ours [UNVERIFIED].
 _CHATS = (CHAT_DISTRIBUTIONS, ("from", "greetings", "surveys"))
 _FROM_ONLY = ("from",)
 METHODS: dict[tuple[str, str], tuple[Builder, tuple[str, ...], tuple[str, ...]]] = {

@@ -20,9 +20,12 @@ ours [UNVERIFIED] unless it quotes https://platform.text.com/docs/data-reporting
   (https://platform.text.com/docs/messaging/references/default-properties#continuous);
 - **started by**: the author of the first event with an author; a customer-started thread is
   "from a greeting" when it has the ``lc2.greeting_id`` property;
-- **queue**: a thread with queue data waited in the queue for its ``wait_time``; an inactive
-  thread that no agent joined counts as a visitor who left the queue, waiting from its start to
-  its last event.
+- **queue**: ``queued`` are "visitors who waited in the queue and entered a chat", so a thread
+  an agent took out of the queue counts, with the wait the sandbox kept (``queued_for``); a
+  thread still waiting has entered no chat yet and is in neither bucket [UNVERIFIED]; an
+  inactive thread that no agent joined counts as a visitor who "left the queue without
+  starting a chat", waiting from its start to its last event [UNVERIFIED]
+  (https://platform.text.com/docs/data-reporting/reports-api#queued-visitors).
 """
 
 from __future__ import annotations
@@ -139,9 +142,10 @@ class Facts:
     @cached_property
     def queue(self) -> tuple[str, float] | None:
         """("queued" | "left_queue", seconds in the queue) or None."""
+        if self.thread.queued_for is not None:
+            return "queued", self.thread.queued_for
         if self.thread.queue is not None:
-            wait = self.thread.queue.get("wait_time")
-            return "queued", float(wait) if isinstance(wait, int | float) else 0.0
+            return None
         if not self.thread.active and not self.agents and self.duration is not None:
             return "left_queue", self.duration
         return None

@@ -33,7 +33,7 @@ T = TypeVar("T")
 _KINDS = ("exists", "values", "exclude_values")
 
 
-def _spec(filters: JSON, key: str, path: str) -> JSON:
+def spec_at(filters: JSON, key: str, path: str) -> JSON:
     value = filters.get(key)
     if value is None:
         return {}
@@ -77,7 +77,9 @@ def value_filter(
         if include is not None and not (include <= have if every else include & have):
             return False
         # ``exclude_values`` drops a chat that has any of them, with or without
-        # ``require_every_value``, as list_archives does in the sandbox [UNVERIFIED].
+        # ``require_every_value``, as list_archives does in the sandbox [UNVERIFIED: the docs say
+        # ``require_every_value`` "will return only those chats that have all elements passed in
+        # `values` or `exclude_values`", which read literally returns excluded chats].
         return not exclude or not exclude & have
 
     return check
@@ -129,7 +131,7 @@ def _agent_response(spec: JSON) -> list[Check]:
     if exists is not None:
         checks.append(lambda f: (f.first_response is not None) == exists)
     # "Works only if the agent_response.first filter is set to true."
-    agents = _spec(spec, "agents", "filters.agent_response.agents")
+    agents = spec_at(spec, "agents", "filters.agent_response.agents")
     if first and agents:
         check = value_filter(agents, "filters.agent_response.agents", _first_responder)
         if check is not None:
@@ -148,17 +150,17 @@ def thread_checks(state: EmulatorState, query: Query, *, agent_filter: bool = Tr
     they pass ``agent_filter=False``."""
     f = query.filters
     specs: list[Check | None] = [
-        value_filter(_spec(f, "tags", "filters.tags"), "filters.tags", lambda x: x.thread.tags),
+        value_filter(spec_at(f, "tags", "filters.tags"), "filters.tags", lambda x: x.thread.tags),
         value_filter(
-            _spec(f, "groups", "filters.groups"), "filters.groups", lambda x: x.thread.group_ids, ints=True
+            spec_at(f, "groups", "filters.groups"), "filters.groups", lambda x: x.thread.group_ids, ints=True
         ),
         value_filter(
-            _spec(f, "customer_countries", "filters.customer_countries"),
+            spec_at(f, "customer_countries", "filters.customer_countries"),
             "filters.customer_countries",
             lambda x: _country(state, x),
         ),
         value_filter(
-            _spec(f, "event_types", "filters.event_types"),
+            spec_at(f, "event_types", "filters.event_types"),
             "filters.event_types",
             lambda x: {str(e.get("type")) for e in x.thread.events},
             # Footnote 5 lists no ``exists`` for ``<event_type_filter_type>`` but then says "only
@@ -168,12 +170,14 @@ def thread_checks(state: EmulatorState, query: Query, *, agent_filter: bool = Tr
         ),
     ]
     if agent_filter:
-        specs.append(value_filter(_spec(f, "agents", "filters.agents"), "filters.agents", lambda x: x.agents))
+        specs.append(
+            value_filter(spec_at(f, "agents", "filters.agents"), "filters.agents", lambda x: x.agents)
+        )
     checks = [c for c in specs if c is not None]
-    checks += _property_checks(_spec(f, "properties", "filters.properties"))
-    checks += _agent_response(_spec(f, "agent_response", "filters.agent_response"))
+    checks += _property_checks(spec_at(f, "properties", "filters.properties"))
+    checks += _agent_response(spec_at(f, "agent_response", "filters.agent_response"))
     for ignored in ("sales", "goals", "greetings", "surveys"):
-        _spec(f, ignored, f"filters.{ignored}")
+        spec_at(f, ignored, f"filters.{ignored}")
     if query.pair == "greetings":
         # "Filters chats started from a greeting": a thread with the lc2.greeting_id property
         # (https://platform.text.com/docs/messaging/references/default-properties#greeting_id).
