@@ -139,6 +139,8 @@ async def chat_metric(
         table.notes.append(_NOTHING_MATCHED.format(what="chats"))
     elif ranking:
         table.notes += _missing_note(agent_ids, table.rows)
+    if metric == "queued_visitors" and (agent_ids or group_ids or tags):
+        table.notes.append(_CUSTOMERS_REPORT)
     return m.ChatReport(
         metric=metric,
         from_=win.sent_from,
@@ -175,6 +177,15 @@ def _on_boundary(moment: datetime, distribution: str) -> bool:
     )
 
 
+# LiveChat lists queued_visitors among its Customers reports, whose parameters are only
+# `filters.from`/`to`, while its section points to the chats reports' filters
+# (https://platform.text.com/docs/data-reporting/reports-api#available-methods,
+# #for-the-customer-reports, #queued-visitors): whether the other filters narrow it is
+# [UNVERIFIED], so the result says so rather than pass the numbers off as filtered.
+_CUSTOMERS_REPORT = (
+    "LiveChat documents only a time range for this report (it lists it with the customer reports): "
+    "the agent, group and tag filters were sent but may not narrow it."
+)
 _NOTHING_MATCHED = (
     "No {what} in this range match the filters; if some should, check the ids (agents are emails, "
     "groups numbers) and tag names: an unknown one matches nothing."

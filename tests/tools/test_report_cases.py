@@ -345,3 +345,16 @@ async def test_an_average_wait_never_reads_above_its_max(connect: Callable[..., 
     assert checked > 20
     summary = report["summary"]
     assert 0 < summary["queued_avg_s"] <= summary["queued_max_s"]
+
+
+async def test_queued_visitors_with_filters_says_they_may_not_apply(connect: Callable[..., Any]) -> None:
+    """LiveChat lists queued_visitors with the customer reports, documented with a time range
+    only: numbers sent back for a filtered request may be the whole account's."""
+    async with connect(toolsets="reports") as client:
+        filtered = await call(client, "chat_report", {"metric": "queued_visitors", **MONTH, "group_ids": [0]})
+        plain = await call(client, "chat_report", {"metric": "queued_visitors", **MONTH})
+        other = await call(client, "chat_report", {"metric": "total_chats", **MONTH, "group_ids": [0]})
+    assert "may not narrow it" in filtered["note"]
+    assert "may not narrow" not in (plain.get("note") or "") and "may not narrow" not in (
+        other.get("note") or ""
+    )

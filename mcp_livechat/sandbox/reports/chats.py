@@ -134,7 +134,11 @@ def groups(items: list[Facts]) -> JSON:
 
 def queued_visitors(items: list[Facts]) -> JSON:
     """``queued`` / ``left_queue``: ``{count, min, max, avg}`` seconds (min/max whole seconds,
-    ``avg`` unrounded, like the example); a part with no visitor is left out [UNVERIFIED]."""
+    ``avg`` unrounded, like the example); a part with no visitor is left out [UNVERIFIED]. The
+    chats reports' filters apply to it here; the docs list it with the customer reports, whose
+    only parameters are ``filters.from/to``
+    (https://platform.text.com/docs/data-reporting/reports-api#for-the-customer-reports), while
+    its URL is under ``chats/`` and its section points to the chats filters [UNVERIFIED]."""
     waits: dict[str, list[float]] = {"left_queue": [], "queued": []}
     for f in items:
         if f.queue is not None:
