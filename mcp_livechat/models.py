@@ -266,7 +266,7 @@ class TeamSummary(Out):
     rated_good: int
     rated_bad: int
     first_response_chats: int
-    first_response_s: int
+    first_response_s: int | None = None  # none without first responses
 
 
 class AgentReport(_Reported):

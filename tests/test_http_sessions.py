@@ -94,6 +94,7 @@ async def test_all_busy_refuses_a_new_session_and_sdk_clients_keep_working(
                 if sandbox.stats.requests["list_groups"] > asked:
                     break
                 await asyncio.sleep(0.01)
+            assert sandbox.stats.requests["list_groups"] > asked, "the slow call never reached LiveChat"
             refused = await _open(web, base, ANNA)
             await busy
             admitted = await _open(web, base, ANNA)  # idle again: it is replaced

@@ -189,8 +189,11 @@ def _proactive(thread_id: str) -> random.Random | None:
 
 def _queue_wait(thread_id: str) -> float | None:
     """About 15% of the finished customer-started threads an agent served waited in the queue
-    first, 20 s to 15 min (the rate and the waits are the sandbox's own [UNVERIFIED]); drawn
-    from a generator of the thread's own, so every other seeded value stays as it was."""
+    first: 20 s to 15 min more than the seconds their pre-chat form took, so that the Reports
+    API's queued visitors, "visitors who waited in the queue and entered a chat"
+    (https://platform.text.com/docs/data-reporting/reports-api#queued-visitors), have some; the
+    rate and the waits are the sandbox's own [UNVERIFIED]. Drawn from a generator of the
+    thread's own, so every other seeded value stays as it was."""
     aside = random.Random(f"{thread_id}/queued")
     return aside.uniform(20, 900) if aside.random() < 0.15 else None
 

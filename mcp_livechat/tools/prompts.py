@@ -117,7 +117,8 @@ def weekly_report_prompt(offered: Collection[str]) -> Callable[[Context[Services
         """A support lead's weekly summary: chat volume, first response time, ratings, top tags
         and per-agent load over the last seven days, from LiveChat's reports."""
         try:
-            days_in = zone(timezone)  # the lead's days, not UTC's, split the rows
+            # the lead's days split the rows; a form that sends its empty field means UTC
+            days_in = zone(timezone.strip() or "UTC")
         except UserInputError as exc:
             raise MCPError(INVALID_PARAMS, f"{exc}.") from None
         try:

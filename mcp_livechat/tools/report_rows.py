@@ -334,7 +334,7 @@ def agent_table(
             rated_good=s.chats_rated_good,
             rated_bad=s.chats_rated_bad,
             first_response_chats=s.first_response_chats_count,
-            first_response_s=round(s.first_response_time),
+            first_response_s=round(s.first_response_time) if s.first_response_chats_count else None,
         )
     else:
         team = _team_of(rows, performance)
@@ -367,7 +367,7 @@ def _team_of(rows: list[list[m.AgentCell]], performance: rt.PerformanceReport) -
         rated_good=sum(_count(row[2]) for row in rows),
         rated_bad=sum(_count(row[3]) for row in rows),
         first_response_chats=answered,
-        first_response_s=round(waited / answered) if answered else 0,
+        first_response_s=round(waited / answered) if answered else None,
     )
 
 
@@ -381,9 +381,9 @@ def _agent_row(agent: str, p: rt.PerformanceRecord | None, r: rt.RankingRecord |
     if p is None:  # only in the ranking: its counts, no times
         counts = (r.total, r.good, r.bad) if r else (0, 0, 0)
         return [agent, *counts, score, None, None, None, None, None]
-    # "the average time the agent took to respond to the first message", over
-    # first_response_chats_count chats (https://platform.text.com/docs/data-reporting/reports-api#performance):
-    # none of them, no average
+    # first_response_time is "the average time (in seconds) the agent took to send a first reply
+    # to the customers' messages", in first_response_chats_count chats
+    # (https://platform.text.com/docs/data-reporting/reports-api#performance): none, no average
     first = round(p.first_response_time) if p.first_response_chats_count else None
     times = (p.chatting_time, p.accepting_chats_time, p.not_accepting_chats_time, p.logged_in_time)
     counts = (p.chats_count, p.chats_rated_good, p.chats_rated_bad)

@@ -80,16 +80,16 @@ def window(
     `coarser`: a coarser distribution would take a longer range."""
     tz = zone(timezone)
     start, end = at(date_from, tz, end_of_day=False), at(date_to, tz, end_of_day=True)
-    # in UTC: two times of one zone compare and subtract by wall clock, which the hour that
-    # clocks go back makes wrong (01:45 EDT is before 01:15 EST)
-    elapsed = end.astimezone(UTC) - start.astimezone(UTC)
-    if elapsed < timedelta(0):
+    # the order in UTC: two times of one zone compare by wall clock, which the hour that clocks
+    # go back makes wrong (01:45 EDT is before 01:15 EST); the length in calendar days, by wall
+    # clock, so that 31 days with the night clocks go back (31 days and an hour) stay 31
+    if end.astimezone(UTC) < start.astimezone(UTC):
         raise UserInputError(
             f"date_to ({end.isoformat()}) is before date_from ({start.isoformat()}); "
             "give a date_to on or after date_from",
             argument="date_to",
         )
-    if elapsed > timedelta(days=limit_days):
+    if end.replace(tzinfo=None) - start.replace(tzinfo=None) > timedelta(days=limit_days):
         raise UserInputError(
             f"date_to: the range from {start.date()} to {end.date()} spans more than {limit_days} days, "
             f"the most this report covers here; move date_to closer"
@@ -161,8 +161,11 @@ def _default_range_note(win: Window) -> str | None:
 
 
 def _rounded_up(end: datetime) -> datetime:
-    """The moment after an inclusive end (23:59:59 or 23:59:59.999999 both give midnight)."""
-    return (end + timedelta(seconds=1)).replace(microsecond=0)
+    """The moment after an inclusive end (23:59:59 or 23:59:59.999999 both give midnight),
+    worked out in UTC: where clocks skip midnight (America/Nuuk, 23:00 to 00:00) a day ends at
+    22:59:59.999999 and the next moment is the next day's 00:00, not 23:00."""
+    after = (end.astimezone(UTC) + timedelta(seconds=1)).replace(microsecond=0)
+    return after.astimezone(end.tzinfo)
 
 
 def _on_boundary(moment: datetime, distribution: str) -> bool:

@@ -196,6 +196,7 @@ async def test_queued_visitors_agree_with_the_queues(client: httpx2.AsyncClient,
         assert len(thread["user_ids"]) > 1  # an agent took it
         waits.append(wait)
     assert sum(q["count"] for q in queued) == len(waits) > 0
+    assert min(waits) > 20 and max(waits) < 900 + 150 + 5 + 1  # the wait, a form's and the join's steps
     assert min(q["min"] for q in queued) == int(min(waits)) and max(q["max"] for q in queued) == int(
         max(waits)
     )
@@ -231,6 +232,40 @@ async def test_a_visitor_an_agent_takes_from_the_queue_counts_as_queued(
     assert record["queued"]["count"] == 1 and "left_queue" not in record
     assert 0 < waited.total_seconds() - record["queued"]["avg"] < 5  # joined just now
     assert chat.last_thread.queue is None
+
+
+async def test_a_visitor_queued_twice_waits_for_both_and_counts_only_once_served(
+    client: httpx2.AsyncClient, sb: Sandbox
+) -> None:
+    """A transfer takes the visitor out of the queue; a transfer to an agent who is not accepting
+    puts them back, and while they wait again they are in neither bucket; when an agent joins,
+    their wait is both waits added up."""
+    chat = next(c for c in sb.state.org_chats(constants.ORGANIZATION_ID) if c.active and c.last_thread.queue)
+    chat.group_ids = chat.last_thread.group_ids = [0]
+    thread = chat.last_thread
+    moment = {"from": thread.created_at, "to": thread.created_at}
+
+    async def queued() -> dict[str, Any]:
+        body = await report_ok(client, "chats/queued_visitors", {"timezone": "UTC", "filters": moment})
+        return next((r for r in body["records"].values() if r), {})
+
+    here = {"id": chat.id, "ignore_requester_presence": True}
+    waited_at = _moment(str(thread.queue["queued_at"]))  # type: ignore[index]
+    to_smith = {"target": {"type": "agent", "ids": [constants.AGENT_EMAIL]}}
+    assert await ok(client, "transfer_chat", here | to_smith) == {}
+    first = (sb.clock.now() - waited_at).total_seconds()
+    assert thread.queue is None and (await queued())["queued"]["count"] == 1
+    assert 0 <= first - (await queued())["queued"]["avg"] < 5
+
+    sb.state.agents["jones@example.com"].routing_status = "not_accepting_chats"
+    to_jones = {"target": {"type": "agent", "ids": ["jones@example.com"]}, "ignore_agents_availability": True}
+    assert await ok(client, "transfer_chat", here | to_jones) == {}
+    assert thread.queue is not None and await queued() == {}  # waiting again: in neither bucket
+    sb.clock.advance(300)
+    add = {"chat_id": chat.id, "user_id": constants.AGENT_EMAIL, "user_type": "agent", "visibility": "all"}
+    assert await ok(client, "add_user_to_chat", add | {"ignore_requester_presence": True}) == {}
+    again = (await queued())["queued"]
+    assert again["count"] == 1 and 300 + first - 5 < again["avg"] < 300 + first + 5
 
 
 async def test_timezone_moves_a_late_thread_to_the_next_day(client: httpx2.AsyncClient, sb: Sandbox) -> None:

@@ -72,6 +72,7 @@ async def test_weekly_report_counts_the_days_of_the_time_zone_asked_for(connect:
     async with connect(toolsets="reports") as client:
         text = _text(await client.get_prompt("weekly_report", {"timezone": "america/los_angeles"}))
         utc = _text(await client.get_prompt("weekly_report", {}))
+        blank = _text(await client.get_prompt("weekly_report", {"timezone": " "}))  # a form's empty field
         sections = dict(line.split(" (JSON): ", 1) for line in text.splitlines() if " (JSON): " in line)
         days = json.loads(sections["volume"])["buckets"]
         week = {"date_from": days[0][0], "date_to": days[-1][0], "timezone": "America/Los_Angeles"}
@@ -79,7 +80,7 @@ async def test_weekly_report_counts_the_days_of_the_time_zone_asked_for(connect:
         with pytest.raises(MCPError) as err:
             await client.get_prompt("weekly_report", {"timezone": "Mars/Olympus"})
     assert {json.loads(body)["timezone"] for body in sections.values()} == {"America/Los_Angeles"}
-    assert days == volume["buckets"] and len(days) == 7
+    assert days == volume["buckets"] and len(days) == 7 and blank == utc
     assert text.split("volume (JSON): ", 1)[1] != utc.split("volume (JSON): ", 1)[1]
     assert (
         err.value.error.code == -32602 and "timezone" in str(err.value) and "Mars/Olympus" in str(err.value)

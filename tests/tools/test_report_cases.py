@@ -143,6 +143,33 @@ async def test_an_agent_without_first_responses_has_no_first_response_time(
     assert others and all(isinstance(value, int) and value > 0 for value in others)
 
 
+async def test_a_team_without_first_responses_has_no_first_response_time(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    async def nobody_answered(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        answer = json.loads(await (await forward()).aread())
+        for record in [*answer["records"].values(), answer["summary"]]:
+            record.update(first_response_chats_count=0, first_response_time=0)
+        return httpx2.Response(200, json=answer)
+
+    async def a_ghost(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        answer = json.loads(await (await forward()).aread())
+        answer["records"]["ghost@example.com"] = {"total": 5, "good": 2, "bad": 1, "score": 0.2}
+        return httpx2.Response(200, json=answer)
+
+    reading = OtherReading(
+        sandbox.transport(),
+        {"/reports/agents/performance": nobody_answered, "/reports/chats/ranking": a_ghost},
+    )
+    async with connect(toolsets="reports", transport=reading) as client:
+        whole = await call(client, "agent_report", MONTH)  # a ghost in the ranking: the rows added up
+        mine = await call(client, "agent_report", {**MONTH, "agent_ids": [SMITH]})  # LiveChat's summary
+    assert "the team adds up the rows" in whole["note"] and "note" not in mine
+    for report in (whole, mine):
+        assert report["team"]["first_response_chats"] == 0 and "first_response_s" not in report["team"]
+        assert report["team"]["chats"] > 0
+
+
 async def test_dates_must_be_written_as_days_or_rfc3339(connect: Callable[..., Any]) -> None:
     async with connect(toolsets="reports,chats") as client:
         compact = await fail(client, "chat_report", {"metric": "total_chats", "date_from": "20261101",
@@ -313,6 +340,24 @@ async def test_days_and_ranges_hold_where_clocks_go_back(
     assert fourth["total"] == 1 and fifth["total"] == 0
     assert half_hour["from"] == "2026-11-01T01:45:00-04:00" and half_hour["to"] == "2026-11-01T01:15:00-05:00"
     assert [row[0] for row in half_hour["buckets"]] == ["2026-11-01 01:00"]
+
+
+async def test_a_month_of_hours_across_clocks_going_back_is_31_days(connect: Callable[..., Any]) -> None:
+    """October 2026 in Warsaw lasts 31 days and an hour; the limit counts calendar days. A day
+    whose clocks skip from 23:00 to midnight (America/Nuuk, 2026-03-28) is a whole day."""
+    async with connect(toolsets="reports") as client:
+        october = await call(client, "chat_report", {"metric": "total_chats", "distribution": "hour",
+                                                     "date_from": "2026-10-01", "date_to": "2026-10-31",
+                                                     "timezone": "Europe/Warsaw"})  # fmt: skip
+        longer = await fail(client, "chat_report", {"metric": "total_chats", "distribution": "hour",
+                                                    "date_from": "2026-10-01", "date_to": "2026-11-01",
+                                                    "timezone": "Europe/Warsaw"})  # fmt: skip
+        nuuk = await call(client, "chat_report", {"metric": "total_chats", "date_from": "2026-03-28",
+                                                  "date_to": "2026-03-28", "timezone": "America/Nuuk"})  # fmt: skip
+    assert "of 744 periods" in october["note"] and "the clocks went back" in october["note"]  # 31 x 24
+    assert "falls inside" not in october["note"]
+    assert "date_to" in longer and "31 days" in longer
+    assert nuuk["to"] == "2026-03-28T22:59:59.999999-02:00" and "falls inside" not in (nuuk.get("note") or "")
 
 
 async def test_an_agent_id_longer_than_an_email_is_refused_briefly(connect: Callable[..., Any]) -> None:

@@ -74,9 +74,10 @@ def report_agents(ctx: Ctx, query: Query, facts: list[Facts]) -> list[AgentRecor
     not say whether ``groups.values`` picks agents, chats or both; the sandbox does both, see
     ``counted_chats``, while ``groups.exclude_values`` / ``groups.exists`` filter chats only].
     Agents awaiting approval are left out, suspended ones unless they had chats [UNVERIFIED]."""
-    spec = spec_at(
-        query.filters, "agents", "filters.agents"
-    )  # refused unless an object, as in the chats reports
+    # refused with ``validation`` unless an object, as in the chats reports: the docs give its
+    # type only as ``filters.agents.<string_filter_type>`` [UNVERIFIED]
+    # (https://platform.text.com/docs/data-reporting/reports-api#for-the-agents-reports)
+    spec = spec_at(query.filters, "agents", "filters.agents")
     # ``exists`` is "available only for the Chats parameter value" (footnote 2,
     # https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters);
     # the docs don't say it is an error elsewhere: refusing it with ``validation`` is ours

@@ -142,10 +142,10 @@ class Facts:
     @cached_property
     def queue(self) -> tuple[str, float] | None:
         """("queued" | "left_queue", seconds in the queue) or None."""
+        if self.thread.queue is not None:  # waiting (again, after a transfer): no chat entered yet
+            return None
         if self.thread.queued_for is not None:
             return "queued", self.thread.queued_for
-        if self.thread.queue is not None:
-            return None
         if not self.thread.active and not self.agents and self.duration is not None:
             return "left_queue", self.duration
         return None
