@@ -45,7 +45,9 @@ class CompactJsonSchema(GenerateJsonSchema):
     """pydantic's JSON schema without the redundancy a model does not need to read.
 
     Validation is unchanged (arguments are validated against the real model, which still
-    accepts null for `T | None`); only the advertised schema is smaller.
+    accepts null for `T | None`); only the advertised schema is smaller. `null` is left out
+    because results drop their nulls and arguments may be omitted; a value that is sent as null
+    says so in its own schema (`models.AgentCell`).
     """
 
     def field_title_should_be_set(self, schema: Any) -> bool:

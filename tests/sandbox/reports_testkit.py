@@ -67,9 +67,13 @@ async def archived(
         body = {"page_id": page["next_page_id"]}
 
 
+def moment_of(stamp: str) -> datetime:
+    """An RFC 3339 time as LiveChat writes it (`Z` or an offset)."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def day_of(stamp: str, tz: str = "UTC") -> str:
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return moment.astimezone(ZoneInfo(tz)).date().isoformat()
+    return moment_of(stamp).astimezone(ZoneInfo(tz)).date().isoformat()
 
 
 def number(value: Any) -> bool:

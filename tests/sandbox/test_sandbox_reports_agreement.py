@@ -15,7 +15,7 @@ import pytest
 from mcp_livechat.sandbox import Sandbox, constants
 from mcp_livechat.sandbox.reports.agents import wilson_score
 
-from .reports_testkit import RANGE_31, archived, customer_of, day_of, first_response, report_ok
+from .reports_testkit import RANGE_31, archived, customer_of, day_of, first_response, moment_of, report_ok
 from .sandbox_testkit import ok
 
 # -- agreement with the chats ------------------------------------------------------------------------
@@ -191,7 +191,7 @@ async def test_queued_visitors_agree_with_the_queues(client: httpx2.AsyncClient,
     waits = []
     for thread in (t for t in threads if t["id"] in kept):
         joined = next(e for e in thread["events"] if e.get("system_message_type") == "routing.assigned")
-        wait = (_moment(joined["created_at"]) - _moment(thread["created_at"])).total_seconds()
+        wait = (moment_of(joined["created_at"]) - moment_of(thread["created_at"])).total_seconds()
         assert wait == pytest.approx(kept[thread["id"]], abs=1e-6) and "queue" not in thread
         assert len(thread["user_ids"]) > 1  # an agent took it
         waits.append(wait)
@@ -210,17 +210,13 @@ async def test_queued_visitors_agree_with_the_queues(client: httpx2.AsyncClient,
     assert grouped["records"] == dict(in_group)
 
 
-def _moment(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
 async def test_a_visitor_an_agent_takes_from_the_queue_counts_as_queued(
     client: httpx2.AsyncClient, sb: Sandbox
 ) -> None:
     """While a visitor waits they are in neither bucket; once an agent joins, they waited and
     entered a chat, for as long as they were in the queue."""
     chat = next(c for c in sb.state.org_chats(constants.ORGANIZATION_ID) if c.active and c.last_thread.queue)
-    queued_at = _moment(str(chat.last_thread.queue["queued_at"]))  # type: ignore[index]
+    queued_at = moment_of(str(chat.last_thread.queue["queued_at"]))  # type: ignore[index]
     moment = {"from": chat.last_thread.created_at, "to": chat.last_thread.created_at}
     before = await report_ok(client, "chats/queued_visitors", {"timezone": "UTC", "filters": moment})
     add = {"chat_id": chat.id, "user_id": constants.AGENT_EMAIL, "user_type": "agent", "visibility": "all"}
@@ -250,7 +246,7 @@ async def test_a_visitor_queued_twice_waits_for_both_and_counts_only_once_served
         return next((r for r in body["records"].values() if r), {})
 
     here = {"id": chat.id, "ignore_requester_presence": True}
-    waited_at = _moment(str(thread.queue["queued_at"]))  # type: ignore[index]
+    waited_at = moment_of(str(thread.queue["queued_at"]))  # type: ignore[index]
     to_smith = {"target": {"type": "agent", "ids": [constants.AGENT_EMAIL]}}
     assert await ok(client, "transfer_chat", here | to_smith) == {}
     first = (sb.clock.now() - waited_at).total_seconds()
