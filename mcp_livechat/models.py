@@ -33,6 +33,7 @@ class LastMessage(Out):
     role: Literal["customer", "agent", "system"]
     at: str | None = None
     text: str
+    internal: bool | None = None  # true for an internal note (only agents see it); absent otherwise
 
 
 class QueueInfo(Out):

@@ -65,8 +65,10 @@ class Recorder(httpx2.AsyncBaseTransport):
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    sb = Sandbox()
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """The seeded sandbox; `@pytest.mark.parametrize("sandbox", [...], indirect=True)` passes
+    `refusal_status` (one HTTP status for every refusal, since LiveChat documents none)."""
+    sb = Sandbox(refusal_status=getattr(request, "param", None))
     yield sb
     harvest(sb)
 

@@ -430,6 +430,26 @@ def _outcome(
     _fail(status, kind, message, data, action, response, maybe_applied=not idempotent, described=described)
 
 
+# LiveChat's documented error types that refuse the request for what it asks (the chat's state,
+# the account, the request), not for the credential, the rate, the region or a fault on its side
+# (https://platform.text.com/docs/messaging/agent-chat-api#possible-errors). The docs give no HTTP
+# status for any type, so a refusal is read from the type, whatever the status it came with.
+REFUSAL_TYPES = frozenset(
+    {
+        "agent_offline",
+        "chat_inactive",
+        "entity_too_large",
+        "license_expired",
+        "license_not_found",
+        "limit_reached",
+        "missing_access",
+        "not_found",
+        "unsupported_version",
+        "validation",
+        "wrong_product_version",
+    }
+)
+
 _STATUS_TYPES = {401: "authentication", 403: "authorization", 404: "not_found", 429: "too_many_requests"}
 
 _BY_TYPE: dict[str, type[ApiError]] = {
@@ -465,7 +485,7 @@ def _fail(
     described: bool = True,
 ) -> NoReturn:
     cls = _BY_TYPE.get(kind, ApiError)
-    if cls is ApiError and status >= 500:
+    if cls is ApiError and status >= 500 and kind not in REFUSAL_TYPES:
         cls = ServerError  # an error type we do not know, on a 5xx: still LiveChat's side
     kw: dict[str, Any] = {
         "status": status,

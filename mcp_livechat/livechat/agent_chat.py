@@ -64,7 +64,7 @@ class AgentChat:
     ) -> ChatsPage:
         filters = _compact(
             active=active,
-            group_ids=list(group_ids) if group_ids is not None else None,
+            group_ids=list(group_ids) if group_ids else None,  # [] means no filter, as in list_archives
             include_chats_without_threads=include_chats_without_threads,
         )
         body = _page(page_id, _compact(filters=filters or None, limit=limit, sort_order=sort_order))

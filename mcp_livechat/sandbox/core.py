@@ -69,6 +69,10 @@ class Sandbox:
     they are issued (None, the default: never; see also ``expire_refresh_tokens``).
     ``silent_agents_count=True`` takes the other reading of LiveChat's undocumented agent limit:
     silent agents count too, so a chat holds one agent whatever its visibility (``membership``).
+    ``refusal_status`` answers every Web API refusal (an error type in ``errors.REFUSALS``: not the
+    credential, the rate, the region or a fault on LiveChat's side) with that HTTP status instead
+    of ``errors.STATUS``'s reading: LiveChat documents no statuses, so a client must decide from
+    the error's type.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class Sandbox:
         redirect_limit: tuple[int, float] | None = (3, 30),
         refresh_lifetime: int | None = None,
         silent_agents_count: bool = False,
+        refusal_status: int | None = None,
     ) -> None:
         uris = tuple(redirect_uris) if redirect_uris is not None else constants.DEFAULT_REDIRECT_URIS
         self._rt = Emulator(
@@ -89,6 +94,7 @@ class Sandbox:
             redirect_limit=redirect_limit,
             refresh_lifetime=refresh_lifetime,
             silent_agents_count=silent_agents_count,
+            refusal_status=refusal_status,
         )
         self.app: SandboxApp = build_app(self._rt)
 

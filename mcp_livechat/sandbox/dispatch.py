@@ -71,6 +71,6 @@ async def api_endpoint(rt: Emulator, request: Request) -> Response:
         try:
             return await _call(rt, request)
         except WebApiFault as exc:
-            return exc.response()
+            return exc.response(refusal_status=rt.refusal_status)
 
     return await with_faults(rt, request, request.path_params["method"], "api", process)

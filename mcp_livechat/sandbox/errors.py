@@ -31,6 +31,16 @@ STATUS = {
     "internal": 500,
     "service_unavailable": 503,
 }
+# The types that refuse a request for what it asks; `Sandbox(refusal_status=...)` answers them all
+# with one status, to show that a client reads a refusal from the type.
+REFUSALS = frozenset(STATUS) - {
+    "authentication",
+    "misdirected_request",
+    "too_many_requests",
+    "internal",
+    "service_unavailable",
+    "request_timeout",
+}
 DEFAULT_MESSAGES = {
     "authentication": "Invalid access token",
     "authorization": "Authorization error",
@@ -41,7 +51,7 @@ DEFAULT_MESSAGES = {
     "internal": "Internal server error",
     "service_unavailable": "Service unavailable",
     "chat_inactive": "Chat is inactive",
-    "unsupported_version": "Unsupported version",
+    "unsupported_version": "Cannot call unsupported API versions.",  # the docs' message
 }
 
 
@@ -73,8 +83,11 @@ class WebApiFault(Exception):
             error["data"] = self.data
         return {"error": error}
 
-    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+    def response(
+        self, headers: dict[str, str] | None = None, *, refusal_status: int | None = None
+    ) -> JSONResponse:
+        status = refusal_status if refusal_status is not None and self.type in REFUSALS else self.status
+        return JSONResponse(self.body(), status_code=status, headers=headers)
 
 
 def validation(message: str) -> WebApiFault:

@@ -37,9 +37,11 @@ class Emulator:
         redirect_limit: tuple[int, float] | None,
         refresh_lifetime: int | None = None,
         silent_agents_count: bool = False,
+        refusal_status: int | None = None,
     ) -> None:
         self.seed = seed
         self.silent_agents_count = silent_agents_count  # membership.check_agent_limit
+        self.refusal_status = refusal_status  # errors.WebApiFault.response
         self.code_lifetime = code_lifetime
         # LiveChat documents no refresh-token lifetime: None = they never expire on their own.
         self.refresh_lifetime = refresh_lifetime

@@ -85,8 +85,35 @@ async def _routing_status(tc: ToolContext, agent_id: str) -> str | None:
     return next((s.status for s in statuses if s.agent_id == agent_id), None)
 
 
+async def _for_another(tc: ToolContext, target: str, exc: PermissionDenied) -> PermissionDenied:
+    """A refusal to act on `target`: when that is another agent, only the `--all` scopes can help
+    ("agents--my:rw: Write permission for my profile configuration", "agents--all:rw: Write
+    permission for all agents profiles configuration", https://platform.text.com/docs/authorization/scopes),
+    so the refusal names those alone."""
+    mine = tuple(s for s in exc.missing_scopes if "--my:" in s)
+    try:
+        if not mine or target == await tc.my_agent_id():
+            return exc
+    except LiveChatError:
+        return exc  # who "me" is cannot be told: the refusal stays as LiveChat gave it
+    narrowed = PermissionDenied(
+        exc.message,
+        missing_scopes=tuple(s for s in exc.missing_scopes if s not in mine),
+        status=exc.status,
+        type=exc.type,
+        data=exc.data,
+        action=exc.action,
+        described=exc.described,
+    )
+    narrowed.repeated = exc.repeated
+    return narrowed
+
+
 async def _full_agent(tc: ToolContext, agent_id: str) -> shapes.Agent:
-    agent = await tc.livechat.configuration.get_agent(agent_id, fields=AGENT_FIELDS)
+    try:
+        agent = await tc.livechat.configuration.get_agent(agent_id, fields=AGENT_FIELDS)
+    except PermissionDenied as exc:
+        raise await _for_another(tc, agent_id, exc) from exc
     return project.agent(agent, await _routing_status(tc, agent_id))
 
 
@@ -131,7 +158,8 @@ async def list_agents(
     group_id: Annotated[int | None, Field(ge=0, description="Only members of this group")] = None,
     include_suspended: bool = False,
 ) -> shapes.AgentList:
-    """The account's agents with role, status, job title and chat limit."""
+    """The account's agents with role, login_status (the status they get after logging in; who
+    takes chats now: list_routing_statuses), job title and chat limit."""
     agents = await tc.livechat.configuration.list_agents(
         group_ids=[group_id] if group_id is not None else None,
         suspended=None if include_suspended else False,
@@ -173,7 +201,9 @@ async def update_agent_profile(
     job_title: Annotated[str | None, Field(max_length=JOB_TITLE_MAX)] = None,
     max_chats_count: Annotated[int | None, Field(ge=0, le=MAX_CHATS, description="Concurrent chats")] = None,
     login_status: Annotated[
-        Literal["accepting chats", "not accepting chats"] | None, BeforeValidator(_spaces)
+        Literal["accepting chats", "not accepting chats"] | None,
+        BeforeValidator(_spaces),
+        Field(description="Status after each login (a setting); to take chats now: set_routing_status"),
     ] = None,
     groups: Annotated[list[GroupMembership] | None, Field(description="Replaces group memberships")] = None,
     notifications: Annotated[list[str] | None, Field(description="Replaces; e.g. incoming_chat")] = None,
@@ -208,7 +238,10 @@ async def update_agent_profile(
     if not changed and name is None:
         raise UserInputError("nothing to change: give at least one setting")
     if changed:
-        await tc.livechat.configuration.update_agent(target, **settings)  # type: ignore[arg-type]
+        try:
+            await tc.livechat.configuration.update_agent(target, **settings)  # type: ignore[arg-type]
+        except PermissionDenied as exc:
+            raise await _for_another(tc, target, exc) from exc
     not_applied: dict[str, str] = {}
     if name is not None:
         try:
@@ -244,7 +277,10 @@ async def set_routing_status(
 ) -> lc.RoutingStatus:
     """Set whether an agent (you by default) accepts chats right now (the live routing status)."""
     target = agent_id or await tc.my_agent_id()
-    await tc.livechat.agent.set_routing_status(status, target)
+    try:
+        await tc.livechat.agent.set_routing_status(status, target)
+    except PermissionDenied as exc:
+        raise await _for_another(tc, target, exc) from exc
     return lc.RoutingStatus(agent_id=target, status=status)
 
 

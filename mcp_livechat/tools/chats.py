@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -9,10 +10,10 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from mcp_livechat import models as m
-from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError
+from mcp_livechat.errors import ApiError, LiveChatError, NotFound, PermissionDenied, UserInputError
 from mcp_livechat.livechat import types as lc
 from mcp_livechat.tools import delivery, finding, project
-from mcp_livechat.tools.args import Day, DayOrTime, rfc3339
+from mcp_livechat.tools.args import Day, DayOrTime, TimeZone, at, rfc3339, zone
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
 from mcp_livechat.tools.text import UNTRUSTED_NOTE
@@ -57,7 +58,9 @@ async def list_chats(
     page_id: PageId = None,
 ) -> m.ChatList:
     """Chats, newest first: customer, agents, last message, tags, groups, queue. get_chat reads one."""
-    ignored = [n for n, v in (("status", status != "active"), ("group_ids", group_ids)) if v]
+    ignored = [
+        n for n, v in (("status", status != "active"), ("group_ids", group_ids), ("limit", limit != 25)) if v
+    ]
     if page_id:
         page = await tc.livechat.agent.list_chats(page_id=page_id)
     else:
@@ -111,9 +114,20 @@ async def search_archives(
     group_ids: Annotated[list[GroupId] | None, Field(max_length=200)] = None,
     limit: Annotated[int, Field(ge=1, le=100)] = 25,
     page_id: PageId = None,
+    timezone: Annotated[
+        TimeZone | None, Field(description="IANA time zone whose days date_from/date_to are; default UTC")
+    ] = None,
 ) -> m.ArchiveList:
     """Past and current chats, one per thread, newest first, by text, customer id or e-mail, agent,
     tag, date or group. Previews; get_chat reads one."""
+    days = zone(timezone or "UTC")
+    start = at(date_from, days, end_of_day=False) if date_from is not None else None
+    end = at(date_to, days, end_of_day=True) if date_to is not None else None
+    if start is not None and end is not None and end < start and not page_id:
+        raise UserInputError(
+            f"date_to ({date_to}) is before date_from ({date_from}); give the earlier day as date_from",
+            argument="date_to",
+        )
     given = {
         "query": query,
         "customer_id": customer_id,
@@ -123,6 +137,8 @@ async def search_archives(
         "date_from": date_from,
         "date_to": date_to,
         "group_ids": group_ids,
+        "limit": limit != 25,
+        "timezone": timezone,
     }
     ignored = [name for name, value in given.items() if value]
     if page_id:
@@ -134,8 +150,8 @@ async def search_archives(
             customer_email=customer_email,
             agent_ids=[agent_id] if agent_id else None,
             tags=[tag] if tag else None,
-            date_from=rfc3339(date_from, end_of_day=False),
-            date_to=rfc3339(date_to, end_of_day=True),
+            date_from=rfc3339(start, end_of_day=False),
+            date_to=rfc3339(end, end_of_day=True),
             group_ids=group_ids,
             limit=limit,
         )
@@ -213,6 +229,18 @@ async def send_message(
 MAX_CANDIDATES = 5
 
 
+async def _chat_state(tc: ToolContext, chat_id: str) -> Literal["active", "closed", "missing"] | None:
+    """The chat read after a refusal, to explain it from the chat rather than from the error's
+    type (LiveChat does not document which type a failed transfer gets); None if it cannot be read."""
+    try:
+        chat = await tc.livechat.agent.get_chat(chat_id)
+    except NotFound:
+        return "missing"
+    except LiveChatError:
+        return None
+    return "active" if chat.thread is not None and chat.thread.active else "closed"
+
+
 async def _who_can_take(tc: ToolContext, chat_id: str) -> str:
     """A sentence naming the agents LiveChat says can take the chat (no scope needed)."""
     try:
@@ -265,12 +293,23 @@ async def transfer_chat(
     except ApiError as exc:
         if not delivery.refused_by_livechat(exc) or isinstance(exc, PermissionDenied):
             raise
+        refused = f"LiveChat refused the transfer: {exc.message} ({exc.type})."
+        state = await _chat_state(tc, chat_id)
+        if state == "missing":
+            raise UserInputError(
+                f"{refused} Chat {chat_id} was not found: check chat_id (list_chats finds active chats).",
+                argument="chat_id",
+            ) from exc
+        if state == "closed":
+            raise UserInputError(
+                f"{refused} Chat {chat_id} is closed; only an active chat can be transferred. "
+                "Nothing changed.",
+                argument="chat_id",
+            ) from exc
         hint = "" if queue_if_unavailable else " Or set queue_if_unavailable=true to queue it for the target."
         who = await _who_can_take(tc, chat_id)
-        raise UserInputError(
-            f"LiveChat refused the transfer: {exc.message} ({exc.type}).{who}{hint}",
-            argument="agent_id" if agent_id is not None else "group_id",
-        ) from exc
+        argument = "agent_id" if agent_id is not None else "group_id"
+        raise UserInputError(f"{refused}{who}{hint}", argument=argument) from exc
     return m.ChatUpdated(chat_id=chat_id, done=f"transferred to {target_type} {ids[0]}")
 
 
@@ -396,6 +435,35 @@ async def list_threads(
 
 
 WAITING_PAGES, WAITING_PAGE_SIZE = 10, 100  # at most 1,000 active chats scanned per call
+# Chats whose last message is an internal note are read to see whom the customer last heard from:
+# at most this many per call, this many at once.
+NOTE_READS, NOTE_READS_AT_ONCE = 25, 4
+
+
+async def _behind_notes(
+    tc: ToolContext, chats: list[lc.ChatSummary]
+) -> tuple[dict[str, list[lc.Event]], list[str]]:
+    """The latest thread's events of each of `chats` (whose last message is an internal note), and
+    the ids of those that could not be read."""
+    gate = asyncio.Semaphore(NOTE_READS_AT_ONCE)
+    read: dict[str, list[lc.Event]] = {}
+    failed: list[str] = []
+
+    async def one(chat: lc.ChatSummary) -> None:
+        thread = chat.last_thread_summary
+        async with gate:
+            try:
+                got = await tc.livechat.agent.get_chat(chat.id, thread.id if thread else None)
+            except LiveChatError:
+                failed.append(chat.id)
+                return
+        if got.thread is not None and (thread is None or got.thread.id == thread.id):
+            read[chat.id] = got.thread.events
+        else:
+            failed.append(chat.id)
+
+    await asyncio.gather(*(one(c) for c in chats))
+    return read, failed
 
 
 @tool(toolset="chats", title="Who is waiting", read_only=True, destructive=False, idempotent=True,
@@ -405,8 +473,9 @@ async def list_waiting_chats(
     group_ids: Annotated[list[int] | None, Field(max_length=200, description="Only these groups")] = None,
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
 ) -> m.WaitingList:
-    """Who waits for an answer: active chats that are queued or whose last message is the
-    customer's, longest wait first. The triage view."""
+    """Who waits for an answer: active chats that are queued or whose last message the customer
+    saw is theirs (internal notes do not count as an answer), longest wait first. The triage
+    view."""
     agent = tc.livechat.agent
     # A chat may come twice: LiveChat does not say its pages are cut once, so live data that
     # reorders meanwhile may repeat one. Its latest copy is the one judged.
@@ -424,17 +493,32 @@ async def list_waiting_chats(
         if not page_id:
             break
     scanned = len(latest)
+    behind = sorted((c for c in latest.values() if finding.note_last(c)), key=_last_said)  # oldest first
+    events, unread = await _behind_notes(tc, behind[:NOTE_READS])
+    unread += [c.id for c in behind[NOTE_READS:]]
     now = tc.livechat.transport.server_time or datetime.now(UTC)
-    waiting = [w for c in latest.values() if (w := finding.waiting(c, now)) is not None]
+    waiting = [w for c in latest.values() if (w := finding.waiting(c, now, events.get(c.id))) is not None]
     waiting.sort(key=lambda w: (-w.wait_seconds, w.chat_id))
     notes = []
     if page_id:
         notes.append(f"Stopped after {scanned} active chats; more exist (filter by group_ids).")
+    if unread:
+        shown = ", ".join(unread[:5]) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
+        notes.append(
+            f"Not judged: {len(unread)} chat(s) whose last message is an internal note, which could not be "
+            f"read to see whether the customer still waits ({shown}); read them with get_chat."
+        )
     if len(waiting) > limit:
         notes.append(f"Showing the {limit} longest waits of {len(waiting)}.")
     if any(w.last_customer_message for w in waiting[:limit]):
         notes.append(UNTRUSTED_NOTE)
     return m.WaitingList(chats=waiting[:limit], scanned=scanned, note=" ".join(notes) or None)
+
+
+def _last_said(chat: lc.ChatSummary) -> datetime:
+    message = chat.last_event_per_type.get("message")
+    at = message.event.created_at if message else None
+    return project.utc(at) if at else datetime.min.replace(tzinfo=UTC)
 
 
 TOOLS: tuple[ToolSpec, ...] = (

@@ -35,6 +35,7 @@ from mcp_livechat.errors import (
     Misdirected,
     PermissionDenied,
     RateLimited,
+    ServerError,
     TransportError,
     UserInputError,
     ambiguous,
@@ -51,9 +52,12 @@ def new_custom_id() -> str:
 
 
 def refused_by_livechat(exc: ApiError) -> bool:
-    """A 4xx that a change of seat might cure (not the credential, rate or region: the transport
-    handles those)."""
-    return 400 <= exc.status < 500 and not isinstance(exc, AuthenticationFailed | RateLimited | Misdirected)
+    """LiveChat turned the request down for what it asks, so a change of seat might cure it: any
+    error but the credential's, the rate's, the region's (the transport handles those) and one on
+    LiveChat's side. Decided by the error's class, which the transport reads from `error.type`,
+    never by the HTTP status: LiveChat documents none for these APIs
+    (https://platform.text.com/docs/messaging/agent-chat-api#possible-errors)."""
+    return not isinstance(exc, AuthenticationFailed | RateLimited | Misdirected | ServerError)
 
 
 @dataclass(frozen=True)

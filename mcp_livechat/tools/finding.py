@@ -155,20 +155,61 @@ def thread_info(thread: lc.Thread) -> m.ThreadInfo:
     )
 
 
-def waiting(chat: lc.ChatSummary, now: datetime) -> m.WaitingChat | None:
-    """The chat if its customer waits for an answer: it is queued, or the last message is theirs."""
+def internal(event: lc.Event) -> bool:
+    """An internal note: a message only agents see (`visibility: agents`,
+    https://platform.text.com/docs/messaging/agent-chat-api/data-structures#events)."""
+    return event.visibility == "agents"
+
+
+def note_last(chat: lc.ChatSummary) -> bool:
+    """Whether the summary cannot say if the customer waits: the chat is active and not queued, and
+    its last message (`last_event_per_type`, any visibility) is an internal note, which the
+    customer never saw, so the last message they did see is in the thread only."""
+    thread = chat.last_thread_summary
+    message = chat.last_event_per_type.get("message")
+    return bool(
+        thread and thread.active and thread.queue is None and message is not None and internal(message.event)
+    )
+
+
+def _unanswered(events: list[lc.Event], people: project.People) -> list[lc.Event]:
+    """The customer's messages after the last message the customer saw from anyone else (oldest
+    first); empty when the last visible message is not the customer's. Notes are skipped."""
+    run: list[lc.Event] = []
+    for ev in reversed(events):
+        if ev.type != "message" or internal(ev):
+            continue
+        if people.role(ev.author_id) != "customer":
+            break
+        run.append(ev)
+    return run[::-1]
+
+
+def waiting(
+    chat: lc.ChatSummary, now: datetime, events: list[lc.Event] | None = None
+) -> m.WaitingChat | None:
+    """The chat if its customer waits for an answer: it is queued, or the last message the customer
+    saw is theirs. From the summary, that is the last message; with the thread's `events` (read
+    when the summary's last message is an internal note), the wait starts at the first of the
+    customer's unanswered messages."""
     thread = chat.last_thread_summary
     if thread is None or not thread.active:
         return None
     people = project.People(chat.users)
-    message = chat.last_event_per_type.get("message")
-    last = message.event if message else None
-    customer_last = last is not None and people.role(last.author_id) == "customer"
+    if events is not None:
+        run = _unanswered(events, people)
+        first, last = (run[0], run[-1]) if run else (None, None)
+    else:
+        message = chat.last_event_per_type.get("message")
+        last = message.event if message and not internal(message.event) else None
+        last = last if last is not None and people.role(last.author_id) == "customer" else None
+        first = last
+    customer_last = last is not None
     queued = thread.queue is not None
     if not (queued or customer_last):
         return None
     queued_at = thread.queue.queued_at if thread.queue else None
-    said_at = last.created_at if customer_last and last else None
+    said_at = first.created_at if first is not None else None
     candidates = [project.utc(t) for t in (queued_at, said_at) if t]
     since = min(candidates) if candidates else project.utc(thread.created_at) if thread.created_at else now
     access = thread.access or chat.access
@@ -180,7 +221,7 @@ def waiting(chat: lc.ChatSummary, now: datetime) -> m.WaitingChat | None:
         queued=queued,
         queue_position=thread.queue.position if thread.queue else None,
         customer=people.customer,
-        last_customer_message=one_line(last.text, project.PREVIEW_CHARS) if said_at and last else None,
+        last_customer_message=one_line(last.text, project.PREVIEW_CHARS) if last and last.text else None,
         group_ids=access.group_ids if access else [],
         agents=people.agents,
     )

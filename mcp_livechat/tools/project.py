@@ -62,11 +62,15 @@ class People:
 
     @property
     def agents(self) -> list[str]:
+        """`Name <id>` of each agent in the chat; `(silent)` after one added with `visibility:
+        agents`, whom the customer does not see and who may write internal notes only
+        (https://platform.text.com/docs/messaging/agent-chat-api#add-user-to-chat)."""
         out = []
         for user in self.users.values():
             if user.type != "customer":
                 name = clean(user.name)
-                out.append(f"{name} <{user.id}>" if name and name != user.id else user.id)
+                who = f"{name} <{user.id}>" if name and name != user.id else user.id
+                out.append(f"{who} (silent)" if user.visibility == "agents" else who)
         return out
 
 
@@ -139,6 +143,7 @@ def last_message(last: dict[str, lc.LastEvent], people: People) -> m.LastMessage
         role=role,
         at=short_time(ev.created_at),
         text=one_line(event_text(ev), PREVIEW_CHARS),
+        internal=True if ev.visibility == "agents" else None,
     )
 
 

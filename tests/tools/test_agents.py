@@ -90,3 +90,31 @@ async def test_routing_status(connect: Callable[..., Any]) -> None:
         group = await call(client, "list_routing_statuses", {"group_id": 1})
         assert 0 < group["count"] <= statuses["count"]
         assert "status" in await fail(client, "set_routing_status", {"status": "sleeping"})
+
+
+async def test_a_refusal_to_act_on_another_agent_names_only_the_scopes_that_cover_others(
+    connect: Callable[..., Any],
+) -> None:
+    """A normal agent holds agents--my:rw, which covers only their own profile: a refusal to change
+    someone else names agents--all:rw alone; a refusal for oneself would name both."""
+    normal = (constants.NORMAL_AGENT_ACCOUNT_ID, constants.NORMAL_AGENT_PAT)
+    async with connect(as_agent=normal) as client:
+        profile = await fail(
+            client, "update_agent_profile", {"agent_id": constants.AGENT_EMAIL, "job_title": "x"}
+        )
+        routing = await fail(
+            client, "set_routing_status", {"agent_id": constants.AGENT_EMAIL, "status": "not_accepting_chats"}
+        )
+        mine = await call(client, "update_agent_profile", {"job_title": "Support"})
+    for text in (profile, routing):
+        assert "agents--all:rw" in text.split("one of these scopes is required:")[1], text
+        assert "agents--my:rw" not in text.split("one of these scopes is required:")[1], text
+    assert mine["agent"]["job_title"] == "Support"
+
+
+async def test_list_agents_and_login_status_say_what_the_status_is(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    login = tools["update_agent_profile"].input_schema["properties"]["login_status"]
+    assert "set_routing_status" in login["description"] and "after" in login["description"]
+    assert "list_routing_statuses" in (tools["list_agents"].description or "")

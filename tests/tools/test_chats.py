@@ -205,3 +205,67 @@ async def test_a_reply_after_a_silent_note_joins_visibly(
         assert reply["joined_chat"] is True and me.visibility == "all"
         t = await call(client, "get_chat", {"chat_id": chat["id"], "max_events": 2})
         assert t["lines"][-1].endswith("(agent): Hello, I am here.")
+
+
+async def test_an_empty_group_ids_is_no_filter_in_every_chat_list(connect: Callable[..., Any]) -> None:
+    """`[]` is what a model sends for "no groups"; list_archives already reads it as no filter, and
+    list_chats and list_waiting_chats read it the same way rather than answering "nothing"."""
+    async with connect() as client:
+        every = await call(client, "list_chats", {"limit": 100})
+        empty = await call(client, "list_chats", {"limit": 100, "group_ids": []})
+        waiting = await call(client, "list_waiting_chats", {"limit": 100})
+        waiting_empty = await call(client, "list_waiting_chats", {"limit": 100, "group_ids": []})
+    assert every["chats"] and [c["id"] for c in empty["chats"]] == [c["id"] for c in every["chats"]]
+    assert waiting["chats"] and waiting_empty["scanned"] == waiting["scanned"]
+    assert [w["chat_id"] for w in waiting_empty["chats"]] == [w["chat_id"] for w in waiting["chats"]]
+
+
+async def test_search_archives_reads_days_in_the_timezone_given_and_refuses_a_reversed_range(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """A thread started late in the UTC evening belongs to the next day in Asia/Tokyo (UTC+9, no
+    daylight saving): searching that Tokyo day finds it, the UTC day before does too, and the
+    Tokyo day before does not."""
+    from datetime import datetime, timedelta
+
+    threads = [
+        (c, t)
+        for c in sandbox.state.chats.values()
+        if c.organization_id == constants.ORGANIZATION_ID
+        for t in c.threads
+    ]
+    chat, thread = next(
+        (c, t)
+        for c, t in threads
+        if 16 <= datetime.fromisoformat(t.created_at.replace("Z", "+00:00")).hour < 23
+    )
+    utc_day = datetime.fromisoformat(thread.created_at.replace("Z", "+00:00")).date()
+    tokyo_day = utc_day + timedelta(days=1)
+
+    async def thread_ids(**args: Any) -> set[str]:
+        found = await call(client, "search_archives", {"customer_id": chat.customer_id, "limit": 100, **args})
+        return {h["thread_id"] for h in found["chats"]}
+
+    async with connect() as client:
+        in_utc = await thread_ids(date_from=str(utc_day), date_to=str(utc_day))
+        in_tokyo = await thread_ids(date_from=str(tokyo_day), date_to=str(tokyo_day), timezone="Asia/Tokyo")
+        tokyo_before = await thread_ids(date_from=str(utc_day), date_to=str(utc_day), timezone="Asia/Tokyo")
+        reversed_range = await fail(
+            client, "search_archives", {"date_from": "2026-11-20", "date_to": "2026-11-19"}
+        )
+        bad_zone = await fail(client, "search_archives", {"date_from": "2026-11-20", "timezone": "Mars/Base"})
+        first = await call(client, "search_archives", {"limit": 2})
+        more = await call(client, "search_archives", {"page_id": first["next_page_id"], "limit": 50})
+    assert thread.id in in_utc and thread.id in in_tokyo and thread.id not in tokyo_before
+    assert "date_to" in reversed_range and "before date_from" in reversed_range
+    assert "timezone" in bad_zone
+    assert "Ignored limit" in more["note"]
+
+
+async def test_list_chats_says_a_limit_next_to_a_page_id_is_ignored(connect: Callable[..., Any]) -> None:
+    async with connect() as client:
+        first = await call(client, "list_chats", {"limit": 2})
+        more = await call(client, "list_chats", {"page_id": first["next_page_id"], "limit": 50})
+        same = await call(client, "list_chats", {"page_id": first["next_page_id"]})
+    assert "Ignored limit" in more["note"] and len(more["chats"]) == len(same["chats"])
+    assert "Ignored" not in (same.get("note") or "")

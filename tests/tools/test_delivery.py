@@ -60,7 +60,11 @@ async def test_a_note_into_a_chat_another_agent_serves_joins_silently(
         note = await call(
             client, "send_message", {"chat_id": chat.id, "text": "VIP, be kind", "visibility": "agents"}
         )
+        seen = await call(client, "get_chat", {"chat_id": chat.id, "max_events": 1})
     assert note["joined_as"] == "agents"
+    # the transcript tells the silent seat from the public one, so a public reply's refusal is no surprise
+    assert any(a.endswith(f"<{ME}> (silent)") for a in seen["agents"]), seen["agents"]
+    assert any(f"<{serving.id}>" in a and not a.endswith("(silent)") for a in seen["agents"]), seen["agents"]
     assert chat.user(ME).visibility == "agents" and chat.user(serving.id).visibility == "all"
     event = next(e for e in chat.last_thread.events if e.get("id") == note["event_id"])
     assert event["visibility"] == "agents"
@@ -146,6 +150,14 @@ async def test_no_write_tells_the_model_to_simply_retry_what_may_have_happened(
     assert not other.active
 
 
+# LiveChat documents error types but no HTTP status for any: a refusal is read from the type, so
+# the explanations hold whatever status it comes with (None: the sandbox's own reading).
+ANY_REFUSAL_STATUS = pytest.mark.parametrize(
+    "sandbox", [None, 409, 500], indirect=True, ids=["refusal-default", "refusal-409", "refusal-500"]
+)
+
+
+@ANY_REFUSAL_STATUS
 async def test_a_refused_transfer_names_who_can_take_it_and_can_queue_instead(
     connect: Callable[..., Any], sandbox: Sandbox
 ) -> None:
@@ -169,6 +181,30 @@ async def test_a_refused_transfer_names_who_can_take_it_and_can_queue_instead(
     assert "queue_if_unavailable=true" in refused
     assert queued["done"] == f"transferred to agent {target.id}"
     assert chat.last_thread.queue is not None  # waiting for the target, as LiveChat documents
+
+
+@ANY_REFUSAL_STATUS
+async def test_a_refused_transfer_of_a_closed_or_unknown_chat_names_chat_id_and_offers_no_queue(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    closed = next(
+        c
+        for c in sandbox.state.chats.values()
+        if c.organization_id == constants.ORGANIZATION_ID and not c.active
+    )
+    target = next(
+        a
+        for a in sandbox.state.agents.values()
+        if a.organization_id == constants.ORGANIZATION_ID and a.id != ME
+    )
+    async with connect() as client:
+        was_closed = await fail(client, "transfer_chat", {"chat_id": closed.id, "agent_id": target.id})
+        unknown = await fail(client, "transfer_chat", {"chat_id": "NOPE000000", "agent_id": target.id})
+    assert f"Chat {closed.id} is closed" in was_closed and "Nothing changed" in was_closed
+    assert "Chat NOPE000000 was not found: check chat_id" in unknown
+    for text in (was_closed, unknown):
+        assert "queue_if_unavailable" not in text and "least busy" not in text, text
+    assert not closed.active
 
 
 async def test_profile_limits_are_checked_before_anything_is_written(
@@ -224,8 +260,9 @@ async def test_get_chat_shows_livechat_summary_restricted_threads_and_deleted_ev
     assert any("[message deleted]" in line for line in d["lines"])
 
 
+@pytest.mark.parametrize("refusal_status", [None, 500], ids=["refusal-default", "refusal-500"])
 async def test_if_livechat_counts_silent_agents_a_refused_join_is_explained_and_nothing_is_written(
-    era: str,
+    era: str, refusal_status: int | None
 ) -> None:
     """The one-public-agent rule assumes silent agents do not count [UNVERIFIED]. Against a sandbox
     that counts them, a note (silent join) into a served chat and a public reply next to a silent
@@ -237,7 +274,7 @@ async def test_if_livechat_counts_silent_agents_a_refused_join_is_explained_and_
     from mcp_livechat.server import create_server
     from tests.conftest import harvest, sandbox_settings
 
-    strict = Sandbox(silent_agents_count=True)
+    strict = Sandbox(silent_agents_count=True, refusal_status=refusal_status)
     served, serving = served_by_another(strict)
     served.group_ids = served.last_thread.group_ids = [0]  # so that it can be transferred to me
     quiet = queued_nobody_joined(strict)

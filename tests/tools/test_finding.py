@@ -92,7 +92,11 @@ def _expected_waiting(sb: Sandbox) -> set[str]:
     for chat in _org_chats(sb):
         if not chat.active:
             continue
-        messages = [e for e in chat.last_thread.events if e.get("type") == "message"]
+        messages = [
+            e
+            for e in chat.last_thread.events
+            if e.get("type") == "message" and e.get("visibility") != "agents"
+        ]  # an internal note is no answer: the customer never sees it
         if chat.last_thread.queue is not None or (
             messages and messages[-1].get("author_id") == chat.customer_id
         ):
@@ -120,6 +124,76 @@ async def test_list_waiting_chats_is_exactly_who_waits_longest_first(
     assert any(w.get("queued") for w in waiting["chats"]) and any(
         w.get("last_customer_message") for w in waiting["chats"]
     )
+
+
+def _waiting_unqueued(sb: Sandbox) -> Any:
+    """An active, unqueued chat whose last two messages are the customer's (so that the first of
+    them and the last differ)."""
+    return next(
+        c
+        for c in _org_chats(sb)
+        if c.active
+        and c.last_thread.queue is None
+        and len(msgs := [e for e in c.last_thread.events if e.get("type") == "message"]) >= 2
+        and msgs[-1].get("author_id") == msgs[-2].get("author_id") == c.customer_id
+    )
+
+
+async def test_an_internal_note_is_no_answer_the_customer_still_waits_from_their_first_unanswered_message(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat = _waiting_unqueued(sandbox)
+    async with connect() as client:
+        before = {
+            w["chat_id"]: w for w in (await call(client, "list_waiting_chats", {"limit": 100}))["chats"]
+        }
+        await call(
+            client, "send_message", {"chat_id": chat.id, "text": "Lee, can you look?", "visibility": "agents"}
+        )
+        await call(
+            client, "send_message", {"chat_id": chat.id, "text": "And this one?", "visibility": "agents"}
+        )
+        reads = sandbox.stats.requests["get_chat"]
+        after = {w["chat_id"]: w for w in (await call(client, "list_waiting_chats", {"limit": 100}))["chats"]}
+        listed = await call(client, "list_chats", {"limit": 100})
+    assert chat.id in before and chat.id in after  # still waiting: the customer saw no answer
+    assert sandbox.stats.requests["get_chat"] >= reads + 1  # the chat behind the note was read
+    # measured from the first of the customer's unanswered messages (read independently here)
+    events = chat.last_thread.events
+    public = [e for e in events if e.get("type") == "message" and e.get("visibility") != "agents"]
+    run = []
+    for e in reversed(public):
+        if e.get("author_id") != chat.customer_id:
+            break
+        run.append(e)
+    assert len(run) >= 2 and run[0]["created_at"] != run[-1]["created_at"]
+    first_unanswered = datetime.fromisoformat(str(run[-1]["created_at"]).replace("Z", "+00:00"))
+    since = datetime.fromisoformat(after[chat.id]["waiting_since"])
+    assert abs((since - first_unanswered).total_seconds()) < 1, (since, first_unanswered)
+    assert after[chat.id]["last_customer_message"] == before[chat.id]["last_customer_message"]
+    shown = next(c for c in listed["chats"] if c["id"] == chat.id)
+    assert shown["last_message"]["internal"] is True and shown["last_message"]["text"] == "And this one?"
+    assert all(
+        "internal" not in c["last_message"]
+        for c in listed["chats"]
+        if c.get("last_message") and c["id"] != chat.id and c["last_message"]["role"] == "customer"
+    )
+
+
+async def test_chats_behind_notes_that_cannot_be_read_are_named_not_dropped(
+    connect: Callable[..., Any], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = _waiting_unqueued(sandbox)
+    async with connect() as client:
+        await call(client, "send_message", {"chat_id": chat.id, "text": "internal", "visibility": "agents"})
+        sandbox.faults.add("server_error", count=10, methods=["get_chat"])
+        failed = await call(client, "list_waiting_chats", {"limit": 100})
+        sandbox.faults.clear()
+        monkeypatch.setattr(chats, "NOTE_READS", 0)
+        capped = await call(client, "list_waiting_chats", {"limit": 100})
+    for result in (failed, capped):
+        assert chat.id not in {w["chat_id"] for w in result["chats"]}
+        assert "Not judged" in result["note"] and chat.id in result["note"] and "get_chat" in result["note"]
 
 
 async def test_list_waiting_chats_walks_pages_within_its_bound(

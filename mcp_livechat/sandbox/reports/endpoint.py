@@ -67,7 +67,7 @@ async def reports_endpoint(rt: Emulator, request: Request) -> Response:
         try:
             return await _call(rt, request)
         except WebApiFault as exc:
-            return exc.response()
+            return exc.response(refusal_status=rt.refusal_status)
 
     name = f"reports/{request.path_params['resource']}/{request.path_params['action']}"
     return await with_faults(rt, request, name, "api", process)
