@@ -62,16 +62,24 @@ SECURITY_HEADERS = {
 }
 
 
-def page(title: str, body: str, status: int = 200, *, extra_html: str = "") -> HTMLResponse:
+# The confirmation page's form posts back to us. Under no-referrer a browser sends that POST with
+# `Origin: null` (https://fetch.spec.whatwg.org/#append-a-request-origin-header), which no check can
+# tell from a forgery; same-origin sends our origin on it and still no Referer to anyone else.
+FORM_PAGE_HEADERS = {**SECURITY_HEADERS, "Referrer-Policy": "same-origin"}
+
+
+def page(
+    title: str, body: str, status: int = 200, *, extra_html: str = "", form: bool = False
+) -> HTMLResponse:
     """A plain, escaped result page (no scripts, no external resources, not cached, not framed).
-    `extra_html` is markup the caller built from escaped parts (a form)."""
+    `extra_html` is markup the caller built from escaped parts (a `form` posting back to us)."""
     t, b = html.escape(title), html.escape(body)
     text = (
         f"<!doctype html><html><head><meta charset=utf-8><title>{t}</title></head>"
         "<body style='font-family:sans-serif;max-width:40em;margin:4em auto'>"
         f"<h1>{t}</h1><p>{b}</p>{extra_html}</body></html>"
     )
-    return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(text, status_code=status, headers=FORM_PAGE_HEADERS if form else SECURITY_HEADERS)
 
 
 @dataclass(frozen=True)
@@ -151,7 +159,7 @@ def confirmation_page(pending: PendingAuthorization, server: str) -> HTMLRespons
         "<button type=submit name=action value=confirm>Connect</button> "
         "<button type=submit name=action value=cancel>Cancel</button></form>"
     )
-    return page("Connect LiveChat?", question, extra_html=form)
+    return page("Connect LiveChat?", question, extra_html=form, form=True)
 
 
 def connect_routes(connections: Callable[[], OAuthConnections], *, secure: bool) -> list[Route]:
@@ -259,10 +267,14 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _same_origin(request: Request, service: OAuthConnections) -> bool:
     """A browser's form POST carries an Origin; one that is neither this server's public URL nor
-    the host it was sent to is a cross-site forgery."""
+    the host it was sent to is a cross-site forgery. `null` (a page under no-referrer, a sandboxed
+    frame) is ours only when the browser says so in `Sec-Fetch-Site`, which pages cannot set
+    (https://www.w3.org/TR/fetch-metadata/#sec-fetch-site-header)."""
     origin = request.headers.get("origin")
     if origin is None:
         return True  # no Origin: not a modern browser's cross-site request (the cookie check stands)
+    if origin == "null":
+        return request.headers.get("sec-fetch-site") == "same-origin"
     parts = urlsplit(origin)
     ours = {request.headers.get("host", "")}
     if service.link_base:

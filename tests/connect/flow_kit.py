@@ -222,17 +222,53 @@ class _FormParser(HTMLParser):
             self.forms[-1]["buttons"][a.get("value", "")] = a["name"]
 
 
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _serialized_origin(initiator: str, target: str, policy: str) -> str:
+    """The `Origin` of a POST (https://fetch.spec.whatwg.org/#append-a-request-origin-header):
+    `null` under no-referrer, under same-origin when cross-origin, and from https to http under
+    the strict and downgrade policies (the default, strict-origin-when-cross-origin, included)."""
+    origin = _origin_of(initiator)
+    policy = policy.split(",")[-1].strip().lower() or "strict-origin-when-cross-origin"
+    downgrade = initiator.startswith("https:") and not target.startswith("https:")
+    if policy == "no-referrer":
+        return "null"
+    if policy == "same-origin" and origin != _origin_of(target):
+        return "null"
+    if (
+        policy in ("no-referrer-when-downgrade", "strict-origin", "strict-origin-when-cross-origin")
+        and downgrade
+    ):
+        return "null"
+    return origin
+
+
+def _fetch_site(initiator: str | None, target: str) -> str:
+    """`Sec-Fetch-Site` (https://www.w3.org/TR/fetch-metadata/): none for a typed navigation."""
+    if initiator is None:
+        return "none"
+    if _origin_of(initiator) == _origin_of(target):
+        return "same-origin"
+    return "same-site" if _site(initiator) == _site(target) else "cross-site"
+
+
 class Browser:
     """A person's browser: follows redirects, and keeps cookies by the rules browsers apply
     (RFC 6265bis): host-only, Path, Secure, Max-Age, HttpOnly (hidden from scripts), SameSite (Lax
     by default: sent on a cross-site top-level GET navigation, never on a cross-site POST; Strict:
-    never cross-site, a redirect chain included). Submits forms the way a click does (Origin set)."""
+    never cross-site, a redirect chain included). Submits forms the way a click does: `Origin` as
+    the Fetch standard serializes it under the page's Referrer-Policy (`null` under no-referrer,
+    https://fetch.spec.whatwg.org/#append-a-request-origin-header), and `Sec-Fetch-Site`."""
 
     def __init__(self, *, samesite: bool = True) -> None:
         """`samesite=False`: an old browser that sends every cookie cross-site too."""
         self.transport = _QuietTransport()
         self.jar: list[_Cookie] = []
         self.samesite = samesite
+        self._policy = ""
 
     async def open(self, url: str, *, initiator: str | None = None) -> httpx2.Response:
         """A top-level navigation (typed, or opened by the MCP client when `initiator` is None)."""
@@ -250,10 +286,15 @@ class Browser:
         data = {**form["fields"], form["buttons"][button]: button}
         target = urljoin(str(page.url), form["action"] or str(page.url))
         assert form["method"] == "post", "the confirmation must not be a GET"
-        return await self.post(target, data, initiator=str(page.url))
+        policy = page.headers.get("referrer-policy", "")
+        return await self.post(target, data, initiator=str(page.url), referrer_policy=policy)
 
-    async def post(self, url: str, data: dict[str, str], *, initiator: str) -> httpx2.Response:
-        """A form POST navigation started by a page at `initiator` (ours, or an attacker's)."""
+    async def post(
+        self, url: str, data: dict[str, str], *, initiator: str, referrer_policy: str = ""
+    ) -> httpx2.Response:
+        """A form POST navigation started by a page at `initiator` (ours, or an attacker's) that
+        was served with `referrer_policy` (browsers' default when empty)."""
+        self._policy = referrer_policy
         return await self._navigate("POST", url, urlencode(data).encode(), initiator, follow=True)
 
     def set_cookie(self, url: str, name: str, value: str, *, path: str = "/") -> None:
@@ -283,8 +324,8 @@ class Browser:
                 headers["Cookie"] = "; ".join(f"{c.name}={c.value}" for c in cookies)
             if body is not None:
                 headers["Content-Type"] = "application/x-www-form-urlencoded"
-                origin = urlsplit(initiator or url)
-                headers["Origin"] = f"{origin.scheme}://{origin.netloc}"
+                headers["Origin"] = _serialized_origin(initiator or url, url, self._policy)
+                headers["Sec-Fetch-Site"] = _fetch_site(initiator, url)
             request = httpx2.Request(method, url, headers=headers, content=body)
             response = await self.transport.handle_async_request(request)
             response.request = request
@@ -344,10 +385,13 @@ async def connect_through(browser: Browser, link: str) -> httpx2.Response:
 
 
 def assert_guarded(response: httpx2.Response) -> None:
-    """No page of ours may be framed (clickjacking), leak its URL in a Referer, or be cached."""
+    """No page of ours may be framed (clickjacking), leak its URL in a Referer to another site, or
+    be cached; a page with a form posting back to us is same-origin, so that its POST carries our
+    Origin (no-referrer would make it `null`)."""
     csp = response.headers.get("content-security-policy", "")
     assert "frame-ancestors 'none'" in csp or response.headers.get("x-frame-options") == "DENY", response.url
-    assert response.headers.get("referrer-policy") == "no-referrer", response.url
+    policy = "same-origin" if "<form" in response.text else "no-referrer"
+    assert response.headers.get("referrer-policy") == policy, response.url
 
 
 def stored_token(minted: dict[str, Any], *, expires_at: float, lifetime: float = 28800) -> StoredToken:

@@ -166,7 +166,24 @@ async def test_a_cross_site_post_is_refused_even_by_a_browser_without_samesite(t
         assert (
             forged.status_code == 400 and await runtime.store.get(BOB) is None
         )  # even with a leaked form token
-        done = await old.submit(page, "cancel")
+        # the forging page under no-referrer: its POST says `Origin: null`, and the browser says
+        # cross-site in Sec-Fetch-Site, which a page cannot set
+        hidden = await old.post(
+            f"{base}/integration-callback",
+            {**fields, "action": "confirm"},
+            initiator="http://localhost:9/x",
+            referrer_policy="no-referrer",
+        )
+        assert hidden.request.headers["origin"] == "null"
+        assert hidden.status_code == 400 and await runtime.store.get(BOB) is None
+        # our own page under no-referrer (as served before) is `null` too, but same-origin: accepted
+        done = await old.post(
+            f"{base}/integration-callback",
+            {**fields, "action": "cancel"},
+            initiator=str(page.url),
+            referrer_policy="no-referrer",
+        )
+        assert done.request.headers["origin"] == "null"
         assert "Cancelled" in done.text and live_tokens(sb, VICTIM) == 0
 
 
