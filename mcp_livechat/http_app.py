@@ -103,7 +103,9 @@ def create_app(
         routes.append(Route("/metrics", scrape, methods=["GET"]))
     if settings.credential_mode == "oauth":
         secure = (runtime.public_url or "").startswith("https://")
-        routes += connect_routes(lambda: runtime.oauth_connections, secure=secure)
+        routes += connect_routes(
+            lambda: runtime.oauth_connections, secure=secure, redirect_uri=runtime.redirect_uri
+        )
 
     if transport == "sse":
         mcp_app: ASGIApp = server.sse_app(host=host, transport_security=security)

@@ -162,8 +162,20 @@ def confirmation_page(pending: PendingAuthorization, server: str) -> HTMLRespons
     return page("Connect LiveChat?", question, extra_html=form, form=True)
 
 
-def connect_routes(connections: Callable[[], OAuthConnections], *, secure: bool) -> list[Route]:
-    """`/connect/{state}` and `/integration-callback` (GET: the answer; POST: the confirmation)."""
+def connect_routes(
+    connections: Callable[[], OAuthConnections], *, secure: bool, redirect_uri: str | None = None
+) -> list[Route]:
+    """`/connect/{state}` and `/integration-callback` (GET: the answer; POST: the confirmation).
+
+    The sign-in cookie's Path is the redirect URI's path as the browser sees it: behind a gateway
+    that serves us under a prefix (`https://gw.example/livechat/integration-callback`, the prefix
+    stripped before it reaches us) a cookie for `/integration-callback` would never be sent back.
+    The callback is routed at `/integration-callback` and, when it differs, at that path too."""
+    seen_path = (urlsplit(redirect_uri).path if redirect_uri else "") or CALLBACK_PATH
+
+    def _spent(response: HTMLResponse) -> HTMLResponse:
+        response.delete_cookie(COOKIE, path=seen_path)  # this sign-in is over, either way
+        return response
 
     async def start(request: Request) -> Response:
         state = request.path_params["state"]
@@ -181,7 +193,7 @@ def connect_routes(connections: Callable[[], OAuthConnections], *, secure: bool)
             COOKIE,
             state,
             max_age=int(PENDING_TTL),
-            path=CALLBACK_PATH,
+            path=seen_path,
             httponly=True,
             samesite="lax",
             secure=secure,
@@ -242,10 +254,11 @@ def connect_routes(connections: Callable[[], OAuthConnections], *, secure: bool)
         assert done.held is not None
         return _spent(_connected(done.held.account_id, done.held.agent_email).response())
 
+    paths = dict.fromkeys((CALLBACK_PATH, seen_path))
     return [
         Route("/connect/{state}", start, methods=["GET"]),
-        Route(CALLBACK_PATH, callback, methods=["GET"]),
-        Route(CALLBACK_PATH, confirm, methods=["POST"]),
+        *(Route(path, callback, methods=["GET"]) for path in paths),
+        *(Route(path, confirm, methods=["POST"]) for path in paths),
     ]
 
 
@@ -284,11 +297,6 @@ def _same_origin(request: Request, service: OAuthConnections) -> bool:
 
 def _server_name(service: OAuthConnections, request: Request) -> str:
     return urlsplit(service.link_base).netloc if service.link_base else request.url.netloc
-
-
-def _spent(response: HTMLResponse) -> HTMLResponse:
-    response.delete_cookie(COOKIE, path=CALLBACK_PATH)  # this sign-in is over, either way
-    return response
 
 
 async def _sweep(service: OAuthConnections) -> None:

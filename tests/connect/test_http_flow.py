@@ -18,6 +18,7 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ElicitRequestURLParams, ElicitResult
 
+from mcp_livechat.cli import free_port
 from mcp_livechat.connect.identity import Principal
 from mcp_livechat.connect.routes import COOKIE
 from mcp_livechat.http_app import create_app
@@ -252,3 +253,41 @@ async def test_every_page_forbids_framing_and_referrers(tmp_path: Path) -> None:
         assert_guarded(response)
     assert "no-store" in responses[0].headers["cache-control"]
     await browser.aclose()
+
+
+def _prefix_stripping_gateway(app: Any, prefix: str) -> Any:
+    """What a gateway that serves us at `<host><prefix>/...` does: strips the prefix on the way in."""
+
+    async def gateway(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(prefix + "/"):
+            path = scope["path"][len(prefix) :]
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await app(scope, receive, send)
+
+    return gateway
+
+
+async def test_a_public_url_under_a_path_prefix_connects(tmp_path: Path) -> None:
+    """Behind a gateway at `http://host:port/lc`, the browser sees the callback at
+    `/lc/integration-callback`: the sign-in cookie must be for that path, or the browser never
+    sends it back and every answer looks foreign."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}/lc"
+    sb = Sandbox(redirect_uris=(f"{public}/integration-callback",), redirect_limit=None)
+    browser = Browser()
+    async with served(sb.app) as lc_base:
+        settings = oauth_settings(lc_base, tmp_path, public_url=public)
+        built = create_server(settings, public_url=public)
+        app = create_app(built, settings, transport="http", host="127.0.0.1")
+        async with (
+            served(_prefix_stripping_gateway(app, "/lc"), port) as base,
+            Client(f"{base}/lc/mcp") as client,
+        ):
+            link = (await client.call_tool("connect_livechat", {})).structured_content["connect_url"]  # type: ignore[index]
+            assert link.startswith(f"{public}/connect/")
+            cookie_path = (await browser.step(link)).headers.get("set-cookie", "")
+            page = await connect_through(browser, link)
+            result = await client.call_tool("list_chats", {"limit": 1})
+    assert page.status_code == 200 and "LiveChat is connected" in page.text, page.text[-300:]
+    assert "path=/lc/integration-callback;" in cookie_path.lower(), cookie_path
+    assert not result.is_error and sb.stats.counter("token_issued") == 1
