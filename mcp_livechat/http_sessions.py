@@ -6,10 +6,14 @@ session's owner when the SDK answers a request that opened one (the `mcp-session
 header; the owner from the request's bearer token, verified as the SDK verifies it), counts the
 calls in flight per session (POSTs: a client's open GET stream is only its listening channel, so
 it does not make a session busy) and when each was last used, and forgets a session that is
-deleted, unknown to the SDK (404) or idle past the SDK's idle timeout with no stream open (the
-SDK has reaped it). When a caller at the cap opens another session, the caller's session idle
-longest is closed first, the way its client would close it (a `DELETE` with its session id, on
-the caller's behalf); if every one is busy, the new session is refused with 429. The DELETE
+deleted, unknown to the SDK (a 404 from the MCP endpoint to the session's own caller: any other
+path, or another caller, gets a 404 while the session lives on) or idle past the SDK's idle
+timeout with no stream open (the SDK has reaped it). A new session counts from the moment its
+id is answered, before its opening request ends.
+
+When a caller at the cap opens another session, the caller's session idle longest is closed
+first, the way its client would close it (a `DELETE` with its session id, on the caller's
+behalf); if every one is busy, the new session is refused with 429. The DELETE
 carries the new request's own credential (the same caller), so no credential is kept here.
 
 Only requests that can open a session are looked at before they are served: a POST without a
@@ -58,8 +62,10 @@ class SessionCap:
         idle_timeout: float,
         caller_of: Callable[[str | None], Awaitable[Principal | None]],
         clock: Callable[[], float] = time.monotonic,
+        path: str = "/mcp",
     ) -> None:
         self.app = app
+        self.path = path
         self.limit = limit
         self.idle_timeout = idle_timeout
         self._caller_of = caller_of
@@ -94,24 +100,42 @@ class SessionCap:
             session.streams += 1
         else:
             session.in_flight += 1
-        status = 0
+        status, open_ = 0, True
+
+        def done() -> None:
+            """The call is over when its answer has been sent (the SDK may return a little later)."""
+            nonlocal open_
+            if open_:
+                open_ = False
+                if stream:
+                    session.streams -= 1
+                else:
+                    session.in_flight -= 1
+                    session.last_used = self._clock()
 
         async def watch(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                done()
 
         try:
             await self.app(scope, receive, watch)
         finally:
-            if stream:
-                session.streams -= 1
-            else:
-                session.in_flight -= 1
-                session.last_used = self._clock()
-            if status == 404 or (scope["method"] == "DELETE" and 200 <= status < 300):
-                self._sessions.pop(session_id, None)
+            done()
+            if scope["method"] == "DELETE" and 200 <= status < 300 and scope["path"] == self.path:
+                self._sessions.pop(session_id, None)  # the SDK ends a session for its own caller only
+            elif status == 404 and scope["path"] == self.path:
+                await self._forget_if_gone(session_id, session, scope)
+
+    async def _forget_if_gone(self, session_id: str, session: _Session, scope: Scope) -> None:
+        """The SDK answers 404 for a session it no longer has, and also to a caller who does not
+        own it: only the owner's 404 means it is gone."""
+        caller = await self._caller_of(Headers(scope=scope).get("authorization"))
+        if caller == session.owner and self._sessions.get(session_id) is session:
+            del self._sessions[session_id]
 
     async def _opening_request(self, headers: Headers, scope: Scope, receive: Receive, send: Send) -> None:
         owner = await self._caller_of(headers.get("authorization"))
@@ -121,22 +145,29 @@ class SessionCap:
         if not await self._admit(owner, scope):
             await _refuse(self.limit, send)
             return
-        created: str | None = None
+        reserved = True
+
+        def release() -> None:
+            nonlocal reserved
+            if reserved:
+                reserved = False
+                self._opening[owner] -= 1
+                if not self._opening[owner]:
+                    del self._opening[owner]
 
         async def watch(message: Message) -> None:
-            nonlocal created
-            if message["type"] == "http.response.start" and int(message["status"]) < 400:
+            if message["type"] == "http.response.start":
                 created = Headers(raw=message.get("headers", [])).get(SESSION_HEADER)
+                if int(message["status"]) < 400 and created is not None:
+                    # counted from now: the client may use it before this response has ended
+                    self._sessions[created] = _Session(owner, last_used=self._clock())
+                release()
             await send(message)
 
         try:
             await self.app(scope, receive, watch)
         finally:
-            self._opening[owner] -= 1
-            if not self._opening[owner]:
-                del self._opening[owner]
-            if created is not None:
-                self._sessions[created] = _Session(owner, last_used=self._clock())
+            release()
 
     async def _admit(self, owner: Principal, scope: Scope) -> bool:
         """Reserve a slot for `owner`, closing their session idle longest when they are at the cap."""

@@ -127,3 +127,22 @@ async def test_an_unknown_caller_is_refused_by_the_sdk_not_counted(sandbox: Sand
     async with serving(_settings(tmp_path), sandbox.transport()) as (base, _), httpx2.AsyncClient() as web:
         refused = await _open(web, base, "not-a-key-0123456789")
     assert refused.status_code == 401
+
+
+async def test_a_404_elsewhere_or_to_another_caller_does_not_uncount_a_session(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The SDK answers 404 to a session id on a path it does not serve, and to a caller who does
+    not own the session; neither ends the session, so neither may make the cap stop counting it
+    (else one caller could hold any number of sessions)."""
+    settings = _settings(tmp_path, max_sessions_per_caller=1)
+    async with serving(settings, sandbox.transport()) as (base, _), httpx2.AsyncClient(timeout=10) as web:
+        first = (await _open(web, base, ANNA)).headers["mcp-session-id"]
+        elsewhere = await web.get(f"{base}/nope", headers={"mcp-session-id": first})
+        foreign = await _ping(web, base, BEN, first)
+        assert elsewhere.status_code == 404 and foreign == 404
+        assert await _ping(web, base, ANNA, first) == 200  # it lives on
+        second = await _open(web, base, ANNA)
+        assert second.status_code == 200, second.text
+        assert await _ping(web, base, ANNA, first) == 404  # still counted: closed to admit the second
+        assert await _ping(web, base, ANNA, second.headers["mcp-session-id"]) == 200
