@@ -58,8 +58,33 @@ class Caller:
 _ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 
+# Which `alg` a key of each JWK type may verify (RFC 7518 section 3.1): a token whose header names
+# another is refused before any key is used (an EC algorithm over an RSA key would fail inside the
+# library instead).
+_FAMILIES = {"RSA": ("RS", "PS"), "EC": ("ES",), "OKP": ("EdDSA",)}
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One key of the JWKS: the PyJWK and the `alg` its JWK declares, if any."""
+
+    jwk: Any
+    declared: str | None
+
+    def fits(self, algorithm: str) -> bool:
+        """Whether it may verify `algorithm`: the declared `alg`, else its type's family (for EC,
+        the algorithm of its curve)."""
+        if self.declared:
+            return self.declared == algorithm
+        if self.jwk.key_type == "EC":
+            return bool(self.jwk.algorithm_name == algorithm)
+        return algorithm.startswith(_FAMILIES.get(self.jwk.key_type, ()))
+
+
 class JwtVerifier:
-    """Verifies the gateway's bearer JWTs against its JWKS (fetched, cached, refetched on a new kid)."""
+    """Verifies the gateway's bearer JWTs against its JWKS: fetched, cached for `max_age` seconds
+    (a key the identity provider removed stops being trusted then), refetched early on a new kid
+    (at most once every `refetch_after` seconds)."""
 
     def __init__(
         self,
@@ -72,6 +97,7 @@ class JwtVerifier:
         transport: httpx2.AsyncBaseTransport | None = None,
         leeway: float = 30.0,
         refetch_after: float = 30.0,
+        max_age: float = 300.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.jwks_url, self.issuer, self.audience, self.tenant_claim = (
@@ -84,9 +110,11 @@ class JwtVerifier:
         self._transport = transport
         self._leeway = leeway
         self._refetch_after = refetch_after
+        self._max_age = max_age
         self._clock = clock
-        self._keys: dict[str, Any] = {}
-        self._fetched_at = -1e18
+        self._keys: dict[str, _Key] = {}
+        self._fetched_at = -1e18  # the last fetch that succeeded
+        self._tried_at = -1e18  # the last fetch
         self._fetch_lock = asyncio.Lock()
 
     async def verify(self, token: str) -> Caller | None:
@@ -98,18 +126,18 @@ class JwtVerifier:
             if algorithm not in _ALGORITHMS:
                 return None
             key = await self._key(str(header.get("kid") or ""))
-            if key is None:
+            if key is None or not key.fits(algorithm):
                 return None
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key,
+                key.jwk.key,
                 algorithms=[algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self._leeway,
                 options={"require": ["exp", "iss", "sub", "aud"]},
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:  # a forged header is a refusal, never a 500
             logger.info("bearer JWT refused: %s", type(exc).__name__)
             return None
         tenant = claims.get(self.tenant_claim) if self.tenant_claim else claims.get("iss")
@@ -129,11 +157,13 @@ class JwtVerifier:
             email.strip() if isinstance(email, str) and email.strip() else None,
         )
 
-    async def _key(self, kid: str) -> Any:
-        if kid in self._keys:
+    async def _key(self, kid: str) -> _Key | None:
+        if kid in self._keys and self._clock() - self._fetched_at < self._max_age:
             return self._keys[kid]
         async with self._fetch_lock:
-            if kid not in self._keys and self._clock() - self._fetched_at >= self._refetch_after:
+            now = self._clock()
+            stale = now - self._fetched_at >= self._max_age
+            if (stale or kid not in self._keys) and now - self._tried_at >= self._refetch_after:
                 await self._fetch()
         if kid:
             return self._keys.get(kid)
@@ -142,16 +172,32 @@ class JwtVerifier:
     async def _fetch(self) -> None:
         import jwt
 
-        self._fetched_at = self._clock()
+        self._tried_at = self._clock()
         try:
             async with httpx2.AsyncClient(transport=self._transport, timeout=10.0) as client:
                 response = await client.get(self.jwks_url)
                 response.raise_for_status()
-                keys = jwt.PyJWKSet.from_dict(response.json())
-        except (httpx2.HTTPError, ValueError, jwt.PyJWTError) as exc:
+                body = response.json()
+            listed = body.get("keys") if isinstance(body, dict) else None
+            if not isinstance(listed, list):
+                raise ValueError("no keys")
+        except (httpx2.HTTPError, ValueError) as exc:
+            # the keys last fetched stay in use: the identity provider being away is no reason to
+            # refuse every caller (retried every `refetch_after` seconds)
             logger.warning("could not load the JWKS at %s: %s", self.jwks_url, type(exc).__name__)
             return
-        self._keys = {k.key_id or "": k.key for k in keys.keys}
+        keys: dict[str, _Key] = {}
+        for data in listed:
+            if not isinstance(data, dict) or data.get("use", "sig") != "sig":
+                continue
+            try:
+                jwk = jwt.PyJWK(data)
+            except jwt.PyJWTError:  # a key type or curve we cannot use: the others still count
+                continue
+            declared = data.get("alg")
+            keys[jwk.key_id or ""] = _Key(jwk, declared if isinstance(declared, str) else None)
+        self._keys = keys  # replaced whole: a removed key is trusted no more
+        self._fetched_at = self._tried_at
 
 
 _API_KEY_LINE = re.compile(r"^([0-9a-fA-F]{64})\s+(\S+)\s+(\S+)\s*$")

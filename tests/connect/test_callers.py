@@ -4,6 +4,7 @@ Refusals are 401 with `WWW-Authenticate` pointing at the RFC 9728 resource metad
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import httpx2
 import jwt
 import pytest
+from jwt.algorithms import RSAAlgorithm
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
@@ -24,6 +26,7 @@ from mcp_livechat.server import create_server
 from tests.connect.flow_kit import (
     AUDIENCE,
     ISSUER,
+    KEY,
     OTHER_KEY,
     jwks_app,
     jwks_body,
@@ -117,6 +120,85 @@ async def test_unknown_key_ids_refetch_the_jwks_at_most_so_often() -> None:
         ]
         assert all([await verifier.verify(t) is None for t in strangers])
     assert fetches == 1  # unknown kids do not turn the verifier into a JWKS hammer
+
+
+def _forged_header(header: dict[str, Any]) -> str:
+    """A token whose header says what an attacker likes, with a signature of nothing."""
+    import base64
+    import json
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": int(time.time()) + 60}
+    return f"{part(header)}.{part(claims)}.{'A' * 86}"
+
+
+async def test_a_forged_header_is_a_refusal_not_a_server_error(tmp_path: Path) -> None:
+    """An EC algorithm named over the RSA key's kid made the library fail with a TypeError: a 500
+    and an ERROR traceback for anyone without a credential. It is a 401 like any bad token, and so
+    is an RSA algorithm the key does not declare (the JWKS says RS256)."""
+    async with served(jwks_app()) as idp, sandbox_on_port() as (_, base, port, _l):
+        verifier = JwtVerifier(jwks_url=f"{idp}/jwks", issuer=ISSUER, audience=AUDIENCE)
+        forged = [
+            _forged_header({"alg": "ES256", "kid": "k1", "typ": "JWT"}),
+            _forged_header({"alg": "EdDSA", "kid": "k1"}),
+            jwt.encode(
+                {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": int(time.time()) + 60},
+                KEY,
+                algorithm="PS256",
+                headers={"kid": "k1"},
+            ),
+        ]
+        assert [await verifier.verify(t) for t in forged] == [None, None, None]
+        assert await verifier.verify(token()) is not None
+        settings = oauth_settings(base, tmp_path, mcp_auth="jwt", mcp_jwks_url=f"{idp}/jwks",
+                                  mcp_issuer=ISSUER, mcp_audience=AUDIENCE)  # fmt: skip
+        built = create_server(settings, public_url=f"http://127.0.0.1:{port}")
+        app = create_app(built, settings, transport="http", host="127.0.0.1")
+        async with served(app, port) as mcp, httpx2.AsyncClient(timeout=10) as web:
+            answers = [
+                (
+                    await web.post(
+                        f"{mcp}/mcp",
+                        headers={
+                            "Authorization": f"Bearer {t}",
+                            "Accept": "application/json, text/event-stream",
+                        },
+                        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                    )
+                ).status_code
+                for t in forged
+            ]
+    assert answers == [401, 401, 401]
+
+
+async def test_a_key_the_identity_provider_removed_stops_being_trusted() -> None:
+    """The JWKS is cached for max_age: once the provider drops a key, tokens it signed are refused
+    after that long even while tokens of its other keys keep arriving."""
+    rsa_jwk = json.loads(RSAAlgorithm.to_jwk(OTHER_KEY.public_key()))
+    published = {"keys": [*jwks_body()["keys"], {**rsa_jwk, "kid": "k2", "alg": "RS256", "use": "sig"}]}
+    now = [1000.0]
+
+    async def keys(request: Any) -> JSONResponse:
+        return JSONResponse(published)
+
+    def signed(key: Any, kid: str) -> str:
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": int(time.time()) + 600}
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+    async with served(Starlette(routes=[Route("/jwks", keys)])) as idp:
+        verifier = JwtVerifier(
+            jwks_url=f"{idp}/jwks", issuer=ISSUER, audience=AUDIENCE, max_age=300, clock=lambda: now[0]
+        )
+        assert await verifier.verify(signed(KEY, "k1")) is not None
+        published["keys"] = [k for k in published["keys"] if k["kid"] != "k1"]  # k1 revoked
+        now[0] += 100
+        assert await verifier.verify(signed(OTHER_KEY, "k2")) is not None
+        assert await verifier.verify(signed(KEY, "k1")) is not None  # within max_age: still cached
+        now[0] += 250
+        assert await verifier.verify(signed(OTHER_KEY, "k2")) is not None
+        assert await verifier.verify(signed(KEY, "k1")) is None  # refetched: gone
 
 
 async def test_api_key_callers(tmp_path: Path) -> None:
