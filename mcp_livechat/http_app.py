@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcp_livechat.config import Settings
 from mcp_livechat.connect.routes import SECURITY_HEADERS, connect_routes
 from mcp_livechat.errors import ConfigurationError
-from mcp_livechat.http_sessions import SessionCap
+from mcp_livechat.http_sessions import SessionCap, SseCap
 from mcp_livechat.server import LiveChatServer
 
 HttpTransport = Literal["http", "sse"]
@@ -108,7 +108,12 @@ def create_app(
         )
 
     if transport == "sse":
-        mcp_app: ASGIApp = server.sse_app(host=host, transport_security=security)
+        mcp_app: ASGIApp = SseCap(
+            server.sse_app(host=host, transport_security=security),
+            total=settings.http_max_sessions,
+            per_caller=settings.max_sessions_per_caller,
+            caller_of=runtime.caller_of,
+        )
         run_sessions: Any = None
     else:
         # Stateful by default: a 2025-11-25 client declares its capabilities (URL elicitation) once,

@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_livechat.connect.identity import Principal
 
-__all__ = ["SessionCap"]
+__all__ = ["SessionCap", "SseCap"]
 
 logger = logging.getLogger("mcp_livechat.http")
 
@@ -209,27 +209,74 @@ class SessionCap:
         logger.info("closed the idle MCP session of %s idle longest, to admit a new one", session.owner)
 
 
+class SseCap:
+    """The legacy HTTP+SSE transport's bounds: a session there is one open `GET` stream (it ends
+    when the stream does), so at most `total` streams are open per process and `per_caller` per
+    caller; one more is refused (503 past the process's bound, 429 past the caller's), nothing is
+    closed to make room, since every open stream is a client listening. The SDK's SSE transport
+    has no bounds of its own."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        total: int,
+        per_caller: int,
+        caller_of: Callable[[str | None], Awaitable[Principal | None]],
+        path: str = "/sse",
+    ) -> None:
+        self.app = app
+        self.total, self.per_caller, self.path = total, per_caller, path
+        self._caller_of = caller_of
+        self._open: dict[Principal, int] = {}
+
+    def open_streams(self) -> int:
+        return sum(self._open.values())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        owner = await self._caller_of(Headers(scope=scope).get("authorization"))
+        if owner is None:  # not a valid caller: the SDK answers 401 itself
+            await self.app(scope, receive, send)
+            return
+        if self.open_streams() >= self.total:
+            logger.warning("refused an SSE session: %d open (LIVECHAT_HTTP_MAX_SESSIONS)", self.total)
+            await _refuse_json(503, f"Too many open sessions ({self.total}, LIVECHAT_HTTP_MAX_SESSIONS); "
+                               "retry later", send)  # fmt: skip
+            return
+        if self._open.get(owner, 0) >= self.per_caller:
+            await _refuse_json(429, f"Too many open sessions for this caller ({self.per_caller}, "
+                               "LIVECHAT_MAX_SESSIONS_PER_CALLER); close one and retry", send)  # fmt: skip
+            return
+        self._open[owner] = self._open.get(owner, 0) + 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._open[owner] -= 1
+            if not self._open[owner]:
+                del self._open[owner]
+
+
 def _handshake_era(version: str | None) -> bool:
     """A request of the 2025 handshake era (sessions), or an `initialize` that names no version yet."""
     return version is None or version.startswith(("2024-", "2025-"))
 
 
 async def _refuse(limit: int, send: Send) -> None:
-    body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "id": None,
-            "error": {
-                "code": -32000,
-                "message": f"Too many open sessions for this caller ({limit},"
-                " LIVECHAT_MAX_SESSIONS_PER_CALLER), all busy; close one and retry",
-            },
-        }
-    ).encode()
+    message = (
+        f"Too many open sessions for this caller ({limit}, LIVECHAT_MAX_SESSIONS_PER_CALLER), all busy; "
+    )
+    await _refuse_json(429, message + "close one and retry", send)
+
+
+async def _refuse_json(status: int, message: str, send: Send) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": message}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 429,
+            "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )

@@ -146,3 +146,44 @@ async def test_a_404_elsewhere_or_to_another_caller_does_not_uncount_a_session(
         assert second.status_code == 200, second.text
         assert await _ping(web, base, ANNA, first) == 404  # still counted: closed to admit the second
         assert await _ping(web, base, ANNA, second.headers["mcp-session-id"]) == 200
+
+
+async def test_the_sse_transport_is_bounded_per_caller_and_per_process(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Legacy HTTP+SSE: a session is an open /sse stream. LIVECHAT_MAX_SESSIONS_PER_CALLER and
+    LIVECHAT_HTTP_MAX_SESSIONS bound them there too (the SDK's SSE transport has no bounds)."""
+    from mcp_livechat.cli import free_port
+    from mcp_livechat.http_app import create_app
+    from mcp_livechat.server import create_server
+    from tests.connect.flow_kit import served
+
+    settings = _settings(tmp_path, max_sessions_per_caller=1, http_max_sessions=2)
+    port = free_port()
+    built = create_server(settings, transport=sandbox.transport(), public_url=f"http://127.0.0.1:{port}")
+    app = create_app(built, settings, transport="sse", host="127.0.0.1")
+
+    def sse(web: httpx2.AsyncClient, base: str, key: str) -> Any:
+        return web.stream(
+            "GET", f"{base}/sse", headers={"Authorization": f"Bearer {key}", "Accept": "text/event-stream"}
+        )
+
+    async with served(app, port) as base, httpx2.AsyncClient(timeout=10) as web, AsyncExitStack() as streams:
+        anna = await streams.enter_async_context(sse(web, base, ANNA))
+        assert anna.status_code == 200
+        async with sse(web, base, ANNA) as again:
+            assert (
+                again.status_code == 429
+                and "LIVECHAT_MAX_SESSIONS_PER_CALLER" in (await again.aread()).decode()
+            )
+        ben = await streams.enter_async_context(sse(web, base, BEN))
+        assert ben.status_code == 200
+        async with sse(web, base, BEN) as full:  # two open in the process: its bound
+            assert full.status_code == 503 and "LIVECHAT_HTTP_MAX_SESSIONS" in (await full.aread()).decode()
+        await streams.aclose()  # both streams end: their sessions with them
+        for _ in range(100):  # the server sees the disconnect a moment later
+            async with sse(web, base, ANNA) as later:
+                if later.status_code == 200:
+                    break
+            await asyncio.sleep(0.05)
+        assert later.status_code == 200
