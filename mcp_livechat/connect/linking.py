@@ -77,7 +77,24 @@ class LinkConfirmation:
             pending, held=HeldGrant(token, email, account_id or token.account_id, secrets.token_urlsafe(32))
         )
         await self._keep(held)
+        await self._revoke_older_holds(held)
         return held
+
+    async def _revoke_older_holds(self, held: PendingAuthorization) -> None:
+        """One unconfirmed grant per person: the newest. LiveChat keeps at most 25 tokens per app
+        and agent and revokes the oldest beyond (https://platform.text.com/docs/authorization/oauth-authorization),
+        so links of one caller opened again and again in someone's browser (each a fresh token
+        for that browser's agent, held until confirmed) would push that agent's real grant out."""
+        try:
+            older = await self.store.take_held_of(held.principal, besides=held.state)
+        except LiveChatError as exc:  # the store away: the sweep of expired links revokes them later
+            logger.warning("could not revoke earlier unconfirmed sign-ins: %s", type(exc).__name__)
+            return
+        for pending in older:
+            assert pending.held is not None
+            await self._revoke(pending.held.token)
+        if older:
+            logger.info("revoked %d earlier unconfirmed sign-in(s) of %s", len(older), held.principal)
 
     async def confirm(self, state: str, csrf: str) -> PendingAuthorization:
         """The person confirmed on the page `hold` led to: store the held grant for the caller.

@@ -145,6 +145,11 @@ class Queries:
             " FOR UPDATE SKIP LOCKED) RETURNING state_hash, {row}",
             row=row,
         )
+        self.take_held = q(
+            "DELETE FROM {pending} WHERE held AND tenant = %s AND user_id = %s AND state_hash <> %s"
+            " RETURNING state_hash, {row}",
+            row=row,
+        )
 
         self.key_counts = q(
             "SELECT (SELECT count(*) FROM {tokens} WHERE key_id <> %(p)s)"

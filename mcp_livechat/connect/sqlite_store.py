@@ -307,6 +307,19 @@ class SqliteTokenStore(BaseTokenStore):
 
         return await self._run(take)
 
+    async def _take_held_rows(self, principal: Principal, keep: str) -> list[tuple[str, PendingRow]]:
+        def take(c: sqlite3.Connection) -> list[tuple[str, PendingRow]]:
+            with _transaction(c):
+                rows = c.execute(
+                    "SELECT state_hash, tenant, user_id, sealed, expires_at FROM pending"
+                    " WHERE held = 1 AND tenant = ? AND user_id = ? AND state_hash != ?",
+                    (principal.tenant, principal.user, keep),
+                ).fetchall()
+                c.executemany("DELETE FROM pending WHERE state_hash = ?", [(r[0],) for r in rows])
+            return [(r[0], (r[1], r[2], bytes(r[3]), float(r[4]))) for r in rows]
+
+        return await self._run(take)
+
     # -- re-seal -----------------------------------------------------------------------------
 
     async def _key_counts(self, primary: str) -> tuple[int, int]:

@@ -234,6 +234,17 @@ class BaseTokenStore(ABC):
                 taken.append(pending)
         return taken
 
+    async def take_held_of(self, principal: Principal, *, besides: str) -> list[PendingAuthorization]:
+        taken = []
+        for state_digest, (_, _, blob, _) in await self._take_held_rows(principal, state_hash(besides)):
+            try:
+                pending = self._codec.open_pending(None, principal, blob)
+            except SealError:
+                continue  # another key: nothing we could revoke
+            if state_hash(pending.state) == state_digest and pending.held is not None:
+                taken.append(pending)
+        return taken
+
     # -- locks -------------------------------------------------------------------------------
 
     def _local(self, name: str) -> asyncio.Lock:
@@ -383,6 +394,11 @@ class BaseTokenStore(ABC):
     async def _take_abandoned_rows(self, now: float, limit: int) -> list[tuple[str, PendingRow]]:
         """Delete and return (state hash, row) for up to `limit` expired rows that hold a grant,
         atomically (one taker per row across processes)."""
+
+    @abstractmethod
+    async def _take_held_rows(self, principal: Principal, keep: str) -> list[tuple[str, PendingRow]]:
+        """Delete and return (state hash, row) for the principal's rows that hold a grant, but
+        the one whose state hash is `keep`, atomically."""
 
     @abstractmethod
     async def _key_counts(self, primary: str) -> tuple[int, int]:

@@ -73,3 +73,16 @@ class HeldContract:
         assert await store.take_abandoned(now=now + 120) == []  # once
         assert await store.peek_pending(waiting.state) == waiting
         assert await store.purge_expired(now=now + 120) == 1  # the plain link
+
+    async def test_take_held_of_hands_over_a_persons_other_held_rows_once(self, backend: Backend) -> None:
+        store = await backend.make()
+        older, newer = holding(make_pending(BOB)), holding(make_pending(BOB))
+        alices, plain = holding(make_pending(ALICE)), make_pending(BOB)
+        for row in (older, newer, alices, plain):
+            await store.put_pending(row)
+        taken = await store.take_held_of(BOB, besides=newer.state)
+        assert [p.state for p in taken] == [older.state] and taken[0].held == older.held
+        assert await store.take_held_of(BOB, besides=newer.state) == []  # once
+        assert await store.peek_pending(older.state) is None
+        for kept in (newer, alices, plain):  # the newest, another person's, a plain link
+            assert await store.peek_pending(kept.state) == kept

@@ -253,3 +253,30 @@ async def test_with_the_email_claim_a_foreign_livechat_agent_is_refused_and_revo
             assert await runtime.store.get(Principal("acme", "smith")) is not None
             me = await bob_acts(base, smith_jwt)
             assert not me.is_error and (me.structured_content or {})["agent_id"] == VICTIM
+
+
+async def test_links_opened_again_and_again_in_a_victims_browser_hold_one_token_at_a_time(
+    tmp_path: Path,
+) -> None:
+    """Bob's own links, opened in the victim's LiveChat-signed-in browser (a page of his navigating
+    a popup), each reach the confirmation page, so each exchanges a code for a token of the
+    victim's agent. Unconfirmed, they are held until their link expires; 25 of them would push the
+    victim's real grant out of LiveChat's 25-token limit. Only the newest is held: each new one
+    revokes Bob's earlier one, and the victim keeps working."""
+    keys = tmp_path / "keys"
+    victim_key = "victim-key-0123456789abcdef"
+    keys.write_text(
+        f"{hashlib.sha256(BOB_KEY.encode()).hexdigest()} acme bob\n"
+        f"{hashlib.sha256(victim_key.encode()).hexdigest()} acme victim\n"
+    )
+    async with server(tmp_path, mcp_auth="api-key", mcp_api_keys_file=str(keys)) as (sb, base, runtime):
+        browser = Browser()
+        done = await connect_through(browser, await bobs_link(base, victim_key))
+        assert "LiveChat is connected" in done.text
+        for _ in range(26):
+            page = await browser.open(await bobs_link(base))
+            assert "Connect LiveChat?" in page.text  # nobody clicks
+            assert live_tokens(sb, VICTIM) == 2  # the victim's grant and Bob's newest hold
+        assert sb.stats.counter("token_issued") == 27
+        assert not (await bob_acts(base, victim_key)).is_error  # the victim's grant still works
+        assert await runtime.store.get(BOB) is None
