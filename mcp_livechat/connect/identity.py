@@ -151,6 +151,8 @@ class JwtVerifier:
             return None
         exp = claims.get("exp")
         email = claims.get(self.email_claim) if self.email_claim else None
+        if claims.get("email_verified") is False:  # OpenID Connect's claim: an e-mail nobody proved
+            email = None
         return Caller(
             Principal(str(tenant), subject),
             int(exp) if isinstance(exp, int | float) else None,

@@ -180,7 +180,15 @@ def connect_routes(
     async def start(request: Request) -> Response:
         state = request.path_params["state"]
         service = connections()
-        pending = await service.store.peek_pending(state) if len(state) <= 200 else None
+        try:
+            pending = await service.store.peek_pending(state) if len(state) <= 200 else None
+        except LiveChatError as exc:  # the store away, or a row that does not open
+            logger.warning("connect link not opened: %s", type(exc).__name__)
+            return page(
+                "LiveChat cannot be connected right now",
+                "The server could not read this link just now. Try the link again in a minute.",
+                503,
+            )
         if pending is None or pending.held is not None:
             return page(
                 "This link does not work",
@@ -226,6 +234,12 @@ def connect_routes(
             return Outcome(False, NOT_CONNECTED, "The answer from LiveChat carried no code.").response()
         try:
             pending = await service.hold(state, params["code"])
+        except OAuthFailure as exc:
+            if exc.reason == "invalid_state":
+                # e.g. a second copy of this answer while the first is being held: the page the
+                # first one shows keeps its cookie, so it can still be confirmed
+                return _refused(exc).response()
+            return _spent(_refused(exc).response())
         except LiveChatError as exc:
             return _spent(_refused(exc).response())
         return confirmation_page(pending, _server_name(service, request))

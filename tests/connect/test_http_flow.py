@@ -153,6 +153,9 @@ async def test_forged_replayed_and_foreign_states_store_nothing(tmp_path: Path) 
         browser.set_cookie(base, COOKIE, query["state"][0], path="/integration-callback")
         replay = await browser.open(to_callback)
         assert replay.status_code == 400 and "Nothing was stored" in replay.text
+        # an unknown state spends nothing: a second copy of an answer being held keeps the cookie
+        # the first one's confirmation page needs
+        assert browser.cookie(COOKIE) is not None
         browser.set_cookie(base, COOKIE, query["state"][0], path="/integration-callback")
         again = await browser.submit(ask, "confirm")  # the old confirmation page, posted twice
         assert again.status_code == 400 and "already used" in again.text
@@ -291,3 +294,17 @@ async def test_a_public_url_under_a_path_prefix_connects(tmp_path: Path) -> None
     assert page.status_code == 200 and "LiveChat is connected" in page.text, page.text[-300:]
     assert "path=/lc/integration-callback;" in cookie_path.lower(), cookie_path
     assert not result.is_error and sb.stats.counter("token_issued") == 1
+
+
+async def test_a_link_whose_row_cannot_be_read_gets_a_page_not_a_server_error(tmp_path: Path) -> None:
+    """A pending row that does not open (sealed under a key since removed, or damaged): the link
+    answers with a plain 503 page, not a 500 and a traceback."""
+    import sqlite3
+
+    async with stack(tmp_path) as (_, base, _runtime), Client(f"{base}/mcp") as client:
+        link = await _link(client)
+        with sqlite3.connect(tmp_path / "tokens.db") as db:
+            db.execute("UPDATE pending SET sealed = ?", (b"not a sealed row",))
+        page = await Browser().open(link)
+    assert page.status_code == 503 and "Try the link again" in page.text
+    assert_guarded(page)
