@@ -250,7 +250,9 @@ async def test_with_the_email_claim_a_foreign_livechat_agent_is_refused_and_revo
             # Connect's email_verified: false), even when it names the LiveChat agent.
             unproven = token(sub="mallory", email="smith@example.com", email_verified=False)
             page = await Browser().open(await bobs_link(base, unproven))
-            assert page.status_code == 400 and "carries no e-mail" in page.text and live_tokens(sb, VICTIM) == 0
+            assert (
+                page.status_code == 400 and "carries no e-mail" in page.text and live_tokens(sb, VICTIM) == 0
+            )
 
             # The owner of the LiveChat account, asking for themselves, connects (after confirming).
             smith_jwt = token(sub="smith", email="Smith@Example.com")  # e-mails compare case-insensitively
