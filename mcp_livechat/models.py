@@ -76,6 +76,7 @@ class Transcript(Out):
     summary: str | None = None
     restricted_access: str | None = None
     events_total: int = 0
+    first_event: int | None = None  # the position (from 1) of lines[0] among the thread's events
     lines: list[str] = []
     note: str | None = None
 

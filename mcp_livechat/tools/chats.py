@@ -87,11 +87,18 @@ async def get_chat(
     chat_id: ChatId,
     thread_id: Annotated[str | None, Field(description="A thread of this chat; default: the latest")] = None,
     max_events: Annotated[int, Field(ge=1, le=500, description="Most recent events to include")] = 100,
+    before: Annotated[
+        int | None,
+        Field(ge=2, description="Only events before this number (a result's first_event): older ones"),
+    ] = None,
+    event: Annotated[int | None, Field(ge=1, description="Just this event (its number), whole")] = None,
 ) -> m.Transcript:
     """A chat thread as a transcript, a line per event (time, author, role, text), plus customer,
     tags, queue and LiveChat's summary. Keeps the latest events; previous/next_thread_id navigate."""
+    if before is not None and event is not None:
+        raise UserInputError("give before or event, not both", argument="event")
     chat = await tc.livechat.agent.get_chat(chat_id, thread_id)
-    return project.transcript(chat, max_events)
+    return project.transcript(chat, max_events, before=before, event=event)
 
 
 @tool(

@@ -88,7 +88,7 @@ def customer_hit(customer: lc.Customer, app_url: str) -> m.SearchHit:
 
 def chat_document(chat: lc.Chat, app_url: str) -> m.FetchedDocument:
     """The full transcript of one thread (within the result budget) and what is known about it."""
-    t = project.transcript(chat, MAX_DOCUMENT_EVENTS)
+    t = project.transcript(chat, MAX_DOCUMENT_EVENTS, via_fetch=True)
     header = [f"Chat {t.chat_id}, thread {t.thread_id or '?'}, started {t.started_at or '?'}"]
     if t.summary:
         header.append(f"LiveChat's summary: {t.summary}")

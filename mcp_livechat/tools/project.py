@@ -177,35 +177,72 @@ def thread_summary(thread: lc.Thread | None) -> str | None:
     return clip(clean(summary.text), SUMMARY_CHARS)
 
 
-def transcript(chat: lc.Chat, max_events: int) -> m.Transcript:
+def transcript(
+    chat: lc.Chat,
+    max_events: int,
+    *,
+    before: int | None = None,
+    event: int | None = None,
+    via_fetch: bool = False,
+) -> m.Transcript:
+    """A thread as lines, the latest `max_events` events (those before position `before`, counted
+    from 1, when given), newest kept first within the size budget, each line cut at `LINE_CHARS`;
+    or the one event at position `event`, whole. Notes say what was left out and how to read it:
+    with get_chat's `before` and `event` (`via_fetch`: the fetch tool has neither)."""
     people = People(chat.users)
     thread = chat.thread
     events = thread.events if thread else []
     day = utc(thread.created_at).date() if thread and thread.created_at else None
-    shown = events[-max_events:] if max_events else []
+    if event is not None:
+        end = min(event, len(events))
+        start = end - 1 if event <= len(events) else end
+    else:
+        end = min(before - 1, len(events)) if before is not None else len(events)
+        start = max(0, end - max_events)
+    shown = events[start:end]
     lines: list[str] = []
+    clipped: list[int] = []
     budget = TRANSCRIPT_BUDGET
-    dropped_for_size = 0
-    for ev in reversed(shown):  # newest first, so the budget keeps the end of the conversation
-        line = clip(_line(ev, people, day), LINE_CHARS)
-        if len(line) > budget:
-            dropped_for_size = len(shown) - len(lines)
+    dropped_for_size = False
+    for offset, ev in enumerate(reversed(shown)):  # newest first: the budget keeps the latest
+        position = end - offset
+        full = _line(ev, people, day)
+        line = full if event is not None else clip(full, LINE_CHARS)
+        if len(line) > budget and lines:
+            dropped_for_size = True
             break
+        line = clip(line, budget)
+        if line != full:
+            clipped.append(position)
         budget -= len(line)
         lines.append(line)
     lines.reverse()
-    omitted = len(events) - len(lines)
+    first = end - len(lines) + 1 if lines else None
+    how = "the get_chat tool with " if via_fetch else "get_chat with "
     notes = []
-    if omitted:
+    if event is not None and not lines:
+        notes.append(f"This thread has {len(events)} event(s): there is no event {event}.")
+    if first is not None and first > 1 and event is None:
         why = " to stay within the result size limit" if dropped_for_size else ""
+        more = " (or raise max_events, up to 500)" if max_events < 500 and not dropped_for_size else ""
         notes.append(
-            f"{omitted} earlier event(s) of this thread are not shown{why}; "
-            "raise max_events (up to 500) to see more."
+            f"Events 1-{first - 1} of {len(events)} are not shown{why}; read them with {how}"
+            f"before={first}{more}."
         )
+    if end < len(events) and event is None:
+        notes.append(f"Events {end + 1}-{len(events)} follow; leave out before to read the latest.")
+    if clipped:
+        where = ", ".join(str(n) for n in sorted(clipped)[:10])
+        notes.append(f"Cut to fit: event(s) {where}; read one whole with {how}event=<its number>.")
     if any(people.role(ev.author_id) == "customer" for ev in shown):
         notes.append(UNTRUSTED_NOTE)
     if thread and thread.previous_thread_id:
-        notes.append("Older threads exist: pass previous_thread_id as thread_id to read them.")
+        older = (
+            f"fetch id chat:{chat.id}:{thread.previous_thread_id}"
+            if via_fetch
+            else "pass previous_thread_id as thread_id"
+        )
+        notes.append(f"Older threads exist: {older} to read them.")
     restricted = clean(thread.restricted_access) if thread and thread.restricted_access else None
     if restricted:
         notes.append("LiveChat does not show this thread's events to you (see restricted_access).")
@@ -225,6 +262,7 @@ def transcript(chat: lc.Chat, max_events: int) -> m.Transcript:
         summary=thread_summary(thread),
         restricted_access=restricted,
         events_total=len(events),
+        first_event=first,
         lines=lines,
         note=" ".join(notes) or None,
     )

@@ -269,3 +269,52 @@ async def test_list_chats_says_a_limit_next_to_a_page_id_is_ignored(connect: Cal
         same = await call(client, "list_chats", {"page_id": first["next_page_id"]})
     assert "Ignored limit" in more["note"] and len(more["chats"]) == len(same["chats"])
     assert "Ignored" not in (same.get("note") or "")
+
+
+def _long_thread(sb: Sandbox, count: int, size: int) -> tuple[Any, int]:
+    """A closed chat whose latest thread gets `count` extra customer messages of `size`
+    characters, and one of 5,000 in the middle; returns (chat, that message's position)."""
+    chat = next(
+        c for c in sb.state.chats.values()
+        if c.organization_id == constants.ORGANIZATION_ID and not c.active and c.last_thread.events
+    )  # fmt: skip
+    thread = chat.last_thread
+    template = next(e for e in thread.events if e.get("type") == "message")
+    for n in range(count):
+        text = ("x" * 5000) if n == count // 2 else f"{n:04d} " + "y" * (size - 5)
+        thread.events.append(
+            {**template, "id": f"{thread.id}_long{n}", "text": text, "author_id": chat.customer_id}
+        )
+    return chat, len(thread.events) - count + count // 2 + 1
+
+
+async def test_a_long_transcript_can_be_read_back_to_its_first_event_and_a_cut_event_whole(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat, long_at = _long_thread(sandbox, 120, 1900)
+    total = len(chat.last_thread.events)
+    async with connect() as client:
+        latest = await call(client, "get_chat", {"chat_id": chat.id, "max_events": 500})
+        pages, seen, before = [latest], set(), latest["first_event"]
+        while before and before > 1:
+            page = await call(client, "get_chat", {"chat_id": chat.id, "max_events": 500, "before": before})
+            pages.append(page)
+            before = page["first_event"]
+        whole = await call(client, "get_chat", {"chat_id": chat.id, "event": long_at})
+        missing = await call(client, "get_chat", {"chat_id": chat.id, "event": total + 5})
+        both = await fail(client, "get_chat", {"chat_id": chat.id, "event": 1, "before": 3})
+        doc = await call(client, "fetch", {"id": f"chat:{chat.id}:{chat.last_thread.id}"})
+    assert latest["events_total"] == total and latest["first_event"] > 1
+    assert f"before={latest['first_event']}" in latest["note"] and "result size limit" in latest["note"]
+    for page in pages:
+        positions = range(page["first_event"], page["first_event"] + len(page["lines"]))
+        assert not seen & set(positions)
+        seen |= set(positions)
+    assert seen == set(range(1, total + 1))  # every event once, back to the first
+    assert f"Events {pages[1]['first_event'] + len(pages[1]['lines'])}-{total} follow" in pages[1]["note"]
+    cut_page = next(p for p in pages if p["first_event"] <= long_at < p["first_event"] + len(p["lines"]))
+    assert f"event(s) {long_at}" in cut_page["note"] and "event=<its number>" in cut_page["note"]
+    assert whole["first_event"] == long_at and len(whole["lines"]) == 1 and "x" * 5000 in whole["lines"][0]
+    assert missing["lines"] == [] and f"there is no event {total + 5}" in missing["note"]
+    assert "event" in both
+    assert "the get_chat tool with before=" in doc["text"]
