@@ -15,6 +15,11 @@ from .validate import int_list, optional_bool, optional_int, optional_obj, requi
 
 
 def visible_chat(ctx: Ctx, chat_id: str, *, perm: str = "ro") -> ChatRecord:
+    """The chat, if the requester may see it. A chat (or thread) that exists but is out of the
+    requester's reach is ``not_found``, as one that does not exist, never ``missing_access``
+    ("The requester doesn't have access to a given resource", in the error list at
+    https://platform.text.com/docs/messaging/agent-chat-api#possible-errors): the docs do not say
+    which of the two LiveChat answers there [UNVERIFIED]."""
     all_chats = ctx.chat_level(perm)
     chat = ctx.state.chats.get(chat_id)
     if chat is None or not ctx.state.can_see_chat(chat, ctx.agent, all_chats=all_chats):
@@ -32,7 +37,11 @@ def list_chats(ctx: Ctx, body: JSON) -> JSON:
     def build() -> list[Any]:
         filters = optional_obj(body, "filters")
         active = optional_bool(filters, "active", "filters.active")
+        # `include_chats_without_threads` ("Default: `true`") is checked but has nothing to include:
+        # every sandbox chat has a thread (not emulated [UNVERIFIED]).
         optional_bool(filters, "include_chats_without_threads", "filters.include_chats_without_threads")
+        # `properties.<namespace>.<name>.<filter_type>` is checked to be an object and otherwise
+        # ignored: property filtering is not emulated [UNVERIFIED].
         optional_obj(filters, "properties", "filters.properties")
         groups = filters.get("group_ids")
         group_ids = set(int_list(groups, "filters.group_ids", max_len=200)) if groups is not None else None
@@ -55,15 +64,14 @@ def list_chats(ctx: Ctx, body: JSON) -> JSON:
 
 def list_threads(ctx: Ctx, body: JSON) -> JSON:
     all_chats = ctx.chat_level("ro")
+    # `chat_id` is "Yes" (required) in https://platform.text.com/docs/messaging/agent-chat-api#list-threads,
+    # with `page_id` too; a page of another chat is an invalid page_id [UNVERIFIED].
+    chat_id = require_str(body, "chat_id")
     if body.get("page_id") is not None:
         page = resume(ctx, body, "list_threads", ("min_events_count",))
         assert page is not None
-        assert page.chat_id is not None
-        if body.get("chat_id") not in (None, page.chat_id):
+        if page.chat_id != chat_id:
             raise validation("Invalid page_id")
-        chat_id = page.chat_id
-    else:
-        chat_id = require_str(body, "chat_id")
     chat = visible_chat(ctx, chat_id)
     if body.get("min_events_count") is not None and body.get("page_id") is None:
         wanted = optional_int(body, "min_events_count", default=1, low=1, high=100)
@@ -111,6 +119,9 @@ def get_chat(ctx: Ctx, body: JSON) -> JSON:
     chat = visible_chat(ctx, require_str(body, "chat_id"))
     thread_id = body.get("thread_id")
     if thread_id is None:
+        # "Default: the latest thread (if exists)" (#get-chat). The latest thread the requester
+        # may see, not the chat's latest when that one is out of reach [UNVERIFIED]; none is
+        # `not_found` [UNVERIFIED].
         visible = _visible_threads(ctx, chat, all_chats)
         if not visible:
             raise WebApiFault("not_found", "Thread not found")

@@ -11,8 +11,8 @@ from .apiauth import Ctx
 from .clock import parse_rfc3339, rfc3339
 from .errors import WebApiFault, validation
 from .membership import check_visibility, require_active, require_member, require_presence
-from .model import JSON, ThreadRecord
-from .validate import one_of, optional_bool, optional_obj, optional_str, require_str
+from .model import JSON, ChatRecord, ThreadRecord
+from .validate import one_of, optional_obj, optional_str, require_str
 
 SENDABLE = ("message", "system_message", "file", "rich_message", "custom", "filled_form")
 
@@ -30,7 +30,14 @@ def append_event(ctx: Ctx, thread: ThreadRecord, fields: JSON, author: str | Non
     return event
 
 
-def system_message(ctx: Ctx, thread: ThreadRecord, kind: str, text: str, text_vars: dict[str, str]) -> None:
+def system_message(
+    ctx: Ctx, thread: ThreadRecord, kind: str, text: str, text_vars: dict[str, str], visibility: str = "all"
+) -> None:
+    """A system message of LiveChat's own
+    (https://platform.text.com/docs/messaging/references/system-activities#system-messages): the
+    text with its placeholders filled in, ``text_vars`` keyed by the placeholder names (as the
+    ``routing.archived_disconnected`` sample's ``{"agent": "Agent Smith"}``; the
+    ``customer_updated`` sample keys %customer_name% as ``customer`` [UNVERIFIED which holds])."""
     append_event(
         ctx,
         thread,
@@ -39,7 +46,7 @@ def system_message(ctx: Ctx, thread: ThreadRecord, kind: str, text: str, text_va
             "text": text,
             "system_message_type": kind,
             "text_vars": text_vars,
-            "visibility": "all",
+            "visibility": visibility,
         },
         None,
     )
@@ -104,9 +111,12 @@ def send_event(ctx: Ctx, body: JSON) -> JSON:
     if not isinstance(raw, dict):
         raise validation("`event` must be an object")
     fields = _event_fields(raw)
-    attach = optional_bool(body, "attach_to_last_thread") or False
-    # "The only event type that can be sent to inactive chats is a system message."
-    if not chat.active and (not attach or fields["type"] != "system_message"):
+    # v3.6 send_event documents only `chat_id` and `event`: `attach_to_last_thread` (and its "The
+    # only event type that can be sent to inactive chats is a system message") is v3.2/v3.3's
+    # (https://platform.text.com/docs/messaging/agent-chat-api/v3.3#send-event). An unknown
+    # parameter is ignored [UNVERIFIED], so an inactive chat takes no event at all
+    # ("Sending messages to this thread will no longer be possible", #deactivate-chat).
+    if not chat.active:
         raise WebApiFault("chat_inactive", "Chat is inactive")
     # https://platform.text.com/docs/messaging/agent-chat-api#send-event: "The user must be added
     # to the chat before they can send an event." (no override flag). Users with
@@ -120,27 +130,43 @@ def send_event(ctx: Ctx, body: JSON) -> JSON:
     return {"event_id": event["id"]}
 
 
-def deactivate_chat(ctx: Ctx, body: JSON) -> JSON:
-    """https://platform.text.com/docs/messaging/agent-chat-api#deactivate-chat: the requester must
-    be a chat user unless ``ignore_requester_presence``; an inactive chat is ``chat_inactive``
-    [UNVERIFIED]."""
-    chat = visible_chat(ctx, require_str(body, "id"), perm="rw")
-    thread = require_active(chat)
-    require_presence(ctx, chat, body)
-    system_message(
-        ctx, thread, "manual_archived_agent", f"{ctx.agent.name} archived the chat", {"agent": ctx.agent.name}
-    )
+def close_thread(ctx: Ctx, chat: ChatRecord, kind: str, text: str, text_vars: dict[str, str]) -> None:
+    """End the chat's active thread with a closing system message (deactivate_chat, ban_customer).
+
+    Every chat user is then ``present: false`` [UNVERIFIED: the docs say only that deactivating
+    closes "the currently open thread"; the list_archives sample
+    (https://platform.text.com/docs/messaging/agent-chat-api#list-archives) shows an agent
+    ``"present": true`` beside an ``"active": false`` thread]."""
+    thread = chat.last_thread
+    system_message(ctx, thread, kind, text, text_vars)
     thread.active = False
     thread.queue = None
     for user in chat.users:
         user.present = False
+
+
+def deactivate_chat(ctx: Ctx, body: JSON) -> JSON:
+    """https://platform.text.com/docs/messaging/agent-chat-api#deactivate-chat: the requester must
+    be a chat user unless ``ignore_requester_presence``; an inactive chat is ``chat_inactive``
+    [UNVERIFIED]. The system message is "%agent% archived the chat" (``manual_archived_agent``,
+    https://platform.text.com/docs/messaging/references/system-activities#manual_archived_agent);
+    ``text_vars`` keyed by the placeholder name [UNVERIFIED]."""
+    chat = visible_chat(ctx, require_str(body, "id"), perm="rw")
+    require_active(chat)
+    require_presence(ctx, chat, body)
+    name = ctx.agent.name
+    close_thread(ctx, chat, "manual_archived_agent", f"{name} archived the chat", {"agent": name})
     return {}
 
 
 def _tag_target(ctx: Ctx, body: JSON) -> tuple[ThreadRecord, str]:
     """tag_thread / untag_thread (https://platform.text.com/docs/messaging/agent-chat-api#tag-thread):
     the docs list no presence rule, so the requester need not be a chat user; the tag and the
-    thread must share a group (https://platform.text.com/docs/management/configuration-api#tags)."""
+    thread must share a group (https://platform.text.com/docs/management/configuration-api#tags:
+    "Tag can be used to mark a chat's thread only if the thread and the tag are assigned to at
+    least one common group"). That rule speaks of marking only: applying it, and the tag's
+    existence, to untag_thread too is our reading [UNVERIFIED] (a thread keeps a deleted tag's
+    name and then cannot be untagged here)."""
     all_chats = ctx.chat_level("rw")
     chat = visible_chat(ctx, require_str(body, "chat_id"), perm="rw")
     thread = chat.thread(require_str(body, "thread_id"))
@@ -157,14 +183,14 @@ def _tag_target(ctx: Ctx, body: JSON) -> tuple[ThreadRecord, str]:
 
 def tag_thread(ctx: Ctx, body: JSON) -> JSON:
     thread, name = _tag_target(ctx, body)
-    if name not in thread.tags:
+    if name not in thread.tags:  # tagging again is a no-op, not an error [UNVERIFIED]
         thread.tags.append(name)
     return {}
 
 
 def untag_thread(ctx: Ctx, body: JSON) -> JSON:
     thread, name = _tag_target(ctx, body)
-    if name in thread.tags:
+    if name in thread.tags:  # removing a tag the thread lacks is a no-op, not an error [UNVERIFIED]
         thread.tags.remove(name)
     return {}
 

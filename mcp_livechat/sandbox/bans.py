@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from .agent_write import close_thread
 from .apiauth import Ctx
 from .clock import rfc3339
 from .errors import WebApiFault, validation
@@ -33,11 +34,31 @@ def _latest_thread(ctx: Ctx, customer: CustomerRecord) -> str | None:
     return max(threads, key=lambda t: t.created_at).id if threads else None
 
 
+def _end_active_chats(ctx: Ctx, customer: CustomerRecord, days: float) -> None:
+    """ban_customer "immediately disconnects all active sessions of this customer": each active
+    chat of the customer in the organization (whoever can see it) is deactivated with the
+    ``customer_banned`` system message, "Chat archived because customer was banned by %agent% for
+    %duration% day(s)", generated when "Chat ended becaus customer was banned via the **Ban
+    Customer** request"
+    (https://platform.text.com/docs/messaging/references/system-activities#customer_banned).
+    ``text_vars`` keyed by the placeholder names, ``agent`` the requester's name and ``duration``
+    the days as given (``3``, ``0.5``) [UNVERIFIED: the docs give the text only]."""
+    duration = str(int(days)) if days.is_integer() else repr(days)
+    text = f"Chat archived because customer was banned by {ctx.agent.name} for {duration} day(s)"
+    text_vars = {"agent": ctx.agent.name, "duration": duration}
+    for chat_id in ctx.state.customer_chat_ids(customer.id):
+        chat = ctx.state.chats[chat_id]
+        if chat.org_id == ctx.org_id and chat.active:
+            close_thread(ctx, chat, "customer_banned", text, dict(text_vars))
+
+
 def ban_customer(ctx: Ctx, body: JSON) -> JSON:
     """https://platform.text.com/docs/messaging/agent-chat-api#ban-customer: scope
     ``customers.ban:rw``; request ``id``, ``ban.days``; no response payload. The ban records the
     customer's last known IP and latest thread, as list_customer_bans' sample entries do; a new
-    ban replaces the customer's active one [UNVERIFIED]."""
+    ban replaces the customer's active one [UNVERIFIED]. The customer's active chats end
+    (``_end_active_chats``); that the ban refuses the customer's new chats is not emulated (the
+    sandbox has no Customer Chat API)."""
     ctx.require("customers.ban:rw")
     customer_id = require_str(body, "id")
     days = _days(body)
@@ -58,6 +79,7 @@ def ban_customer(ctx: Ctx, body: JSON) -> JSON:
             thread_id=_latest_thread(ctx, customer),
         )
     )
+    _end_active_chats(ctx, customer, days)
     return {}
 
 

@@ -8,6 +8,7 @@ without joining it with follow_chat.
 from __future__ import annotations
 
 from .agent_read import visible_chat
+from .agent_write import system_message
 from .apiauth import Ctx
 from .errors import WebApiFault, validation
 from .membership import check_agent_limit, require_active, require_presence
@@ -34,15 +35,46 @@ def add_user_to_chat(ctx: Ctx, body: JSON) -> JSON:
         _check_agent(ctx, chat, user_id)
         check_agent_limit(chat, user_id, visibility, silent_count=ctx.rt.silent_agents_count)
     user = chat.user(user_id)
+    newcomer = user is None or not user.present
+    if newcomer:
+        _announce_added(ctx, chat, user_id, user_type, visibility)
     if user is None:
         chat.users.append(ChatUserRecord(user_id, user_type, present=True, visibility=visibility))
     else:
+        # [UNVERIFIED] Adding a user who is already in the chat is not an error: it takes the new
+        # visibility (a silent agent becomes public and the reverse), with no system message.
         user.present, user.visibility = True, visibility
     if user_id not in thread.user_ids:
         thread.user_ids.append(user_id)
     if user_type == "agent" and visibility == "all":
         thread.dequeue(ctx.now())  # a public agent takes the chat out of the queue; a silent one does not
     return {}
+
+
+def _announce_added(ctx: Ctx, chat: ChatRecord, user_id: str, user_type: str, visibility: str) -> None:
+    """https://platform.text.com/docs/messaging/references/system-activities: ``customer_added``,
+    "%initiator% added %customer% to the chat"; ``agent_added``, "%initiator% added %agent% to the
+    chat", when the agent "is not the first agent in that chat"; ``agent_joined``, "%agent% joined
+    the chat", when the agent "added themselves" and is not the first. Our readings [UNVERIFIED]:
+    the first agent is one added while no other agent is a chat user (no message then); a silent
+    agent's message has ``visibility: agents``; a customer without a name is "Customer"."""
+    thread = chat.last_thread
+    initiator = ctx.agent.name
+    if user_type == "customer":
+        customer = ctx.state.customers[user_id]
+        name = customer.name or "Customer"
+        text_vars = {"initiator": initiator, "customer": name}
+        system_message(ctx, thread, "customer_added", f"{initiator} added {name} to the chat", text_vars)
+        return
+    if not any(u.type == "agent" and u.id != user_id for u in chat.users):
+        return
+    shown = "all" if visibility == "all" else "agents"
+    name = ctx.state.agents[user_id].name
+    if user_id == ctx.agent.id:
+        system_message(ctx, thread, "agent_joined", f"{name} joined the chat", {"agent": name}, shown)
+    else:
+        text_vars = {"initiator": initiator, "agent": name}
+        system_message(ctx, thread, "agent_added", f"{initiator} added {name} to the chat", text_vars, shown)
 
 
 def _check_customer(ctx: Ctx, chat: ChatRecord, user_id: str, visibility: str) -> None:
@@ -82,8 +114,24 @@ def remove_user_from_chat(ctx: Ctx, body: JSON) -> JSON:
     if user is None or user.type != "agent":
         raise validation("User is not present in the chat")  # [UNVERIFIED] type and wording
     chat.users.remove(user)
+    # The thread data structure documents no `user_ids` field
+    # (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#threads): dropping
+    # the removed agent from it too is our reading [UNVERIFIED].
     if user_id in thread.user_ids:
         thread.user_ids.remove(user_id)
+    # "%agent% left the chat" (`agent_left`, "Agent removed themselves") or "%initiator% removed
+    # %agent% from the chat" (`agent_removed`)
+    # (https://platform.text.com/docs/messaging/references/system-activities#agent_left); a silent
+    # agent's message has `visibility: agents` [UNVERIFIED].
+    agent = ctx.state.agents.get(user_id)
+    name = agent.name if agent is not None else user_id
+    shown = "all" if user.visibility == "all" else "agents"
+    if user_id == ctx.agent.id:
+        system_message(ctx, thread, "agent_left", f"{name} left the chat", {"agent": name}, shown)
+    else:
+        text_vars = {"initiator": ctx.agent.name, "agent": name}
+        text = f"{ctx.agent.name} removed {name} from the chat"
+        system_message(ctx, thread, "agent_removed", text, text_vars, shown)
     return {}
 
 

@@ -59,6 +59,8 @@ async def _call(rt: Emulator, request: Request) -> Response:
     table = APIS.get(request.path_params["api"])
     handler = table.get(request.path_params["method"]) if table is not None else None
     if handler is None:
+        # An unknown method is `not_found`, answered before the credential is checked (so even
+        # without one) [UNVERIFIED: the docs give neither the error nor the order].
         raise WebApiFault("not_found", "Method not found")
     requester = authenticate(rt, request.headers)
     body = await parse_body(request)

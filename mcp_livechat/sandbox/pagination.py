@@ -1,9 +1,13 @@
 """Opaque, server-side page ids (https://platform.text.com/docs/messaging/agent-chat-api#pagination).
 
-The first request carries filters / limit / sort_order; the ordered list of matching ids is
+The first request carries filters / limit / sort_order ("Any filters that could be applied
+should be provided in first pagination request"; "The `filters`, `limit`, and `sort_order`
+parameters can't be provided along with `page_id`"). The ordered list of matching ids is
 snapshotted then, so walking ``next_page_id`` returns every item exactly once even while new
-events reorder the live data. A follow-up request sends ``page_id`` alone. Page ids expire
-after 30 days on the sandbox clock.
+events reorder the live data: the docs say the filters are remembered, not the results
+[UNVERIFIED whether LiveChat's pages are frozen or re-read]. A follow-up request sends
+``page_id`` alone. Page ids expire after 30 days on the sandbox clock ("The maximum duration of
+the `page_id` parameter before it expires is one month").
 """
 
 from __future__ import annotations
@@ -57,6 +61,9 @@ def resume(ctx: Ctx, body: Mapping[str, Any], kind: str, extra_keys: Sequence[st
         return None
     if not isinstance(page_id, str):
         raise validation("`page_id` must be a string")
+    # The docs name `filters`, `limit` and `sort_order`; the method's own first-request keys in
+    # `extra_keys` (list_threads' `min_events_count`, list_archives' `highlights`) are refused
+    # alongside `page_id` too [UNVERIFIED].
     for key in (*FIRST_REQUEST_KEYS, *extra_keys):
         if key in body:
             raise validation(f"`{key}` cannot be used together with `page_id`")
@@ -69,6 +76,8 @@ def resume(ctx: Ctx, body: Mapping[str, Any], kind: str, extra_keys: Sequence[st
         or page.org_id != ctx.org_id
         or page.agent_id != ctx.agent.id
     ):
+        # An unknown, expired, other method's or other requester's page id: the docs give no error
+        # for it; `validation` "Invalid page_id" is ours [UNVERIFIED].
         raise validation("Invalid page_id")
     return page
 

@@ -238,6 +238,9 @@ def agent_json(agent: AgentRecord, fields: Iterable[str], *, listing: bool) -> J
     values: dict[str, Any] = {
         "work_scheduler": agent.work_scheduler,
         "groups": [{"id": gid, "priority": p} for gid, p in agent.groups.items()],
+        # the field lists say `email_subscriptions`; list_agents' documented sample answers it as
+        # `summaries` (https://platform.text.com/docs/management/configuration-api#list-agents):
+        # the field lists' name is kept for both methods [UNVERIFIED]
         "email_subscriptions": list(agent.email_subscriptions),
         "notifications": list(agent.notifications),
         "job_title": agent.job_title,
@@ -263,6 +266,11 @@ def group_routing_status(state: EmulatorState, group: GroupRecord) -> str:
 
 
 def group_json(state: EmulatorState, group: GroupRecord, fields: Iterable[str]) -> JSON:
+    """list_groups / get_group. ``routing_status`` only when ``fields`` asks for it, as the
+    request table says ("The additional fields to include": `agent_priorities`, `routing_status`)
+    [UNVERIFIED: the docs conflict; list_groups' sample answers a request of ``{}`` with
+    ``routing_status`` in every group,
+    https://platform.text.com/docs/management/configuration-api#list-groups]."""
     out: JSON = {"id": group.id, "name": group.name, "language_code": group.language_code}
     wanted = set(fields)
     if "agent_priorities" in wanted:

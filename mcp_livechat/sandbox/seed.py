@@ -135,6 +135,9 @@ ACME = OrgSpec(
             awaiting=True,
         ),
     ),
+    # Group 0 is an ordinary group here, under every rule (access, routing, tags, transfer): the
+    # docs' samples use it (`"group_ids": [0]`) but give it no rule of its own [UNVERIFIED
+    # whether LiveChat treats its default group specially].
     groups=(
         (0, "General", "en"),
         (1, "Sales", "en"),

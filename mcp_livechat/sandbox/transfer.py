@@ -97,6 +97,10 @@ def transfer_chat(ctx: Ctx, body: JSON) -> JSON:
             if not group_ids:
                 raise validation("`target.ids` must not be empty")
             if any(gid not in groups for gid in group_ids):
+                # [UNVERIFIED] `group_not_found` is in the Configuration API's error list but not
+                # in the Agent Chat API's, which has `not_found`
+                # (https://platform.text.com/docs/messaging/agent-chat-api#possible-errors); kept
+                # because its documented message, "Group not found", names the case.
                 raise WebApiFault("group_not_found", "Group not found")
             chat.group_ids, thread.group_ids = list(group_ids), list(group_ids)
         picked = _pick_agent(ctx, chat.group_ids, current)
@@ -106,13 +110,17 @@ def transfer_chat(ctx: Ctx, body: JSON) -> JSON:
             )  # [UNVERIFIED]
         label = ", ".join(groups[g].name for g in chat.group_ids if g in groups)
     _assign(ctx, chat, current, picked)
+    # "%initiator% transferred the chat to %targets%"
+    # (https://platform.text.com/docs/messaging/references/system-activities#chat_transferred).
+    # `text_vars` keyed by the placeholder names, and %targets% as the target agents' or groups'
+    # names joined by ", " [UNVERIFIED: the docs give the text only].
     system_message(
         ctx,
         thread,
         "chat_transferred",
         f"{ctx.agent.name} transferred the chat to {label}",
-        {"agent": ctx.agent.name, "target": label},
-    )  # system_message_type and text are [UNVERIFIED]
+        {"initiator": ctx.agent.name, "targets": label},
+    )
     return {}
 
 
@@ -121,6 +129,10 @@ def _assign(ctx: Ctx, chat: ChatRecord, leaving: set[str], picked: AgentRecord |
     if picked is not None:
         leaving = leaving - {picked.id}
     chat.users = [u for u in chat.users if u.id not in leaving]
+    # The thread data structure documents no `user_ids` field
+    # (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#threads): that the
+    # agents who leave are dropped from the thread's `user_ids` too (so list_archives'
+    # `filters.agents` no longer finds them there) is our reading [UNVERIFIED].
     thread.user_ids = [u for u in thread.user_ids if u not in leaving]
     if picked is None:
         thread.queue = _queue(ctx, chat)

@@ -93,13 +93,16 @@ async def with_faults(
 
 
 SUPPORTED_VERSIONS = ("v3.6",)
+UNSUPPORTED_VERSION = "Cannot call unsupported API versions."
 
 
 def check_version(request: Request) -> None:
-    """The Web APIs answer only the versions this emulator implements."""
+    """The Web APIs answer only the versions this emulator implements, with the documented
+    message of ``unsupported_version``, "Cannot call unsupported API versions."
+    (https://platform.text.com/docs/messaging/agent-chat-api#possible-errors)."""
     version = request.path_params["version"]
     if version not in SUPPORTED_VERSIONS:
-        raise WebApiFault("unsupported_version", f"Unsupported version: {version.lstrip('v')}")
+        raise WebApiFault("unsupported_version", UNSUPPORTED_VERSION)
 
 
 async def parse_body(request: Request) -> JSON:

@@ -212,7 +212,11 @@ async def test_envelope_errors(client: httpx2.AsyncClient) -> None:
     status, err = await error(client, "no_such_method")
     assert (status, err["type"]) == (404, "not_found")
     status, err = await error(client, "list_chats", version="v3.1")
-    assert (status, err["type"]) == (400, "unsupported_version")
+    # The documented message (src/constants/index.js: "Cannot call unsupported API versions.")
+    assert (status, err) == (
+        400,
+        {"type": "unsupported_version", "message": "Cannot call unsupported API versions."},
+    )
     bad_json = await client.post("/v3.6/agent/action/list_chats", content=b"{nope", headers=SMITH_PAT)
     assert (bad_json.status_code, bad_json.json()["error"]["type"]) == (400, "validation")
     array = await client.post("/v3.6/agent/action/list_chats", json=[1], headers=SMITH_PAT)

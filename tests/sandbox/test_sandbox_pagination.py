@@ -121,10 +121,13 @@ async def test_list_threads(sb: Sandbox, client: httpx2.AsyncClient) -> None:
     page = await ok(client, "list_threads", {"chat_id": chat.id})
     assert [t["id"] for t in page["threads"]] == [t.id for t in reversed(chat.threads)][:3]
     assert page["found_threads"] == 4
-    rest = await ok(client, "list_threads", {"page_id": page["next_page_id"]})
+    status, err = await error(client, "list_threads", {"page_id": page["next_page_id"]})
+    assert (status, err) == (400, {"type": "validation", "message": "`chat_id` is required"})  # "Yes"
+    rest = await ok(client, "list_threads", {"chat_id": chat.id, "page_id": page["next_page_id"]})
     assert [t["id"] for t in rest["threads"]] == [chat.threads[0].id]
-    with_chat = await ok(client, "list_threads", {"chat_id": chat.id, "page_id": page["next_page_id"]})
-    assert with_chat["threads"] == rest["threads"]
+    other = next(c for c in sb.state.chats.values() if c.id != chat.id and c.user(constants.AGENT_EMAIL))
+    status, err = await error(client, "list_threads", {"chat_id": other.id, "page_id": page["next_page_id"]})
+    assert (status, err) == (400, {"type": "validation", "message": "Invalid page_id"})
     asc = await ok(client, "list_threads", {"chat_id": chat.id, "sort_order": "asc", "limit": 100})
     assert [t["id"] for t in asc["threads"]] == [t.id for t in chat.threads]
     newest_events = len(chat.threads[-1].events)
