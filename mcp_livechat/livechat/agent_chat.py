@@ -162,8 +162,10 @@ class AgentChat:
         await self._t.call("agent", "follow_chat", {"id": chat_id}, idempotent=True)
 
     async def unfollow_chat(self, chat_id: str) -> None:
-        """https://platform.text.com/docs/messaging/agent-chat-api#unfollow-chat"""
-        await self._t.call("agent", "unfollow_chat", {"id": chat_id}, idempotent=True)
+        """https://platform.text.com/docs/messaging/agent-chat-api#unfollow-chat: not repeated by the
+        transport (whether unfollowing an unfollowed chat is accepted is not documented); an unclear
+        answer is settled by the chat's `is_followed`."""
+        await self._t.call("agent", "unfollow_chat", {"id": chat_id}, idempotent=False)
 
     async def list_agents_for_transfer(self, chat_id: str) -> list[TransferCandidate]:
         """Agents who can take the chat, least busy first; needs no scope
@@ -201,9 +203,11 @@ class AgentChat:
         await self._t.call("agent", "untag_thread", body, idempotent=True)
 
     async def ban_customer(self, customer_id: str, days: int) -> None:
-        """https://platform.text.com/docs/messaging/agent-chat-api#ban-customer"""
+        """https://platform.text.com/docs/messaging/agent-chat-api#ban-customer: not repeated by the
+        transport (what LiveChat answers to banning a banned customer is not documented); an
+        unclear answer is settled by the ban list."""
         body = {"id": customer_id, "ban": {"days": days}}
-        await self._t.call("agent", "ban_customer", body, idempotent=True)
+        await self._t.call("agent", "ban_customer", body, idempotent=False)
 
     async def get_customer(self, customer_id: str) -> Customer:
         return await self._read("get_customer", {"id": customer_id}, as_model(Customer))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
 
 def _aware(value: datetime) -> datetime:
@@ -252,7 +252,11 @@ class Agent(LCModel):
     max_chats_count: int | None = None
     groups: list[AgentGroup] | None = None
     notifications: list[str] | None = None
-    email_subscriptions: list[str] | None = None
+    # The field lists name it `email_subscriptions`; list_agents' documented sample answers
+    # `summaries` (https://platform.text.com/docs/management/configuration-api#list-agents): both read.
+    email_subscriptions: list[str] | None = Field(
+        None, validation_alias=AliasChoices("email_subscriptions", "summaries")
+    )
     work_scheduler: WorkScheduler | None = None
     suspended: bool | None = None
     awaiting_approval: bool | None = None

@@ -46,7 +46,7 @@ from mcp.types import (
 )
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from mcp_livechat.errors import LiveChatError, NotConnected
+from mcp_livechat.errors import LiveChatError, NotConnected, UserInputError
 from mcp_livechat.livechat import CredentialProvider, LiveChat
 from mcp_livechat.tools import schemas
 from mcp_livechat.tools.context import LazyCredentials, Services, ToolContext
@@ -218,7 +218,10 @@ async def _boundary(
         return "not_connected", _offer_connection(ctx, exc)
     except LiveChatError as exc:
         logger.info("tool %s: %s", spec.name, type(exc).__name__)
-        return "error", error_result(str(exc))
+        text = str(exc)
+        if isinstance(exc, UserInputError) and exc.argument and exc.argument not in text:
+            text += f" (argument to fix: {exc.argument})"
+        return "error", error_result(text)
     except Exception:
         logger.exception("tool %s failed unexpectedly", spec.name)
         return "internal", error_result(

@@ -66,8 +66,18 @@ async def ban_customer(
 ) -> m.Done:
     """Ban a customer for some days: their sessions end now and new ones are refused until it
     expires."""
-    await tc.livechat.agent.ban_customer(customer_id, days)
-    return m.Done(done=f"banned customer {customer_id} for {days} day(s)")
+    done = f"banned customer {customer_id} for {days} day(s)"
+    try:
+        await tc.livechat.agent.ban_customer(customer_id, days)
+    except LiveChatError as exc:
+
+        async def banned() -> bool:
+            bans = await tc.livechat.configuration.list_customer_bans()
+            return any(b.customer_id == customer_id for b in bans)
+
+        await delivery.confirm_by_reading(exc, banned)
+        return m.Done(done=f"{done} (confirmed by reading the bans)")
+    return m.Done(done=done)
 
 
 @tool(toolset="admin", title="List customer bans", read_only=True, destructive=False, idempotent=True,

@@ -7,7 +7,7 @@ import contextlib
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from mcp_livechat import models as m
 from mcp_livechat.errors import ApiError, LiveChatError, NotFound, PermissionDenied, UserInputError
@@ -20,8 +20,12 @@ from mcp_livechat.tools.text import UNTRUSTED_NOTE
 
 MAX_MESSAGE_BYTES = 16 * 1024
 
-ChatId = Annotated[str, Field(min_length=1, max_length=64, description="Chat id, e.g. PJ0MRSHTDG")]
-ThreadId = Annotated[str, Field(min_length=1, max_length=64, description="Thread id within the chat")]
+# Ids as a model may paste them (" PJ0MRSHTDG "): surrounding spaces are never part of one.
+Stripped = StringConstraints(strip_whitespace=True)
+ChatId = Annotated[str, Stripped, Field(min_length=1, max_length=64, description="Chat id, e.g. PJ0MRSHTDG")]
+ThreadId = Annotated[
+    str, Stripped, Field(min_length=1, max_length=64, description="Thread id within the chat")
+]
 GroupId = Annotated[int, Field(ge=0)]
 PageId = Annotated[
     str | None,
@@ -275,7 +279,9 @@ async def _who_can_take(tc: ToolContext, chat_id: str) -> str:
 async def transfer_chat(
     tc: ToolContext,
     chat_id: ChatId,
-    agent_id: Annotated[str | None, Field(description="Target agent id (email)")] = None,
+    agent_id: Annotated[
+        str | None, Stripped, Field(min_length=1, max_length=254, description="Target agent id (email)")
+    ] = None,
     group_id: Annotated[int | None, Field(ge=0, description="Target group id")] = None,
     queue_if_unavailable: Annotated[
         bool, Field(description="Queue the chat when no target agent can take it now, instead of failing")

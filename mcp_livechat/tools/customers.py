@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from mcp_livechat import models as m
 from mcp_livechat.errors import UserInputError
@@ -13,7 +13,11 @@ from mcp_livechat.tools import project
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
 
-CustomerId = Annotated[str, Field(min_length=1, max_length=64, description="Customer id (a UUID)")]
+CustomerId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True),
+    Field(min_length=1, max_length=64, description="Customer id (a UUID)"),
+]
 
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 # update_customer's `id`: "The UUID v4 format is required."

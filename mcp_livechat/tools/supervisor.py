@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from mcp_livechat import models as m
-from mcp_livechat.errors import UserInputError
+from mcp_livechat.errors import LiveChatError, UserInputError
 from mcp_livechat.tools import delivery, shapes
 from mcp_livechat.tools.chats import ChatId
 from mcp_livechat.tools.context import ToolContext
@@ -79,7 +79,15 @@ async def follow_chat(tc: ToolContext, chat_id: ChatId) -> m.Done:
       open_world=True)  # fmt: skip
 async def unfollow_chat(tc: ToolContext, chat_id: ChatId) -> m.Done:
     """Stop following a chat (members cannot unfollow their own chats)."""
-    await tc.livechat.agent.unfollow_chat(chat_id)
+    try:
+        await tc.livechat.agent.unfollow_chat(chat_id)
+    except LiveChatError as exc:
+
+        async def unfollowed() -> bool:
+            return (await tc.livechat.agent.get_chat(chat_id)).is_followed is False
+
+        await delivery.confirm_by_reading(exc, unfollowed)
+        return m.Done(done=f"no longer following chat {chat_id} (confirmed by reading the chat)")
     return m.Done(done=f"no longer following chat {chat_id}")
 
 

@@ -268,8 +268,12 @@ def test_agent_examples_keep_their_documented_values() -> None:
     assert listed[0].avatar_path == "cdn.livechatinc.com/avatars/1.png" and listed[0].avatar is None
     assert [a.max_chats_count for a in listed] == [5, 2]
     assert listed[1].last_logout == "2022-08-23T14:31:21.000000Z" and listed[0].last_logout is None
-    # The example names the subscriptions `summaries`; the model reads `email_subscriptions` only.
-    assert all(a.email_subscriptions is None for a in listed)
+    # The example names the subscriptions `summaries` (the field lists: `email_subscriptions`):
+    # read under either name
+    assert [a.email_subscriptions for a in listed] == [
+        ["daily_summary", "weekly_summary"],
+        ["weekly_summary"],
+    ]
 
 
 def test_group_and_tag_examples_keep_their_documented_values() -> None:

@@ -318,3 +318,16 @@ async def test_a_long_transcript_can_be_read_back_to_its_first_event_and_a_cut_e
     assert missing["lines"] == [] and f"there is no event {total + 5}" in missing["note"]
     assert "event" in both
     assert "the get_chat tool with before=" in doc["text"]
+
+
+async def test_ids_with_surrounding_spaces_are_read_and_blank_ones_refused(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat = next(iter(sandbox.state.chats.values()))
+    async with connect() as client:
+        padded = await call(client, "get_chat", {"chat_id": f"  {chat.id} ", "max_events": 1})
+        blank = await fail(client, "get_chat", {"chat_id": "   "})
+        nobody = await fail(client, "transfer_chat", {"chat_id": chat.id, "agent_id": " "})
+    assert padded["chat_id"] == chat.id
+    assert "chat_id" in blank and "agent_id" in nobody
+    assert sandbox.stats.requests["transfer_chat"] == 0

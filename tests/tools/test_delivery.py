@@ -312,3 +312,14 @@ async def test_if_livechat_counts_silent_agents_a_refused_join_is_explained_and_
     assert strict.stats.requests["add_user_to_chat"] == 3  # the three refused joins, each asked once
     assert len(quiet.last_thread.events) == before
     assert moved["done"] == f"transferred to agent {ME}" and after["joined_chat"] is False
+
+
+async def test_a_refusal_names_the_argument_to_fix(connect: Callable[..., Any], sandbox: Sandbox) -> None:
+    closed = next(
+        c
+        for c in sandbox.state.chats.values()
+        if c.organization_id == constants.ORGANIZATION_ID and not c.active
+    )
+    async with connect() as client:
+        text = await fail(client, "send_message", {"chat_id": closed.id, "text": "Hello?"})
+    assert "is not active" in text and text.endswith("(argument to fix: chat_id)"), text

@@ -159,3 +159,31 @@ async def test_an_admin_write_lost_before_it_happened_says_it_may_not_have(
         tags = await call(client, "list_tags", {})
     assert "may or may not have been applied" in text and "not_found" not in text
     assert "stays-put" in [t["name"] for t in tags["tags"]]
+
+
+async def test_a_ban_or_unfollow_whose_answer_was_lost_is_settled_by_reading_not_sent_twice(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """LiveChat does not say what it answers to banning a banned customer or unfollowing an
+    unfollowed chat, so neither is repeated after a lost answer: the ban list and the chat's
+    is_followed say whether it happened."""
+    customer = next(
+        c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID
+    )
+    chat = next(c for c in _chats(sandbox, active=True) if c.user(ME) is None)
+    async with connect(toolsets="admin,supervisor") as client:
+        sandbox.faults.add("drop", count=1, methods=["ban_customer"], after_processing=True)
+        banned = await call(client, "ban_customer", {"customer_id": customer.id, "days": 2})
+        await call(client, "follow_chat", {"chat_id": chat.id})
+        sandbox.faults.add("drop", count=1, methods=["unfollow_chat"], after_processing=True)
+        unfollowed = await call(client, "unfollow_chat", {"chat_id": chat.id})
+        sandbox.faults.add("server_error", count=1, methods=["ban_customer"])
+        other = next(
+            c for c in sandbox.state.customers.values()
+            if c.organization_id == constants.ORGANIZATION_ID and c.id != customer.id
+        )  # fmt: skip
+        unclear = await fail(client, "ban_customer", {"customer_id": other.id, "days": 2})
+    assert "confirmed by reading the bans" in banned["done"]
+    assert "confirmed by reading the chat" in unfollowed["done"]
+    assert sandbox.stats.requests["ban_customer"] == 2 and sandbox.stats.requests["unfollow_chat"] == 1
+    assert "may or may not" in unclear
