@@ -145,7 +145,16 @@ class SessionCap:
         if not await self._admit(owner, scope):
             await _refuse(self.limit, send)
             return
-        reserved = True
+        reserved, answered = True, False
+        opened: _Session | None = None
+
+        def settle() -> None:
+            """The opening call is over once its answer is sent (the SDK may return later)."""
+            nonlocal answered
+            if opened is not None and not answered:
+                answered = True
+                opened.in_flight -= 1
+                opened.last_used = self._clock()
 
         def release() -> None:
             nonlocal reserved
@@ -156,18 +165,24 @@ class SessionCap:
                     del self._opening[owner]
 
         async def watch(message: Message) -> None:
+            nonlocal opened
             if message["type"] == "http.response.start":
                 created = Headers(raw=message.get("headers", [])).get(SESSION_HEADER)
                 if int(message["status"]) < 400 and created is not None:
-                    # counted from now: the client may use it before this response has ended
-                    self._sessions[created] = _Session(owner, last_used=self._clock())
+                    # counted from now (the client may use it before this response has ended), and
+                    # busy until its opening request ends, so that it is never closed as idle then
+                    opened = _Session(owner, in_flight=1, last_used=self._clock())
+                    self._sessions[created] = opened
                 release()
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                settle()
 
         try:
             await self.app(scope, receive, watch)
         finally:
             release()
+            settle()
 
     async def _admit(self, owner: Principal, scope: Scope) -> bool:
         """Reserve a slot for `owner`, closing their session idle longest when they are at the cap."""

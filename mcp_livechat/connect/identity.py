@@ -84,7 +84,8 @@ class _Key:
 class JwtVerifier:
     """Verifies the gateway's bearer JWTs against its JWKS: fetched, cached for `max_age` seconds
     (a key the identity provider removed stops being trusted then), refetched early on a new kid
-    (at most once every `refetch_after` seconds)."""
+    (at most once every `refetch_after` seconds). While the JWKS cannot be fetched the last keys
+    stay in use, for at most `max_stale` seconds after the last fetch that succeeded."""
 
     def __init__(
         self,
@@ -98,6 +99,7 @@ class JwtVerifier:
         leeway: float = 30.0,
         refetch_after: float = 30.0,
         max_age: float = 300.0,
+        max_stale: float = 86400.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.jwks_url, self.issuer, self.audience, self.tenant_claim = (
@@ -111,6 +113,7 @@ class JwtVerifier:
         self._leeway = leeway
         self._refetch_after = refetch_after
         self._max_age = max_age
+        self._max_stale = max_stale
         self._clock = clock
         self._keys: dict[str, _Key] = {}
         self._fetched_at = -1e18  # the last fetch that succeeded
@@ -151,7 +154,10 @@ class JwtVerifier:
             return None
         exp = claims.get("exp")
         email = claims.get(self.email_claim) if self.email_claim else None
-        if claims.get("email_verified") is False:  # OpenID Connect's claim: an e-mail nobody proved
+        # OpenID Connect's `email_verified` speaks of its `email` claim: false (or "false", as some
+        # providers send it) is an e-mail nobody proved
+        # (https://openid.net/specs/openid-connect-core-1_0.html#StandardClaims)
+        if self.email_claim == "email" and str(claims.get("email_verified")).lower() == "false":
             email = None
         return Caller(
             Principal(str(tenant), subject),
@@ -167,6 +173,8 @@ class JwtVerifier:
             stale = now - self._fetched_at >= self._max_age
             if (stale or kid not in self._keys) and now - self._tried_at >= self._refetch_after:
                 await self._fetch()
+        if self._clock() - self._fetched_at >= self._max_stale:
+            return None  # the JWKS could not be fetched for too long: its keys are trusted no more
         if kid:
             return self._keys.get(kid)
         return next(iter(self._keys.values())) if len(self._keys) == 1 else None

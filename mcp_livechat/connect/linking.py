@@ -86,7 +86,10 @@ class LinkConfirmation:
         so links of one caller opened again and again in someone's browser (each a fresh token
         for that browser's agent, held until confirmed) would push that agent's real grant out."""
         try:
-            older = await self.store.take_held_of(held.principal, besides=held.state)
+            # only links started before this one: two sign-ins at once never revoke each other
+            older = await self.store.take_held_of(
+                held.principal, besides=held.state, expiring_before=held.expires_at
+            )
         except LiveChatError as exc:  # the store away: the sweep of expired links revokes them later
             logger.warning("could not revoke earlier unconfirmed sign-ins: %s", type(exc).__name__)
             return

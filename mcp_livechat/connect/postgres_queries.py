@@ -147,7 +147,7 @@ class Queries:
         )
         self.take_held = q(
             "DELETE FROM {pending} WHERE held AND tenant = %s AND user_id = %s AND state_hash <> %s"
-            " RETURNING state_hash, {row}",
+            " AND expires_at < to_timestamp(%s) RETURNING state_hash, {row}",
             row=row,
         )
 

@@ -323,8 +323,10 @@ class PostgresTokenStore(BaseTokenStore):
         rows = await self._fetch(self._q.take_abandoned, (now, limit))
         return [(r[0], (r[1], r[2], bytes(r[3]), float(r[4]))) for r in rows]
 
-    async def _take_held_rows(self, principal: Principal, keep: str) -> list[tuple[str, PendingRow]]:
-        rows = await self._fetch(self._q.take_held, (principal.tenant, principal.user, keep))
+    async def _take_held_rows(
+        self, principal: Principal, keep: str, expiring_before: float
+    ) -> list[tuple[str, PendingRow]]:
+        rows = await self._fetch(self._q.take_held, (principal.tenant, principal.user, keep, expiring_before))
         return [(r[0], (r[1], r[2], bytes(r[3]), float(r[4]))) for r in rows]
 
     # -- re-seal -----------------------------------------------------------------------------

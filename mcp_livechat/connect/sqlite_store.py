@@ -307,13 +307,15 @@ class SqliteTokenStore(BaseTokenStore):
 
         return await self._run(take)
 
-    async def _take_held_rows(self, principal: Principal, keep: str) -> list[tuple[str, PendingRow]]:
+    async def _take_held_rows(
+        self, principal: Principal, keep: str, expiring_before: float
+    ) -> list[tuple[str, PendingRow]]:
         def take(c: sqlite3.Connection) -> list[tuple[str, PendingRow]]:
             with _transaction(c):
                 rows = c.execute(
-                    "SELECT state_hash, tenant, user_id, sealed, expires_at FROM pending"
-                    " WHERE held = 1 AND tenant = ? AND user_id = ? AND state_hash != ?",
-                    (principal.tenant, principal.user, keep),
+                    "SELECT state_hash, tenant, user_id, sealed, expires_at FROM pending WHERE held = 1"
+                    " AND tenant = ? AND user_id = ? AND state_hash != ? AND expires_at < ?",
+                    (principal.tenant, principal.user, keep, expiring_before),
                 ).fetchall()
                 c.executemany("DELETE FROM pending WHERE state_hash = ?", [(r[0],) for r in rows])
             return [(r[0], (r[1], r[2], bytes(r[3]), float(r[4]))) for r in rows]

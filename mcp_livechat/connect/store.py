@@ -282,10 +282,13 @@ class TokenStore(Protocol):
         confirmed (their tokens must be revoked); rows that do not open are removed and skipped."""
         ...
 
-    async def take_held_of(self, principal: Principal, *, besides: str) -> list[PendingAuthorization]:
-        """Atomically remove and return the principal's rows that hold a grant, but the one of
-        state `besides` (their tokens must be revoked: one unconfirmed grant per person at a
-        time); rows that do not open are removed and skipped."""
+    async def take_held_of(
+        self, principal: Principal, *, besides: str, expiring_before: float
+    ) -> list[PendingAuthorization]:
+        """Atomically remove and return the principal's rows that hold a grant and expire before
+        `expiring_before` (links started earlier), but the one of state `besides` (their tokens
+        must be revoked: one unconfirmed grant per person at a time, the newest); rows that do not
+        open are removed and skipped."""
         ...
 
     async def mark(self, principal: Principal, *, state: GrantState, reason: str | None = None) -> bool:

@@ -234,9 +234,12 @@ class BaseTokenStore(ABC):
                 taken.append(pending)
         return taken
 
-    async def take_held_of(self, principal: Principal, *, besides: str) -> list[PendingAuthorization]:
+    async def take_held_of(
+        self, principal: Principal, *, besides: str, expiring_before: float
+    ) -> list[PendingAuthorization]:
         taken = []
-        for state_digest, (_, _, blob, _) in await self._take_held_rows(principal, state_hash(besides)):
+        rows = await self._take_held_rows(principal, state_hash(besides), expiring_before)
+        for state_digest, (_, _, blob, _) in rows:
             try:
                 pending = self._codec.open_pending(None, principal, blob)
             except SealError:
@@ -396,9 +399,11 @@ class BaseTokenStore(ABC):
         atomically (one taker per row across processes)."""
 
     @abstractmethod
-    async def _take_held_rows(self, principal: Principal, keep: str) -> list[tuple[str, PendingRow]]:
-        """Delete and return (state hash, row) for the principal's rows that hold a grant, but
-        the one whose state hash is `keep`, atomically."""
+    async def _take_held_rows(
+        self, principal: Principal, keep: str, expiring_before: float
+    ) -> list[tuple[str, PendingRow]]:
+        """Delete and return (state hash, row) for the principal's rows that hold a grant and
+        expire before `expiring_before`, but the one whose state hash is `keep`, atomically."""
 
     @abstractmethod
     async def _key_counts(self, primary: str) -> tuple[int, int]:

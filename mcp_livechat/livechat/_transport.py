@@ -432,11 +432,13 @@ def _outcome(
 
 # LiveChat's documented error types that refuse the request for what it asks (the chat's state,
 # the account, the request), not for the credential, the rate, the region or a fault on its side
-# (https://platform.text.com/docs/messaging/agent-chat-api#possible-errors). The docs give no HTTP
+# (https://platform.text.com/docs/messaging/agent-chat-api#possible-errors; `already_exists` from
+# https://platform.text.com/docs/management/configuration-api#possible-errors). The docs give no HTTP
 # status for any type, so a refusal is read from the type, whatever the status it came with.
 REFUSAL_TYPES = frozenset(
     {
         "agent_offline",
+        "already_exists",
         "chat_inactive",
         "entity_too_large",
         "license_expired",

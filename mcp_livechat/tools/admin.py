@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from mcp_livechat import models as m
 from mcp_livechat.errors import LiveChatError, UserInputError
@@ -39,7 +39,7 @@ async def create_tag(
     try:
         await config.create_tag(name, group_ids)
     except LiveChatError as exc:
-        await delivery.confirm_by_reading(exc, lambda: _has_tag(config, name))
+        await delivery.confirm_by_reading(exc, lambda: _has_tag(config, name, group_ids))
         return m.Done(done=f"{done} (confirmed by reading the tags)")
     return m.Done(done=done)
 
@@ -57,7 +57,7 @@ async def delete_tag(tc: ToolContext, name: TagName) -> m.Done:
     return m.Done(done=f"deleted tag {name!r}")
 
 
-@tool(toolset="admin", title="Ban a customer", read_only=False, destructive=True, idempotent=True,
+@tool(toolset="admin", title="Ban a customer", read_only=False, destructive=True, idempotent=False,
       open_world=True)  # fmt: skip
 async def ban_customer(
     tc: ToolContext,
@@ -67,13 +67,25 @@ async def ban_customer(
     """Ban a customer for some days: their sessions end now and new ones are refused until it
     expires."""
     done = f"banned customer {customer_id} for {days} day(s)"
+    config = tc.livechat.configuration
+
+    async def ban_of() -> tuple[object, object] | None:
+        ban = next((b for b in await config.list_customer_bans() if b.customer_id == customer_id), None)
+        return (ban.created_at, ban.expires_at) if ban is not None else None
+
+    readable = True
+    before: tuple[object, object] | None = None
+    try:
+        before = await ban_of()  # so that an unclear answer can be settled by what changed
+    except LiveChatError:
+        readable = False  # the bans cannot be read: an unclear answer stays unclear
     try:
         await tc.livechat.agent.ban_customer(customer_id, days)
     except LiveChatError as exc:
 
         async def banned() -> bool:
-            bans = await tc.livechat.configuration.list_customer_bans()
-            return any(b.customer_id == customer_id for b in bans)
+            now = await ban_of()
+            return readable and now is not None and now != before
 
         await delivery.confirm_by_reading(exc, banned)
         return m.Done(done=f"{done} (confirmed by reading the bans)")
@@ -93,7 +105,11 @@ async def list_customer_bans(tc: ToolContext) -> shapes.BanList:
       open_world=True)  # fmt: skip
 async def unban_customer(
     tc: ToolContext,
-    customer_id: Annotated[str | None, Field(max_length=64, description="Customer id (a UUID)")] = None,
+    customer_id: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True),
+        Field(max_length=64, description="Customer id (a UUID)"),
+    ] = None,
     ip: Annotated[str | None, Field(max_length=64, description="Banned IP address")] = None,
 ) -> m.Done:
     """Lift a ban, by customer id or by IP (exactly one)."""
@@ -116,8 +132,13 @@ async def unban_customer(
     return m.Done(done=done)
 
 
-async def _has_tag(config: Configuration, name: str) -> bool:
-    return any(t.name == name for t in await config.list_tags())
+async def _has_tag(config: Configuration, name: str, group_ids: list[int] | None = None) -> bool:
+    """Whether the tag exists (in exactly `group_ids`, when given: a tag of that name that was
+    there before is not the one just created)."""
+    return any(
+        t.name == name and (group_ids is None or sorted(t.group_ids) == sorted(group_ids))
+        for t in await config.list_tags()
+    )
 
 
 async def _lacks(check: Awaitable[bool]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError
 from mcp_livechat.livechat import AGENT_FIELDS
@@ -16,7 +16,16 @@ from mcp_livechat.tools.spec import ToolSpec, tool
 MAX_AGENTS = 200  # keeps a result well under 25,000 tokens
 MAX_STATUSES = 1000
 
-AgentId = Annotated[str, Field(min_length=3, max_length=128, description="Agent id (their email)")]
+AgentId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True),
+    Field(min_length=3, max_length=128, description="Agent id (their email)"),
+]
+OtherAgent = Annotated[
+    str | None,
+    StringConstraints(strip_whitespace=True),
+    Field(min_length=3, max_length=128, description="Default: you. Others need admin rights"),
+]
 
 NOTIFICATIONS = frozenset(
     {
@@ -92,7 +101,7 @@ async def _for_another(tc: ToolContext, target: str, exc: PermissionDenied) -> P
     so the refusal names those alone."""
     mine = tuple(s for s in exc.missing_scopes if "--my:" in s)
     try:
-        if not mine or target == await tc.my_agent_id():
+        if not mine or target.casefold() == (await tc.my_agent_id()).casefold():  # e-mails
             return exc
     except LiveChatError:
         return exc  # who "me" is cannot be told: the refusal stays as LiveChat gave it
@@ -196,7 +205,7 @@ async def get_agent(tc: ToolContext, agent_id: AgentId) -> shapes.Agent:
 )
 async def update_agent_profile(
     tc: ToolContext,
-    agent_id: Annotated[str | None, Field(description="Default: you. Others need admin rights")] = None,
+    agent_id: OtherAgent = None,
     name: Annotated[str | None, Field(min_length=1, max_length=191, description="Only for yourself")] = None,
     job_title: Annotated[str | None, Field(max_length=JOB_TITLE_MAX)] = None,
     max_chats_count: Annotated[int | None, Field(ge=0, le=MAX_CHATS, description="Concurrent chats")] = None,
@@ -273,7 +282,7 @@ async def update_agent_profile(
 async def set_routing_status(
     tc: ToolContext,
     status: Literal["accepting_chats", "not_accepting_chats"],
-    agent_id: Annotated[str | None, Field(description="Default: you. Others need admin rights")] = None,
+    agent_id: OtherAgent = None,
 ) -> lc.RoutingStatus:
     """Set whether an agent (you by default) accepts chats right now (the live routing status)."""
     target = agent_id or await tc.my_agent_id()

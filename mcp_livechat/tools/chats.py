@@ -89,7 +89,9 @@ async def list_chats(
 async def get_chat(
     tc: ToolContext,
     chat_id: ChatId,
-    thread_id: Annotated[str | None, Field(description="A thread of this chat; default: the latest")] = None,
+    thread_id: Annotated[
+        str | None, Stripped, Field(min_length=1, description="A thread of this chat; default: the latest")
+    ] = None,
     max_events: Annotated[int, Field(ge=1, le=500, description="Most recent events to include")] = 100,
     before: Annotated[
         int | None,
@@ -116,9 +118,9 @@ async def get_chat(
 async def search_archives(
     tc: ToolContext,
     query: Annotated[str | None, Field(max_length=500, description="Full-text search in messages")] = None,
-    customer_id: str | None = None,
-    customer_email: str | None = None,
-    agent_id: Annotated[str | None, Field(description="Agent id (email)")] = None,
+    customer_id: Annotated[str | None, Stripped] = None,
+    customer_email: Annotated[str | None, Stripped] = None,
+    agent_id: Annotated[str | None, Stripped, Field(description="Agent id (email)")] = None,
     tag: str | None = None,
     date_from: Day = None,
     date_to: Annotated[DayOrTime | None, Field(description="Inclusive; same formats")] = None,

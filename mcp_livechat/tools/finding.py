@@ -172,17 +172,10 @@ def note_last(chat: lc.ChatSummary) -> bool:
     )
 
 
-def _unanswered(events: list[lc.Event], people: project.People) -> list[lc.Event]:
-    """The customer's messages after the last message the customer saw from anyone else (oldest
-    first); empty when the last visible message is not the customer's. Notes are skipped."""
-    run: list[lc.Event] = []
-    for ev in reversed(events):
-        if ev.type != "message" or internal(ev):
-            continue
-        if people.role(ev.author_id) != "customer":
-            break
-        run.append(ev)
-    return run[::-1]
+def _last_seen(events: list[lc.Event], people: project.People) -> lc.Event | None:
+    """The last message the customer saw (notes skipped), if it is the customer's own."""
+    last = next((ev for ev in reversed(events) if ev.type == "message" and not internal(ev)), None)
+    return last if last is not None and people.role(last.author_id) == "customer" else None
 
 
 def waiting(
@@ -190,26 +183,25 @@ def waiting(
 ) -> m.WaitingChat | None:
     """The chat if its customer waits for an answer: it is queued, or the last message the customer
     saw is theirs. From the summary, that is the last message; with the thread's `events` (read
-    when the summary's last message is an internal note), the wait starts at the first of the
-    customer's unanswered messages."""
+    when the summary's last message is an internal note), the last message that is not a note.
+    Either way the wait runs from the customer's last message (or the queueing, if earlier), so a
+    note never changes a chat's place in the list."""
     thread = chat.last_thread_summary
     if thread is None or not thread.active:
         return None
     people = project.People(chat.users)
     if events is not None:
-        run = _unanswered(events, people)
-        first, last = (run[0], run[-1]) if run else (None, None)
+        last = _last_seen(events, people)
     else:
         message = chat.last_event_per_type.get("message")
         last = message.event if message and not internal(message.event) else None
         last = last if last is not None and people.role(last.author_id) == "customer" else None
-        first = last
     customer_last = last is not None
     queued = thread.queue is not None
     if not (queued or customer_last):
         return None
     queued_at = thread.queue.queued_at if thread.queue else None
-    said_at = first.created_at if first is not None else None
+    said_at = last.created_at if last is not None else None
     candidates = [project.utc(t) for t in (queued_at, said_at) if t]
     since = min(candidates) if candidates else project.utc(thread.created_at) if thread.created_at else now
     access = thread.access or chat.access

@@ -218,7 +218,10 @@ def transcript(
         lines.append(line)
     lines.reverse()
     first = end - len(lines) + 1 if lines else None
-    how = "the get_chat tool with " if via_fetch else "get_chat with "
+    # positions count within one thread: the hints name it, so a thread started since (or an older
+    # one read by fetch) is not read by mistake
+    where = f"thread_id={thread.id}, " if thread else ""
+    how = f"the get_chat tool with {where}" if via_fetch else f"get_chat with {where}"
     notes = []
     if event is not None and not lines:
         notes.append(f"This thread has {len(events)} event(s): there is no event {event}.")
@@ -231,9 +234,11 @@ def transcript(
         )
     if end < len(events) and event is None:
         notes.append(f"Events {end + 1}-{len(events)} follow; leave out before to read the latest.")
-    if clipped:
-        where = ", ".join(str(n) for n in sorted(clipped)[:10])
-        notes.append(f"Cut to fit: event(s) {where}; read one whole with {how}event=<its number>.")
+    if clipped and event is not None:
+        notes.append("This event is cut at the result size limit; no tool returns more of it.")
+    elif clipped:
+        cut = ", ".join(str(n) for n in sorted(clipped)[:10])
+        notes.append(f"Cut to fit: event(s) {cut}; read one whole with {how}event=<its number>.")
     if any(people.role(ev.author_id) == "customer" for ev in shown):
         notes.append(UNTRUSTED_NOTE)
     if thread and thread.previous_thread_id:

@@ -76,13 +76,16 @@ class HeldContract:
 
     async def test_take_held_of_hands_over_a_persons_other_held_rows_once(self, backend: Backend) -> None:
         store = await backend.make()
-        older, newer = holding(make_pending(BOB)), holding(make_pending(BOB))
-        alices, plain = holding(make_pending(ALICE)), make_pending(BOB)
-        for row in (older, newer, alices, plain):
+        now = time.time()
+        older = holding(make_pending(BOB, expires_at=now + 300))
+        newer = holding(make_pending(BOB, expires_at=now + 500))
+        newest = holding(make_pending(BOB, expires_at=now + 600))  # started after `newer`
+        alices, plain = holding(make_pending(ALICE, expires_at=now + 100)), make_pending(BOB)
+        for row in (older, newer, newest, alices, plain):
             await store.put_pending(row)
-        taken = await store.take_held_of(BOB, besides=newer.state)
+        taken = await store.take_held_of(BOB, besides=newer.state, expiring_before=newer.expires_at)
         assert [p.state for p in taken] == [older.state] and taken[0].held == older.held
-        assert await store.take_held_of(BOB, besides=newer.state) == []  # once
+        assert await store.take_held_of(BOB, besides=newer.state, expiring_before=newer.expires_at) == []
         assert await store.peek_pending(older.state) is None
-        for kept in (newer, alices, plain):  # the newest, another person's, a plain link
+        for kept in (newer, newest, alices, plain):  # itself, a later one, another person's, a plain link
             assert await store.peek_pending(kept.state) == kept

@@ -315,3 +315,38 @@ def test_api_keys_a_hash_listed_for_two_people_is_refused(tmp_path: Path) -> Non
     _touch_later(keys, 10)
     clock[0] = 10.0
     assert registry.verify("two") is None and registry.verify("one") is not None
+
+
+async def test_an_unverified_email_is_no_email_and_only_for_the_email_claim() -> None:
+    async with served(jwks_app()) as idp:
+        by_email = JwtVerifier(jwks_url=f"{idp}/jwks", issuer=ISSUER, audience=AUDIENCE, email_claim="email")
+        by_upn = JwtVerifier(jwks_url=f"{idp}/jwks", issuer=ISSUER, audience=AUDIENCE, email_claim="upn")
+        emails = [
+            (await by_email.verify(token(email="ann@acme.example", email_verified=v))).email  # type: ignore[union-attr]
+            for v in (False, "false", "FALSE", True, None)
+        ]
+        upn = await by_upn.verify(token(upn="ann@acme.example", email_verified=False))
+    assert emails == [None, None, None, "ann@acme.example", "ann@acme.example"]
+    assert upn is not None and upn.email == "ann@acme.example"  # email_verified speaks of `email` only
+
+
+async def test_the_last_keys_stay_while_the_jwks_is_away_but_not_forever() -> None:
+    now, up = [1000.0], [True]
+
+    async def keys(request: Any) -> JSONResponse:
+        return JSONResponse(jwks_body()) if up[0] else JSONResponse({}, status_code=503)
+
+    async with served(Starlette(routes=[Route("/jwks", keys)])) as idp:
+        verifier = JwtVerifier(
+            jwks_url=f"{idp}/jwks", issuer=ISSUER, audience=AUDIENCE, max_age=300, max_stale=86400,
+            clock=lambda: now[0],
+        )  # fmt: skip
+        assert await verifier.verify(token()) is not None
+        up[0] = False
+        now[0] += 3600  # stale, and the JWKS is down: the last keys still serve
+        assert await verifier.verify(token()) is not None
+        now[0] += 86400  # a day without a successful fetch: no more
+        assert await verifier.verify(token()) is None
+        up[0] = True
+        now[0] += 60  # the next refetch (30 s apart) brings them back
+        assert await verifier.verify(token()) is not None

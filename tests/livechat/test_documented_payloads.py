@@ -319,3 +319,20 @@ def test_a_timestamp_without_offset_is_read_as_utc_and_others_keep_theirs() -> N
     assert naive.created_at == datetime(2026, 11, 20, 11, 51, 24, 359499, tzinfo=UTC)
     assert offset.created_at is not None and offset.created_at.utcoffset() == timedelta(hours=1)
     assert naive.created_at > offset.created_at  # comparable: no TypeError between naive and aware
+
+
+def test_every_refusal_the_sandbox_can_answer_is_read_as_one_whatever_its_status() -> None:
+    """The sandbox's refusal types (errors.REFUSALS) are LiveChat's documented ones that refuse a
+    request for what it asks; the client must read each as a refusal even on a 5xx, which LiveChat
+    may send (it documents no statuses), or a write would be retried or "confirmed" wrongly."""
+    import httpx2
+
+    from mcp_livechat.errors import ApiError, ServerError
+    from mcp_livechat.livechat._transport import _outcome
+    from mcp_livechat.sandbox.errors import REFUSALS
+
+    for kind in sorted(REFUSALS):
+        response = httpx2.Response(500, json={"error": {"type": kind, "message": "no"}})
+        with pytest.raises(ApiError) as raised:
+            _outcome(response, "create_tag", None, idempotent=False, decode=lambda b: b)
+        assert not isinstance(raised.value, ServerError), kind

@@ -305,7 +305,8 @@ async def test_a_long_transcript_can_be_read_back_to_its_first_event_and_a_cut_e
         both = await fail(client, "get_chat", {"chat_id": chat.id, "event": 1, "before": 3})
         doc = await call(client, "fetch", {"id": f"chat:{chat.id}:{chat.last_thread.id}"})
     assert latest["events_total"] == total and latest["first_event"] > 1
-    assert f"before={latest['first_event']}" in latest["note"] and "result size limit" in latest["note"]
+    hint = f"thread_id={chat.last_thread.id}, before={latest['first_event']}"
+    assert hint in latest["note"] and "result size limit" in latest["note"]
     for page in pages:
         positions = range(page["first_event"], page["first_event"] + len(page["lines"]))
         assert not seen & set(positions)
@@ -317,7 +318,7 @@ async def test_a_long_transcript_can_be_read_back_to_its_first_event_and_a_cut_e
     assert whole["first_event"] == long_at and len(whole["lines"]) == 1 and "x" * 5000 in whole["lines"][0]
     assert missing["lines"] == [] and f"there is no event {total + 5}" in missing["note"]
     assert "event" in both
-    assert "the get_chat tool with before=" in doc["text"]
+    assert f"the get_chat tool with thread_id={chat.last_thread.id}, before=" in doc["text"]
 
 
 async def test_ids_with_surrounding_spaces_are_read_and_blank_ones_refused(
@@ -331,3 +332,15 @@ async def test_ids_with_surrounding_spaces_are_read_and_blank_ones_refused(
     assert padded["chat_id"] == chat.id
     assert "chat_id" in blank and "agent_id" in nobody
     assert sandbox.stats.requests["transfer_chat"] == 0
+
+
+async def test_an_event_beyond_the_result_size_limit_says_so_instead_of_sending_the_model_round(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    chat, _ = _long_thread(sandbox, 1, 100)
+    template = chat.last_thread.events[-1]
+    chat.last_thread.events.append({**template, "id": "huge", "text": "z" * 70_000})
+    async with connect() as client:
+        huge = await call(client, "get_chat", {"chat_id": chat.id, "event": len(chat.last_thread.events)})
+    assert len(huge["lines"]) == 1 and 59_000 < len(huge["lines"][0]) <= 60_000
+    assert "cut at the result size limit" in huge["note"] and "event=<its number>" not in huge["note"]

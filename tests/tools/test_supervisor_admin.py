@@ -187,3 +187,32 @@ async def test_a_ban_or_unfollow_whose_answer_was_lost_is_settled_by_reading_not
     assert "confirmed by reading the chat" in unfollowed["done"]
     assert sandbox.stats.requests["ban_customer"] == 2 and sandbox.stats.requests["unfollow_chat"] == 1
     assert "may or may not" in unclear
+
+
+@pytest.mark.parametrize("sandbox", [500], indirect=True, ids=["refusal-500"])
+async def test_a_refused_duplicate_tag_is_never_reported_created(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """already_exists is a refusal whatever its status; and a read-back after an unclear answer
+    counts the tag only in the groups asked for (the old one of that name is not the new one)."""
+    async with connect(toolsets="admin") as client:
+        await call(client, "create_tag", {"name": "refund-request", "group_ids": [0]})
+        dup = await fail(client, "create_tag", {"name": "refund-request", "group_ids": [1]})
+        sandbox.faults.add("server_error", count=1, methods=["create_tag"])
+        unclear = await fail(client, "create_tag", {"name": "refund-request", "group_ids": [1]})
+    assert "already_exists" in dup and "confirmed" not in dup
+    assert "may or may not" in unclear
+    assert sandbox.state.tags[constants.ORGANIZATION_ID]["refund-request"].group_ids == [0]
+
+
+async def test_a_re_ban_whose_request_never_arrived_is_not_confirmed_by_the_old_ban(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    customer = next(
+        c for c in sandbox.state.customers.values() if c.organization_id == constants.ORGANIZATION_ID
+    )
+    async with connect(toolsets="admin") as client:
+        await call(client, "ban_customer", {"customer_id": customer.id, "days": 1})
+        sandbox.faults.add("drop", count=1, methods=["ban_customer"], after_processing=False)
+        longer = await fail(client, "ban_customer", {"customer_id": customer.id, "days": 30})
+    assert "may or may not" in longer and "confirmed" not in longer
