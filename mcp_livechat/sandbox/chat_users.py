@@ -35,6 +35,8 @@ def add_user_to_chat(ctx: Ctx, body: JSON) -> JSON:
         _check_agent(ctx, chat, user_id)
         check_agent_limit(chat, user_id, visibility, silent_count=ctx.rt.silent_agents_count)
     user = chat.user(user_id)
+    if user is not None and user.present and ctx.rt.readd_refused:
+        raise validation("User is already in the chat")  # the other reading [UNVERIFIED], wording too
     newcomer = user is None or not user.present
     if newcomer:
         _announce_added(ctx, chat, user_id, user_type, visibility)

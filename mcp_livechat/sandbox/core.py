@@ -69,6 +69,8 @@ class Sandbox:
     they are issued (None, the default: never; see also ``expire_refresh_tokens``).
     ``silent_agents_count=True`` takes the other reading of LiveChat's undocumented agent limit:
     silent agents count too, so a chat holds one agent whatever its visibility (``membership``).
+    ``readd_refused=True`` takes the other reading of adding a user already in the chat: a
+    ``validation`` refusal instead of a change of visibility (``chat_users``).
     ``refusal_status`` answers every Web API refusal (an error type in ``errors.REFUSALS``: not the
     credential, the rate, the region or a fault on LiveChat's side) with that HTTP status instead
     of ``errors.STATUS``'s reading: LiveChat documents no statuses, so a client must decide from
@@ -85,6 +87,7 @@ class Sandbox:
         refresh_lifetime: int | None = None,
         silent_agents_count: bool = False,
         refusal_status: int | None = None,
+        readd_refused: bool = False,
     ) -> None:
         uris = tuple(redirect_uris) if redirect_uris is not None else constants.DEFAULT_REDIRECT_URIS
         self._rt = Emulator(
@@ -95,6 +98,7 @@ class Sandbox:
             refresh_lifetime=refresh_lifetime,
             silent_agents_count=silent_agents_count,
             refusal_status=refusal_status,
+            readd_refused=readd_refused,
         )
         self.app: SandboxApp = build_app(self._rt)
 

@@ -38,10 +38,12 @@ class Emulator:
         refresh_lifetime: int | None = None,
         silent_agents_count: bool = False,
         refusal_status: int | None = None,
+        readd_refused: bool = False,
     ) -> None:
         self.seed = seed
         self.silent_agents_count = silent_agents_count  # membership.check_agent_limit
         self.refusal_status = refusal_status  # errors.WebApiFault.response
+        self.readd_refused = readd_refused  # chat_users.add_user_to_chat
         self.code_lifetime = code_lifetime
         # LiveChat documents no refresh-token lifetime: None = they never expire on their own.
         self.refresh_lifetime = refresh_lifetime

@@ -158,6 +158,8 @@ async def _check_joined(agent: AgentChat, seat: Seat, visibility: Visibility, ex
         shows = "does not list you" if now.mine is None else "does not list you with that visibility"
         raise _not_yet(seat.chat.id, shows, exc) from exc
     now.join_needed(visibility)  # raises the rule's refusal if someone took the chat meanwhile
+    if isinstance(exc, ApiError) and now.mine is not None and not isinstance(exc, PermissionDenied):
+        raise _seat_change_refused(now, exc) from exc
     others = [u for u in now.chat.users if u.type != "customer" and u.id != now.me]
     if isinstance(exc, ApiError) and others and not isinstance(exc, PermissionDenied):
         raise _join_refused(now, visibility, exc, others) from exc
@@ -199,6 +201,19 @@ def _join_refused(seat: Seat, visibility: Visibility, exc: ApiError, others: lis
         f"not added and nothing was written to the chat. It already has {inside}, and LiveChat limits the "
         "agents per chat (here it seems to count silent agents too). To write in it, transfer the chat to "
         f"yourself first (transfer_chat with agent_id={seat.me!r}).",
+        argument="visibility",
+    )
+
+
+def _seat_change_refused(seat: Seat, exc: ApiError) -> UserInputError:
+    """LiveChat refused to re-add the requester, already in the chat silently, as a public agent.
+    Whether adding a user who is in the chat changes their visibility is not documented
+    (https://platform.text.com/docs/messaging/agent-chat-api#add-user-to-chat) [UNVERIFIED]."""
+    return UserInputError(
+        f"You are in chat {seat.chat.id} silently (visibility 'agents'), and LiveChat refused to make "
+        f"you visible: {exc.message} ({exc.type}). Nothing was written to the chat. Send it as an "
+        "internal note (visibility='agents'), or transfer the chat to yourself first "
+        f"(transfer_chat with agent_id={seat.me!r}) and then reply.",
         argument="visibility",
     )
 

@@ -323,3 +323,38 @@ async def test_a_refusal_names_the_argument_to_fix(connect: Callable[..., Any], 
     async with connect() as client:
         text = await fail(client, "send_message", {"chat_id": closed.id, "text": "Hello?"})
     assert "is not active" in text and text.endswith("(argument to fix: chat_id)"), text
+
+
+@pytest.mark.parametrize("readd_refused", [False, True], ids=["readd-changes-visibility", "readd-refused"])
+async def test_a_public_reply_after_a_note_either_upgrades_the_seat_or_says_what_to_do(
+    era: str, readd_refused: bool
+) -> None:
+    """Whether adding a user who is already in the chat changes their visibility is not documented
+    [UNVERIFIED]. After a note (a silent seat), a public reply re-adds the agent publicly; if
+    LiveChat refuses that, nothing is sent, the answer says why and what works instead, and that
+    works."""
+    from mcp import Client
+
+    from mcp_livechat.server import create_server
+    from tests.conftest import harvest, sandbox_settings
+
+    sb = Sandbox(readd_refused=readd_refused, refusal_status=500 if readd_refused else None)
+    chat = queued_nobody_joined(sb)
+    chat.group_ids = chat.last_thread.group_ids = [0]  # so that it can be transferred to me
+    server, _ = create_server(sandbox_settings(toolsets="all"), transport=sb.transport())
+    try:
+        async with Client(server, mode=era) as client:  # type: ignore[arg-type]
+            await call(client, "send_message", {"chat_id": chat.id, "text": "VIP", "visibility": "agents"})
+            if not readd_refused:
+                sent = await call(client, "send_message", {"chat_id": chat.id, "text": "Hello!"})
+                assert sent["joined_as"] == "all" and chat.user(ME).visibility == "all"
+                return
+            refused = await fail(client, "send_message", {"chat_id": chat.id, "text": "Hello!"})
+            assert sb.stats.requests["send_event"] == 1 and "Hello!" not in texts(chat)
+            await call(client, "transfer_chat", {"chat_id": chat.id, "agent_id": ME})
+            after = await call(client, "send_message", {"chat_id": chat.id, "text": "Hello!"})
+    finally:
+        harvest(sb)
+    assert refused.startswith(f"You are in chat {chat.id} silently") and "Nothing was written" in refused
+    assert f"transfer_chat with agent_id={ME!r}" in refused
+    assert after["event_id"] and texts(chat).count("Hello!") == 1
