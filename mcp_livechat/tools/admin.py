@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from mcp_livechat import models as m
 from mcp_livechat.errors import LiveChatError, UserInputError
 from mcp_livechat.livechat.configuration import Configuration
 from mcp_livechat.tools import delivery, shapes
+from mcp_livechat.tools.args import Stripped
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.customers import CustomerId
 from mcp_livechat.tools.spec import ToolSpec, tool
@@ -107,7 +108,7 @@ async def unban_customer(
     tc: ToolContext,
     customer_id: Annotated[
         str | None,
-        StringConstraints(strip_whitespace=True),
+        Stripped,
         Field(max_length=64, description="Customer id (a UUID)"),
     ] = None,
     ip: Annotated[str | None, Field(max_length=64, description="Banned IP address")] = None,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError
 from mcp_livechat.livechat import AGENT_FIELDS
 from mcp_livechat.livechat import types as lc
 from mcp_livechat.tools import project, shapes
+from mcp_livechat.tools.args import Stripped
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
 
@@ -18,12 +19,12 @@ MAX_STATUSES = 1000
 
 AgentId = Annotated[
     str,
-    StringConstraints(strip_whitespace=True),
+    Stripped,
     Field(min_length=3, max_length=128, description="Agent id (their email)"),
 ]
 OtherAgent = Annotated[
     str | None,
-    StringConstraints(strip_whitespace=True),
+    Stripped,
     Field(min_length=3, max_length=128, description="Default: you. Others need admin rights"),
 ]
 

@@ -9,9 +9,12 @@ import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 from mcp_livechat.errors import UserInputError
+
+# Ids as a model may paste them (" PJ0MRSHTDG "): surrounding spaces are never part of one.
+Stripped = StringConstraints(strip_whitespace=True)
 
 # Years a date argument may name: far enough either side of any chat, near enough that a day's
 # end or a time zone's offset never steps outside what `datetime` can hold (years 1 to 9999).

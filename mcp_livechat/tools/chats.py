@@ -7,21 +7,19 @@ import contextlib
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from mcp_livechat import models as m
 from mcp_livechat.errors import ApiError, LiveChatError, NotFound, PermissionDenied, UserInputError
 from mcp_livechat.livechat import types as lc
 from mcp_livechat.tools import delivery, finding, project
-from mcp_livechat.tools.args import Day, DayOrTime, TimeZone, at, rfc3339, zone
+from mcp_livechat.tools.args import Day, DayOrTime, Stripped, TimeZone, at, rfc3339, zone
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
 from mcp_livechat.tools.text import UNTRUSTED_NOTE
 
 MAX_MESSAGE_BYTES = 16 * 1024
 
-# Ids as a model may paste them (" PJ0MRSHTDG "): surrounding spaces are never part of one.
-Stripped = StringConstraints(strip_whitespace=True)
 ChatId = Annotated[str, Stripped, Field(min_length=1, max_length=64, description="Chat id, e.g. PJ0MRSHTDG")]
 ThreadId = Annotated[
     str, Stripped, Field(min_length=1, max_length=64, description="Thread id within the chat")

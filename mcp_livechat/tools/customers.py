@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from mcp_livechat import models as m
 from mcp_livechat.errors import UserInputError
 from mcp_livechat.tools import project
+from mcp_livechat.tools.args import Stripped
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
 
 CustomerId = Annotated[
     str,
-    StringConstraints(strip_whitespace=True),
+    Stripped,
     Field(min_length=1, max_length=64, description="Customer id (a UUID)"),
 ]
 
