@@ -187,3 +187,61 @@ async def test_the_sse_transport_is_bounded_per_caller_and_per_process(
                     break
             await asyncio.sleep(0.05)
         assert later.status_code == 200
+
+
+class _HoldOpeningAnswers:
+    """A slow network in front of our app: the body of an answer to a request marked
+    `x-test-hold` waits until `release` is set (its status and headers, with the session id, go
+    out at once). Everything else passes untouched."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.release = asyncio.Event()
+        self.holding = asyncio.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        held = scope["type"] == "http" and any(k == b"x-test-hold" for k, _ in scope["headers"])
+        if not held:
+            await self.app(scope, receive, send)
+            return
+
+        async def slow(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                self.holding.set()
+                await self.release.wait()
+            await send(message)
+
+        await self.app(scope, receive, slow)
+
+
+async def test_a_session_whose_opening_answer_is_still_on_its_way_is_busy(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A client may use its session id as soon as the headers arrive, while the initialize answer
+    is still being sent. Until that answer is out the session is busy: a caller at the cap who
+    opens another is refused (429), not served by closing the session being opened; once the
+    answer is out it is idle and may be replaced."""
+    from mcp_livechat.cli import free_port
+    from mcp_livechat.http_app import create_app
+    from mcp_livechat.server import create_server
+    from tests.connect.flow_kit import served
+
+    settings = _settings(tmp_path, max_sessions_per_caller=1)
+    port = free_port()
+    built = create_server(settings, transport=sandbox.transport(), public_url=f"http://127.0.0.1:{port}")
+    gate = _HoldOpeningAnswers(create_app(built, settings, transport="http", host="127.0.0.1"))
+    hold = {**HEADERS, "Authorization": f"Bearer {ANNA}", "x-test-hold": "1"}
+    async with served(gate, port) as base, httpx2.AsyncClient(timeout=10) as web:
+        async with web.stream("POST", f"{base}/mcp", json=INIT, headers=hold) as opening:
+            assert opening.status_code == 200
+            first = opening.headers["mcp-session-id"]
+            await asyncio.wait_for(gate.holding.wait(), 5)  # its answer's body is held
+            while_opening = await _open(web, base, ANNA)
+            gate.release.set()
+            answer = (await opening.aread()).decode()
+        assert while_opening.status_code == 429, while_opening.text
+        assert '"protocolVersion"' in answer  # the opening answer arrived whole
+        assert await _ping(web, base, ANNA, first) == 200  # and its session lives
+        replacing = await _open(web, base, ANNA)  # idle now: closed to admit this one
+        assert replacing.status_code == 200
+        assert await _ping(web, base, ANNA, first) == 404
