@@ -233,12 +233,12 @@ class ConnectionStatus(Out):
 # Report tables are `columns` plus rows of cells (one list per period, agent or tag): the column
 # names are said once, not once per row, so a 31-day report stays a fraction of LiveChat's JSON.
 
-Cell = str | int | float
-# an agent's time is null where there is nothing to average (no first responses; an agent only
-# in LiveChat's ranking has no times at all): a 0 would read as the fastest agent on the team
-# (said in the schema itself: the compact schemas leave `null` out of optional fields, which are
-# never sent as null, but these cells are)
-AgentCell = Annotated[str | int | float | None, WithJsonSchema({"type": ["string", "number", "null"]})]
+# a cell is null where there is nothing to average (a period or an agent without chats, first
+# responses or ratings; an agent only in LiveChat's ranking has no times at all): a 0 would read
+# as the fastest reply or the worst score (said in the schema itself: the compact schemas leave
+# `null` out of optional fields, which are never sent as null, but these cells are)
+Cell = Annotated[str | int | float | None, WithJsonSchema({"type": ["string", "number", "null"]})]
+AgentCell = Cell
 
 
 class _Reported(Out):

@@ -5,9 +5,11 @@ Tolerant the way the documented examples require: a bucket with no chats is `{}`
 may leave out a zero-valued key (`"2021-04-13": {"chats": 2}` in the Ratings example), so every
 number defaults to 0 and a null counts as 0; unknown keys are ignored. An empty `records` or
 bucket sent as `[]` or `null` reads as `{}`. Durations are seconds (floats); counts are ints.
-v3.6 says "in seconds" only for Performance and Queued Visitors; for Duration, Response Time and
-First Response Time the unit is taken from v3.3 (`records.day.seconds`) and v2.0 ("`seconds` -
-the average response time", https://platform.text.com/docs/data-reporting/reports-api/v2.0)
+v3.6 says "in seconds" only for Performance and Queued Visitors, and its guide labels Response
+Time "Average response time (s)"
+(https://platform.text.com/docs/guides/api-guides/reports-api-guide); for Duration and First
+Response Time the unit is taken from v3.3 (`records.day.seconds`) and v2.0 ("`seconds` - the
+average response time", https://platform.text.com/docs/data-reporting/reports-api/v2.0)
 [UNVERIFIED for v3.6].
 """
 

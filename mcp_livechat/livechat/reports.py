@@ -125,6 +125,9 @@ class ReportQuery:
     agents: Match | None = None
     groups: Match | None = None
     tags: Match | None = None
+    # `filters.agent_response` with `first: true`: chats whose first reply came from these agents
+    # ("agents ... works only if the agent_response.first filter is set to true")
+    first_responders: Match | None = None
 
 
 Kind = Literal["chats", "agents", "tags"]
@@ -170,6 +173,12 @@ def _filters(kind: Kind, query: ReportQuery) -> dict[str, Any]:
         filters["tags"] = query.tags.wire("tags")
     if query.groups is not None:
         filters["groups"] = query.groups.wire("groups", values_only=kind != "chats")
+    if query.first_responders is not None:
+        if kind != "chats":
+            raise UserInputError(
+                "agents: only the chats reports filter by first responder", argument="agents"
+            )
+        filters["agent_response"] = {"first": True, "agents": query.first_responders.wire("agents")}
     if (query.date_from is None) != (query.date_to is None):
         missing = "date_to" if query.date_to is None else "date_from"
         raise UserInputError(

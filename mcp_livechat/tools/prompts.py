@@ -95,7 +95,7 @@ async def triage_queue(ctx: Context[Services]) -> str:
 
 WEEKLY = (
     "Write the weekly LiveChat report for the support lead from the data below (LiveChat's Reports "
-    "API, the last seven days). In at most 12 bullets: chat volume and its trend by day; first "
+    "API, the seven whole days before today). In at most 12 bullets: chat volume and its trend by day; first "
     "response time (overall and the slowest days); ratings (good and bad, the share of rated chats); "
     "the top tags and what they suggest; who carried the load (chats per agent, outliers in first "
     "response or ratings). Quote the numbers as given, say what is missing, and end with up to three "
@@ -115,7 +115,7 @@ def weekly_report_prompt(offered: Collection[str]) -> Callable[[Context[Services
 
     async def weekly_report(ctx: Context[Services], timezone: TimezoneArg = "UTC") -> str:
         """A support lead's weekly summary: chat volume, first response time, ratings, top tags
-        and per-agent load over the last seven days, from LiveChat's reports."""
+        and per-agent load over the seven whole days before today, from LiveChat's reports."""
         try:
             # the lead's days split the rows; a form that sends its empty field means UTC
             days_in = zone(timezone.strip() or "UTC")
@@ -131,7 +131,8 @@ def weekly_report_prompt(offered: Collection[str]) -> Callable[[Context[Services
             return f"{WEEKLY}\n\n{refused}"
         except LiveChatError as exc:
             today = datetime.now(days_in).date()
-            week = f"date_from='{today - timedelta(days=6)}', date_to='{today}', timezone='{days_in.key}'"
+            first, last = today - timedelta(days=7), today - timedelta(days=1)
+            week = f"date_from='{first}', date_to='{last}', timezone='{days_in.key}'"
             fallback = (
                 f"(Could not read LiveChat's reports here: {exc}) Call chat_report with "
                 f"metric='total_chats', 'first_response_time' and 'ratings', then tag_report and "

@@ -1,12 +1,13 @@
 """From LiveChat's report JSON to compact tables: columns named once, one row per period (or
 agent, or tag), every number an int (durations in whole seconds) except the ranking score.
 
-Periods come in period order, and periods LiveChat sent as `{}` or left out are rows of zeros.
+Periods come in period order, and periods LiveChat sent as `{}` or left out are rows of zeros (null
+where an average has nothing to average).
 LiveChat documents its period keys for the `day` distribution only (`2021-04-08`, in every
 example of https://platform.text.com/docs/data-reporting/reports-api); for `hour`, `day-hours`,
 `month` and `year` the keys below are guesses after the v2.0 examples (`00:00`, `2012-01`)
 [UNVERIFIED], so missing periods are filled only when every key LiveChat sent is one of them;
-otherwise the rows are LiveChat's own keys, sorted. Summaries fold all periods, also those a cap
+otherwise the rows are LiveChat's own keys, in LiveChat's order. Summaries fold all periods, also those a cap
 leaves out: counts are summed, averages weighted by their chat counts, maxima maximised.
 """
 
@@ -39,8 +40,8 @@ MEANINGS: dict[str, str] = {
     "first_response_time": "Average time agents took to send the first reply to a customer, in seconds; "
     "chats: those averaged, total: all chats.",
     "ratings": "Chats in each period and how many of them customers rated good or bad.",
-    "ranking": "Per agent: chats, good and bad ratings, and LiveChat's ranking score (good to bad ratio); "
-    "a chat with two agents counts for both.",
+    "ranking": "Per agent: chats, good and bad ratings, and LiveChat's ranking score (0-1, higher is "
+    "better; null: not rated); a chat with two agents counts for both.",
     "engagement": "How chats started: customer from a greeting (targeted message), customer, or agent.",
     "tags": "Chats tagged with each tag in each period (a chat can have several tags).",
     "groups": "Chats handled by each group in each period.",
@@ -110,10 +111,20 @@ def _reader(key: str) -> Callable[[Mapping[str, int]], float]:
     return lambda bucket: bucket.get(key, 0)
 
 
-def _engaged(b: rt.EngagementBucket) -> float:
-    return b.total or (
-        b.started_by_customer_from_greeting + b.started_by_customer_without_greeting + b.started_by_agent
-    )
+def _engagement(records: Mapping[str, rt.EngagementBucket]) -> list[Column]:
+    """`chats` only when LiveChat sends each period's `total`: its field table lists
+    `records.day.total`, its example leaves it out, and the example's parts do not add up to its
+    `total` (7,411 chats; the parts of its days add up to 9,531), so the parts are no stand-in for
+    it (https://platform.text.com/docs/data-reporting/reports-api#engagement)."""
+    parts = [
+        Column("from_greeting", lambda b: b.started_by_customer_from_greeting),
+        Column("by_customer", lambda b: b.started_by_customer_without_greeting),
+        Column("by_agent", lambda b: b.started_by_agent),
+    ]
+    sent = [b for b in records.values() if b.model_fields_set]
+    if sent and all("total" in b.model_fields_set for b in sent):
+        return [Column("chats", lambda b: b.total), *parts]
+    return parts
 
 
 def _average(stats: rt.QueueStats) -> float:
@@ -158,15 +169,7 @@ PERIODIC: dict[str, tuple[Callable[[Mapping[str, Any]], list[Column]], Callable[
         ),
         rt.RatingsBucket,
     ),
-    "engagement": (
-        _static(
-            Column("chats", _engaged),
-            Column("from_greeting", lambda b: b.started_by_customer_from_greeting),
-            Column("by_customer", lambda b: b.started_by_customer_without_greeting),
-            Column("by_agent", lambda b: b.started_by_agent),
-        ),
-        rt.EngagementBucket,
-    ),
+    "engagement": (_engagement, rt.EngagementBucket),
     "tags": (_split(lambda k: k, "other tags"), dict),
     "groups": (_split(lambda k: f"group {k}", "other groups"), dict),
     "queued_visitors": (
@@ -235,14 +238,19 @@ def periodic_table(metric: str, records: Mapping[str, Any], periods: list[str] |
     if periods is not None and set(records) <= set(periods):
         keys = periods
     else:
-        keys = sorted(records)
+        keys = list(records)  # LiveChat's order: its labels need not sort as text ("10" < "9")
         if periods is not None:
             notes.append("Periods are LiveChat's own labels; periods without data may be missing.")
     empty = blank()
     values = [[c.read(records.get(k) or empty) for c in columns] for k in keys]
     table = Table(["period", *(c.name for c in columns)], [], _fold(columns, values), notes)
+    index = {c.name: i for i, c in enumerate(columns)}
     for key, row in zip(keys[:MAX_BUCKETS], values, strict=False):
-        table.rows.append([key, *(round(v) for v in row)])
+        # an average over no chats is no number: null, not 0 s (which reads as instant)
+        table.rows.append(
+            [key, *(None if c.fold == "avg" and not row[index[c.weight]] else round(v)
+                    for c, v in zip(columns, row, strict=True))]
+        )  # fmt: skip
     if len(keys) > MAX_BUCKETS:
         last = keys[MAX_BUCKETS - 1]
         notes.append(
@@ -253,6 +261,7 @@ def periodic_table(metric: str, records: Mapping[str, Any], periods: list[str] |
 
 
 def _fold(columns: list[Column], values: list[list[float]]) -> dict[str, int | float]:
+    """The whole range; an average over no chats is left out (no number, and not 0 s)."""
     index = {c.name: i for i, c in enumerate(columns)}
     out: dict[str, int | float] = {}
     for i, column in enumerate(columns):
@@ -264,9 +273,8 @@ def _fold(columns: list[Column], values: list[list[float]]) -> dict[str, int | f
         else:
             weights = [row[index[column.weight]] for row in values]
             weighed = sum(weights)
-            out[column.name] = (
-                round(sum(v * w for v, w in zip(series, weights, strict=True)) / weighed) if weighed else 0
-            )
+            if weighed:
+                out[column.name] = round(sum(v * w for v, w in zip(series, weights, strict=True)) / weighed)
     return out
 
 
@@ -281,9 +289,7 @@ def ranking_table(report: rt.RankingReport, agent_ids: Collection[str] | None = 
         ((a, r) for a, r in report.records.items() if asked is None or a in asked),
         key=lambda kv: (-kv[1].total, kv[0]),
     )
-    rows: list[list[Cell]] = [
-        [agent, r.total, r.good, r.bad, round(r.score or 0.0, 3)] for agent, r in ordered
-    ]
+    rows: list[list[Cell]] = [[agent, r.total, r.good, r.bad, _score(r)] for agent, r in ordered]
     # No summary: added up per agent, a chat with two agents would count twice (the ratings
     # metric has the chats' own numbers).
     shown, notes = _capped(rows, MAX_AGENTS, "agents", "agent_ids or group_ids")
@@ -313,14 +319,16 @@ def agent_table(
 
     The agents are those of `agents/performance`, the agents report. `chats/ranking` filters
     chats, not agents, so it also lists whoever else served the chats of the agents or groups
-    asked for; with a filter those are left out, without one they are kept (their counts, no
-    times). Requested `agent_ids` bound the rows whatever LiveChat sends. The team is LiveChat's
-    summary when the rows are exactly its agents, otherwise the rows added up, so it always
-    agrees with the rows."""
+    asked for; with a filter those are left out (an agent asked for by id is kept), without one
+    they are kept (their counts, no times). Requested `agent_ids` bound the rows whatever
+    LiveChat sends. The team is LiveChat's summary when the rows are exactly its agents,
+    otherwise the rows added up, so it always agrees with the rows."""
     ids = set(performance.records)
+    asked = _asked(agent_ids)
     if not filtered:
         ids |= set(ranking.records)
-    asked = _asked(agent_ids)
+    elif asked is not None:  # the ranking's row of an agent asked for is theirs: kept
+        ids |= set(ranking.records) & asked
     if asked is not None:
         ids &= asked
     rows = [_agent_row(agent, performance.records.get(agent), ranking.records.get(agent)) for agent in ids]
@@ -376,8 +384,18 @@ def _count(cell: m.AgentCell) -> int:
     return int(cell) if isinstance(cell, int | float) else 0
 
 
+def _score(r: rt.RankingRecord | None) -> float | None:
+    """LiveChat's ranking score, from the agent's good and bad ratings
+    (https://www.livechat.com/help/agent-rankings/, linked from
+    https://platform.text.com/docs/data-reporting/reports-api#ranking); null for an agent nobody
+    rated, whatever LiveChat sends for one [UNVERIFIED], since a 0 reads as the worst rated."""
+    if r is None or r.score is None or not (r.good or r.bad):
+        return None
+    return round(r.score, 3)
+
+
 def _agent_row(agent: str, p: rt.PerformanceRecord | None, r: rt.RankingRecord | None) -> list[m.AgentCell]:
-    score = round(r.score, 3) if r and r.score is not None else 0
+    score = _score(r)
     if p is None:  # only in the ranking: its counts, no times
         counts = (r.total, r.good, r.bad) if r else (0, 0, 0)
         return [agent, *counts, score, None, None, None, None, None]

@@ -120,13 +120,20 @@ async def chat_metric(
     tags: Sequence[str] | None = None,
 ) -> m.ChatReport:
     ranking = metric == "ranking"  # "the distribution parameter will have no effect" on it
+    # An agent's first response time is that of the chats they answered first
+    # (`filters.agent_response.first` + `.agents`); `filters.agents` would average whoever
+    # answered first in any chat they were in
+    # (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters).
+    first = metric == "first_response_time"
     query = win.query(
         None if ranking else distribution,
-        agents=values(agent_ids),
+        agents=None if first else values(agent_ids),
+        first_responders=values(agent_ids) if first else None,
         groups=values(group_ids),
         tags=values(tags),
     )
     report = await tc.livechat.reports.chats(metric, query)
+    now = tc.livechat.transport.server_time
     if isinstance(report, RankingReport):
         table, total = rows.ranking_table(report, agent_ids), None
     elif isinstance(report, DistributionReport):
@@ -141,6 +148,16 @@ async def chat_metric(
         table.notes += _missing_note(agent_ids, table.rows)
     if metric == "queued_visitors" and (agent_ids or group_ids or tags):
         table.notes.append(_CUSTOMERS_REPORT)
+    if not ranking and now is not None and win.end is not None and win.end > now:
+        today = now.astimezone(win.zone)
+        table.notes.append(
+            f"date_to is after now ({today:%Y-%m-%d %H:%M} {win.zone.key}): later periods have no "
+            "chats yet, and the current one is partial."
+        )
+    if agent_ids and metric == "first_response_time":
+        table.notes.append("Chats whose first reply came from these agents.")
+    elif agent_ids and metric == "response_time":
+        table.notes.append(_EVERY_RESPONDER)
     return m.ChatReport(
         metric=metric,
         from_=win.sent_from,
@@ -188,6 +205,10 @@ def _on_boundary(moment: datetime, distribution: str) -> bool:
 _CUSTOMERS_REPORT = (
     "LiveChat documents only a time range for this report (it lists it with the customer reports): "
     "the agent, group and tag filters were sent but may not narrow it."
+)
+_EVERY_RESPONDER = (
+    "These are the chats of these agents, with every agent's replies in them (LiveChat filters "
+    "response times by chat); an agent's own first replies: metric=first_response_time or agent_report."
 )
 _NOTHING_MATCHED = (
     "No {what} in this range match the filters; if some should, check the ids (agents are emails, "
@@ -284,12 +305,25 @@ async def tag_usage(tc: ToolContext, win: Window, *, group_ids: Sequence[int] | 
 WEEKLY_TOP_TAGS = 10
 
 
+async def last_whole_week(tc: ToolContext, timezone: str = "UTC") -> Window:
+    """The seven whole days before today in `timezone`, today by LiveChat's clock (the `Date` of
+    its answers, RFC 9110 §6.6.1), learnt from a first report of LiveChat's own default range
+    when no answer has told it yet. That default ("the last seven days") may end with today, a
+    partial day [UNVERIFIED], which would skew a week's trend."""
+    now = tc.livechat.transport.server_time
+    if now is None:
+        await tc.livechat.reports.total_chats(last_seven_days(timezone).query("day"))
+        now = tc.livechat.transport.server_time or datetime.now(UTC)
+    today = now.astimezone(zone(timezone)).date()
+    return window(today - timedelta(days=7), today - timedelta(days=1), timezone, MAX_DAYS_PLAIN)
+
+
 async def weekly(
     tc: ToolContext, timezone: str = "UTC"
 ) -> dict[str, m.ChatReport | m.AgentReport | m.TagReport]:
-    """What the `weekly_report` prompt embeds: LiveChat's last seven days in `timezone`, read
+    """What the `weekly_report` prompt embeds: the last seven whole days in `timezone`, read
     concurrently."""
-    win = last_seven_days(timezone)
+    win = await last_whole_week(tc, timezone)
     volume, first_response, ratings, tags, team = await asyncio.gather(
         chat_metric(tc, "total_chats", win),
         chat_metric(tc, "first_response_time", win),
@@ -336,7 +370,14 @@ async def chat_report(
     date_to: To,
     distribution: Annotated[Distribution, Field(description="Period of each row")] = "day",
     group_ids: GroupIds = None,
-    agent_ids: AgentIds = None,
+    agent_ids: Annotated[
+        list[AgentId] | None,
+        Field(
+            max_length=200,
+            description="Only these agents' chats (first_response_time: answered "
+            "first by them); ids are emails",
+        ),
+    ] = None,
     tags: Annotated[list[str] | None, Field(max_length=200, description="Only chats with these tags")] = None,
     timezone: Zone = "UTC",
 ) -> m.ChatReport:

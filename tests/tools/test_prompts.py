@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx2
@@ -49,17 +50,21 @@ async def test_weekly_report_embeds_the_last_seven_days(connect: Callable[..., A
         arguments = listed["weekly_report"].arguments or []
         assert [(a.name, a.required) for a in arguments] == [("timezone", False)]
         text = _text(await client.get_prompt("weekly_report", {}))
-        # the same numbers the tools give for LiveChat's default range, the seed's last seven days
+        # the seven whole days before today, today by LiveChat's clock (the sandbox's, days
+        # before this machine's): the same numbers the tools give for those days
         days = json.loads(text.split("volume (JSON): ", 1)[1].split("\n", 1)[0])["buckets"]
         week = {"date_from": days[0][0], "date_to": days[-1][0]}
         volume = await call(client, "chat_report", {"metric": "total_chats", **week})
         agents = await call(client, "agent_report", week)
-    assert len(days) == 7 and days[-1][0] == constants.BASE_DATE.date().isoformat()
+    today = constants.BASE_DATE.date()
+    assert [d[0] for d in days] == [(today - timedelta(days=n)).isoformat() for n in range(7, 0, -1)]
     assert days == volume["buckets"]
     sections = dict(line.split(" (JSON): ", 1) for line in text.splitlines() if " (JSON): " in line)
-    # LiveChat chose the days: the sections name them
-    assert f"the last seven days: {days[0][0]} to {days[-1][0]}" in json.loads(sections["volume"])["note"]
     assert set(sections) == {"volume", "first_response", "ratings", "top_tags", "agents"}
+    # every section names the same days, and none is LiveChat's default range (today, partial)
+    spans = {(json.loads(b)["from"], json.loads(b)["to"]) for b in sections.values()}
+    assert spans == {(f"{days[0][0]}T00:00:00+00:00", f"{days[-1][0]}T23:59:59.999999+00:00")}
+    assert "default range" not in text
     assert json.loads(sections["agents"])["agents"] == agents["agents"]
     assert len(json.loads(sections["top_tags"])["tags"]) <= 10
     assert "weekly LiveChat report" in text and "not enabled" not in text

@@ -126,8 +126,9 @@ async def test_the_client_sends_the_documented_request(
     assert first.body == {
         "distribution": "day",
         "timezone": "Europe/Warsaw",
-        "filters": {**window, "agents": {"values": [constants.AGENT_EMAIL]}, "tags": {"values": ["spam"]},
-                    "groups": {"values": [0, 1]}},
+        # an agent's first response time: the chats they answered first, not any chat they were in
+        "filters": {**window, "tags": {"values": ["spam"]}, "groups": {"values": [0, 1]},
+                    "agent_response": {"first": True, "agents": {"values": [constants.AGENT_EMAIL]}}},
     }  # fmt: skip
     assert (report["from"], report["to"]) == (window["from"], window["to"])
     utc = {"from": "2026-11-01T00:00:00+00:00", "to": "2026-11-07T23:59:59.999999+00:00"}
@@ -138,14 +139,25 @@ async def test_the_client_sends_the_documented_request(
 
 
 async def test_empty_periods_are_zeros(connect: Callable[..., Any]) -> None:
-    """The seed has no chats a year before it: every day a zero row, none left out."""
+    """The seed has no chats a year before it: every day a row, none left out, its counts zeros
+    and its averages null (an average of no chats is no number; 0 s would read as instant), the
+    summary's averages left out."""
+    averages = {
+        "first_response_time": {"first_response_s"},
+        "queued_visitors": {"queued_avg_s", "left_avg_s"},
+    }
     async with connect(toolsets="reports") as client:
         for metric in ("total_chats", "ratings", "first_response_time", "queued_visitors"):
             report = await call(client, "chat_report", {"metric": metric, "date_from": "2025-10-01",
                                                         "date_to": "2025-10-10"})  # fmt: skip
             assert len(report["buckets"]) == 10, metric
-            assert all(set(row[1:]) == {0} for row in report["buckets"]), metric
-            assert set(report["summary"].values()) <= {0}
+            nulls = averages.get(metric, set())
+            for row in report["buckets"]:
+                cells = dict(zip(report["columns"], row, strict=True))
+                assert {k for k, v in cells.items() if v is None} == nulls, (metric, cells)
+                assert {v for k, v in cells.items() if k != "period" and k not in nulls} == {0}, metric
+            assert not nulls & set(report["summary"]), metric  # no average: left out of the summary
+            assert set(report["summary"].values()) == {0}, metric
 
 
 async def test_long_ranges_are_capped_with_a_note(connect: Callable[..., Any]) -> None:

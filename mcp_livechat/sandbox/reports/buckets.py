@@ -4,8 +4,10 @@ v3.6 shows only ``day`` keys (``"2021-04-08"``,
 https://platform.text.com/docs/data-reporting/reports-api#total-chats). The other formats are
 our guesses [UNVERIFIED]: ``hour`` → ``"2021-04-08 13:00"``, ``day-hours`` (the hours of the day
 summed over the range) → ``"13:00"``, ``month`` → ``"2021-04"``, ``year`` → ``"2021"``. The v2.0
-docs do not back them: their ``hour`` example covers a single day and is keyed ``"00:00"``,
-``"01:00"``, … (https://platform.text.com/docs/data-reporting/reports-api/v2.0#total-chats);
+docs back them only in part: their ``hour`` example of total chats covers a single day and is
+keyed ``"00:00"``, ``"01:00"``, … (https://platform.text.com/docs/data-reporting/reports-api/v2.0#total-chats),
+their number of simultaneous chats is keyed ``"2015-03-16 00:00"`` by the hour
+(https://platform.text.com/docs/data-reporting/reports-api/v2.0#number-of-simultaneous-chats);
 v2.0 has no ``day-hours`` and no ``year``; its ``month`` buckets are keyed ``"2012-01"`` but
 also carry ``begin`` / ``end`` dates
 (https://platform.text.com/docs/data-reporting/reports-api/v2.0#chat-ratings-report), which

@@ -55,8 +55,11 @@ def total_chats(items: list[Facts]) -> JSON:
 
 
 # The unit of ``duration``, ``response_time`` and ``first_response_time`` is seconds
-# [UNVERIFIED for v3.6]: v3.6 gives no unit for these three reports (it says "in seconds" only
-# for Performance and Queued Visitors). Seconds follows v3.3's ``records.day.seconds``
+# [UNVERIFIED for v3.6 but response_time]: v3.6's reference gives no unit for these three
+# reports (it says "in seconds" only for Performance and Queued Visitors); LiveChat's v3.6
+# Reports API guide labels ``chats/response_time.response_time`` "Average response time (s)"
+# (https://platform.text.com/docs/guides/api-guides/reports-api-guide). Seconds follows v3.3's
+# ``records.day.seconds``
 # (https://platform.text.com/docs/data-reporting/reports-api/v3.3#agents-chatting-duration) and
 # v2.0's "`seconds` – the average response time"
 # (https://platform.text.com/docs/data-reporting/reports-api/v2.0#chats-response-time).
@@ -104,14 +107,19 @@ def first_response_time(items: list[Facts]) -> JSON:
 
 
 def ratings(items: list[Facts]) -> JSON:
-    """``chats``: "the total number of chats that day"; ``good`` / ``bad``: rated ones."""
+    """``chats``: "the total number of chats that day"; ``good`` / ``bad``: rated ones. The
+    docs' words; their example reads otherwise [UNVERIFIED]: over the days other examples count
+    369 chats it totals 83, and one day has 10 chats with 11 ratings
+    (https://platform.text.com/docs/data-reporting/reports-api#ratings)."""
     scores = Counter(f.rating for f in items)
     return nonzero(bad=scores[0], chats=len(items), good=scores[1])
 
 
 def engagement(items: list[Facts]) -> JSON:
     """The example leaves ``total`` out of its records while the field table lists
-    ``records.day.total``; the sandbox follows the table [UNVERIFIED]."""
+    ``records.day.total``; the sandbox follows the table [UNVERIFIED]. Here the three parts
+    split the chats [UNVERIFIED]: in the example they do not (its ``total``, 7,411, is the sum of
+    ``started_by_customer_without_greeting`` alone), so the client never adds them up."""
     started = Counter(f.started_by for f in items)
     return nonzero(
         total=len(items),
