@@ -9,8 +9,12 @@ psycopg is imported when a store is built, never at module import. Failing fast:
 - `timeout` (seconds) bounds connecting (``connect_timeout``, at least libpq's 2 s), waiting for a
   pooled connection, and every statement (``statement_timeout`` on each session). Past it an
   operation raises `StoreUnavailable`; `ping()` answers False. The refresh lock's wait has its own,
-  longer bound (`lock_timeout`). A network that drops packets silently mid-statement is bounded by
-  TCP itself: add ``keepalives_idle`` / ``tcp_user_timeout`` to the URL where that matters.
+  longer bound (`lock_timeout`). A connection that goes silent mid-statement (a frozen host, a
+  route that drops packets) is answered by no server-side bound: every row operation also has a
+  deadline here (`_within`, about twice `timeout`), past which it raises `StoreUnavailable` at once
+  and leaves psycopg to cancel the statement, and the pool to drop the connection, in the
+  background. The locks, held across other work, rely on the server's bounds and on TCP: add
+  ``keepalives_idle`` / ``tcp_user_timeout`` to the URL where that matters.
 
 On first connect the tables are created or migrated, in `schema`, under an advisory lock so
 replicas starting together do not race; then the key ids are checked. `take_pending` is one
@@ -29,9 +33,9 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from mcp_livechat.connect.crypto import Sealer
 from mcp_livechat.connect.identity import Principal
@@ -53,6 +57,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresTokenStore", "advisory_key"]
 log = logging.getLogger(__name__)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _WARN_EVERY = 30.0  # seconds between two "unreachable" warnings
+T = TypeVar("T")
 
 
 def advisory_key(*parts: str) -> int:
@@ -84,11 +89,13 @@ class PostgresTokenStore(BaseTokenStore):
         self._min_size = min_size
         self._max_size = max_size
         self._timeout = timeout
+        # a row operation: a pooled connection (`timeout`), then its statement (`timeout`)
+        self._deadline = 2 * timeout + 1.0
         self._lock_timeout = lock_timeout
         self._connect_kwargs = dict(connect_kwargs or {})
         self._pool: Pool | None = None
         self._opening: asyncio.Future[Pool] | None = None
-        self._background: set[asyncio.Future[None]] = set()
+        self._background: set[asyncio.Future[Any]] = set()
         self._q = Queries(schema)
         self._closed = False
         self._warned_at = -_WARN_EVERY
@@ -221,8 +228,8 @@ class PostgresTokenStore(BaseTokenStore):
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        if self._background:  # abandoned work on a silent connection is not waited for forever
+            await asyncio.wait(set(self._background), timeout=self._deadline)
 
     # -- statements --------------------------------------------------------------------------
 
@@ -239,20 +246,49 @@ class PostgresTokenStore(BaseTokenStore):
         except (PoolTimeout, psycopg.OperationalError) as exc:
             raise self._unavailable(exc) from exc
 
+    async def _within(self, work: Callable[[], Awaitable[T]]) -> T:
+        """`work()`, or `StoreUnavailable` once its deadline passes, whatever the network does:
+        the caller is answered then, and the work is cancelled in the background (psycopg's
+        cancellation of a statement on a silent connection can itself take many seconds)."""
+        task = asyncio.ensure_future(work())
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self._deadline)
+        except asyncio.CancelledError:
+            self._abandon(task)
+            raise
+        if not done:
+            self._abandon(task)
+            raise self._unavailable(TimeoutError(f"no answer within {self._deadline:g} s"))
+        return task.result()
+
+    def _abandon(self, task: asyncio.Future[Any]) -> None:
+        task.cancel()
+        self._background.add(task)
+        task.add_done_callback(_forgotten(self._background))
+
     async def _fetch(
         self, query: Composed, args: Sequence[Any] | Mapping[str, Any] = ()
     ) -> list[tuple[Any, ...]]:
-        async with self._conn() as conn:
-            cur = await conn.execute(query, args)
-            return await cur.fetchall() if cur.description else []
+        async def fetch() -> list[tuple[Any, ...]]:
+            async with self._conn() as conn:
+                cur = await conn.execute(query, args)
+                return await cur.fetchall() if cur.description else []
+
+        return await self._within(fetch)
 
     async def _rowcount(self, query: Composed, args: Sequence[Any] | Mapping[str, Any]) -> int:
-        async with self._conn() as conn:
-            return (await conn.execute(query, args)).rowcount
+        async def count() -> int:
+            async with self._conn() as conn:
+                return (await conn.execute(query, args)).rowcount
+
+        return await self._within(count)
 
     async def _probe(self) -> None:
-        async with self._conn() as conn:
-            await conn.execute("SELECT 1")
+        async def probe() -> None:
+            async with self._conn() as conn:
+                await conn.execute("SELECT 1")
+
+        await self._within(probe)
 
     # -- tokens and grants -------------------------------------------------------------------
 
@@ -345,11 +381,14 @@ class PostgresTokenStore(BaseTokenStore):
     async def _swap_sealed(
         self, kind: RowKind, swaps: Sequence[tuple[tuple[str, ...], bytes, bytes]], primary: str
     ) -> int:
-        won = 0
-        async with self._conn() as conn, conn.transaction():
-            for ident, old, new in swaps:
-                won += (await conn.execute(self._q.swap[kind], (new, primary, *ident, old))).rowcount
-        return won
+        async def swap() -> int:
+            won = 0
+            async with self._conn() as conn, conn.transaction():
+                for ident, old, new in swaps:
+                    won += (await conn.execute(self._q.swap[kind], (new, primary, *ident, old))).rowcount
+            return won
+
+        return await self._within(swap)
 
     # -- locks -------------------------------------------------------------------------------
 
@@ -393,6 +432,18 @@ class PostgresTokenStore(BaseTokenStore):
                     await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
                 except psycopg.Error:
                     await conn.close()  # the server frees a session's locks when the session ends
+
+
+def _forgotten(background: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:
+    """A done callback for work no one waits for any more: out of `background`, its outcome read
+    (so asyncio does not report an exception that was never retrieved)."""
+
+    def done(task: asyncio.Future[Any]) -> None:
+        background.discard(task)
+        if not task.cancelled():
+            task.exception()
+
+    return done
 
 
 def _pending(rows: list[tuple[Any, ...]]) -> PendingRow | None:

@@ -53,13 +53,23 @@ async def silent_port() -> AsyncIterator[int]:
 
 
 class Proxy:
-    """TCP proxy to PostgreSQL on a fixed port; `cut()` drops every connection and stops listening."""
+    """TCP proxy to PostgreSQL on a fixed port; `cut()` drops every connection and stops listening;
+    `freeze()` keeps every connection open and passes nothing on (a frozen host, a route that
+    drops packets) until `thaw()`."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.port = free_port()
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -79,6 +89,7 @@ class Proxy:
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(ConnectionError, OSError):
                 while data := await src.read(65536):
+                    await self._flowing.wait()
                     dst.write(data)
                     await dst.drain()
             dst.close()
@@ -162,6 +173,52 @@ async def test_the_server_recovers_by_itself_when_the_store_comes_back(
     assert down.status_code == 503 and down.json()["store"] == "unreachable"
     assert failed.is_error and "retry" in failed.content[0].text  # type: ignore[union-attr]
     assert outage_seconds < 6  # two answers, each within the store timeout (2 s) and the budget
+    assert not recovered.is_error, recovered.content
+
+
+@pytest.mark.slow
+async def test_a_database_gone_silent_mid_statement_is_given_up_on_time(
+    tmp_path: Path, pg_schema: str
+) -> None:
+    """Connections that stay open while nothing comes back (no refusal, no server-side timeout
+    can fire): /healthz still answers within 3 s, a call that needs the store fails within the
+    store's deadline (twice LIVECHAT_STORE_TIMEOUT and a second), and both recover by themselves."""
+    proxy, url = await proxied_store(pg_schema)
+    async with sandbox_on_port() as (sb, base, port, _):
+        settings = oauth_settings(base, tmp_path, token_store=url, store_timeout=1.0)
+        built = create_server(settings, public_url=f"http://127.0.0.1:{port}")
+        app = create_app(built, settings, transport="http", host="127.0.0.1")
+        async with (
+            served(app, port) as mcp,
+            httpx2.AsyncClient(timeout=30) as web,
+            Client(f"{mcp}/mcp") as client,
+        ):
+            store = built.runtime.store
+            assert store is not None
+            await store.put(
+                LOCAL, stored_token(sb.mint_token(constants.AGENT_EMAIL), expires_at=time.time() + 28800)
+            )
+            assert (await web.get(f"{mcp}/healthz")).json()["status"] == "ok"  # the pool is warm
+
+            proxy.freeze()
+            built.runtime.oauth_connections._cache.clear()  # the token must come from the store
+            started = time.monotonic()
+            down = await web.get(f"{mcp}/healthz")
+            health_seconds = time.monotonic() - started
+            started = time.monotonic()
+            failed = await client.call_tool("list_groups", {})
+            call_seconds = time.monotonic() - started
+
+            proxy.thaw()
+            deadline = time.monotonic() + 20
+            while (await web.get(f"{mcp}/healthz")).status_code != 200:
+                assert time.monotonic() < deadline, "the server did not recover"
+                await asyncio.sleep(0.2)
+            recovered = await client.call_tool("list_groups", {})
+        await proxy.cut()
+    assert down.status_code == 503 and health_seconds < 3, health_seconds
+    assert failed.is_error and "retry" in failed.content[0].text  # type: ignore[union-attr]
+    assert call_seconds < 3 + 1.5, call_seconds  # the deadline (2 x 1 s + 1 s), and some slack
     assert not recovered.is_error, recovered.content
 
 
