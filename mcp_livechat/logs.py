@@ -40,11 +40,23 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """The whole line redacted, a traceback's text included (the filter sees only the message)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def configure(level: str = "WARNING") -> None:
-    """Root logging to stderr at `level`; access logs of uvicorn pass through the filter too."""
+    """Root logging to stderr at `level`; access logs of uvicorn pass through the filter too.
+
+    The level is the stderr handler's as well as the root's, so that a client's
+    `logging/setLevel` may lower this package's loggers for its own requests
+    (`tools.protocol.ClientLogging`) without more reaching stderr."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
+    handler.setLevel(level)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -35,3 +35,19 @@ def test_the_filter_rewrites_records_and_keeps_them() -> None:
     )
     assert RedactingFilter().filter(record) is True
     assert record.getMessage() == "GET /cb?code=<redacted>"
+
+
+def test_a_tracebacks_text_is_redacted_too() -> None:
+    """A library's exception may quote a header or a URL: the filter sees only the message, so
+    the stderr formatter redacts the whole line, the traceback's text included."""
+    import sys
+
+    from mcp_livechat.logs import RedactingFormatter
+
+    try:
+        raise RuntimeError("refused: Authorization: Bearer fra:abcdefghijklmnop at /cb?code=dal:qwertyuiopas")
+    except RuntimeError:
+        record = logging.LogRecord("httpx2", logging.ERROR, __file__, 1, "request failed", (), sys.exc_info())
+    line = RedactingFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert "Traceback" in line and "RuntimeError" in line
+    assert "abcdefghijklmnop" not in line and "qwertyuiopas" not in line and "Bearer <redacted>" in line

@@ -68,6 +68,8 @@ async def test_unknown_prompts_missing_arguments_and_unknown_tools_are_invalid_p
         for call in (
             lambda: client.get_prompt("no_such_prompt", {}),
             lambda: client.get_prompt("summarize_chat", {}),
+            lambda: client.get_prompt("triage_queue", {"group": "1"}),  # it takes no arguments
+            lambda: client.get_prompt("weekly_report", {"timezone": "UTC", "days": "14"}),
             lambda: client.call_tool("no_such_tool", {}),
             lambda: client.call_tool("close_chat", {"chat_id": "PJ0MRSHTDG"}),  # hidden: read-only
         ):
@@ -75,12 +77,16 @@ async def test_unknown_prompts_missing_arguments_and_unknown_tools_are_invalid_p
                 await call()
             failures.append(err.value)
         still = await client.get_prompt("triage_queue", {})  # and the server keeps serving
-    assert [f.code for f in failures] == [-32602] * 4
+        listed = {p.name: p.description for p in (await client.list_prompts()).prompts}
+    assert [f.code for f in failures] == [-32602] * 6
     assert "Invalid prompt name" in failures[0].message and "summarize_chat" in failures[0].message
     assert "chat_id" in failures[1].message
-    assert "Unknown tool" in failures[2].message
-    assert "read-only" in failures[3].message
+    assert "Unknown argument(s) for prompt triage_queue: group; it takes no arguments" in failures[2].message
+    assert "weekly_report: days; it takes timezone" in failures[3].message
+    assert "Unknown tool" in failures[4].message
+    assert "read-only" in failures[5].message
     assert still.messages
+    assert all(d and "\n" not in d and "  " not in d for d in listed.values()), listed
     assert errors_logged(caplog) == []
 
 

@@ -173,3 +173,32 @@ def test_http_without_caller_auth_refuses_a_public_bind() -> None:
         capture_output=True, text=True, timeout=30, env=_env(),
     )  # fmt: skip
     assert out.returncode == 2 and "LIVECHAT_MCP_AUTH" in out.stderr
+
+
+async def test_a_client_may_ask_for_debug_logs_below_the_servers_level(tmp_path: Any) -> None:
+    """`logging/setLevel debug` reaches below LIVECHAT_LOG_LEVEL (WARNING by default) for that
+    client's own requests, while stderr keeps the operator's level."""
+    import warnings
+
+    from mcp.client.stdio import stdio_client
+
+    got: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        got.append(params)
+
+    params = StdioServerParameters(command=PY, args=["-m", "mcp_livechat", "serve", "--sandbox"], env=_env())
+    with (tmp_path / "stderr.txt").open("w+") as errlog:
+        async with Client(
+            stdio_client(params, errlog=errlog), mode="legacy", logging_callback=on_log
+        ) as client:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                await client.set_logging_level("debug")
+            await client.call_tool("get_chat", {"chat_id": "NOSUCHCHAT"})
+        errlog.seek(0)
+        stderr = errlog.read()
+    levels = {g.level for g in got}
+    assert "debug" in levels and "info" in levels, got
+    assert all(g.logger.startswith(("mcp_livechat.tools", "mcp_livechat.livechat")) for g in got), got
+    assert " DEBUG " not in stderr and " INFO " not in stderr, stderr

@@ -218,7 +218,8 @@ async def _boundary(
         return "not_connected", _offer_connection(ctx, exc)
     except LiveChatError as exc:
         logger.info("tool %s: %s", spec.name, type(exc).__name__)
-        text = str(exc)
+        # what a tool adds to an error on its way out (`add_note`): what it had already done
+        text = " ".join([str(exc), *getattr(exc, "__notes__", ())])
         if isinstance(exc, UserInputError) and exc.argument and exc.argument not in text:
             text += f" (argument to fix: {exc.argument})"
         return "error", error_result(text)

@@ -211,20 +211,25 @@ async def send_message(
         "custom_id": delivery.new_custom_id(),
     }
     joined: delivery.Visibility | None = None
-    for attempt in (1, 2):
-        step = seat.join_needed(visibility)  # raises the refusal LiveChat's rules call for
-        if step is not None:
-            await delivery.join(agent, seat, step)
-            joined = step
-        try:
-            event_id, looked_up = await delivery.send_once(agent, chat_id, event)
-            break
-        except ApiError as exc:
-            if attempt == 2 or not delivery.refused_by_livechat(exc):
-                raise
-            seat = await delivery.read_seat(agent, chat_id, me)  # the chat changed: decide again, once
-            if seat.join_needed(visibility) is None:
-                raise
+    try:
+        for attempt in (1, 2):
+            step = seat.join_needed(visibility)  # raises the refusal LiveChat's rules call for
+            if step is not None:
+                await delivery.join(agent, seat, step)
+                joined = step
+            try:
+                event_id, looked_up = await delivery.send_once(agent, chat_id, event)
+                break
+            except ApiError as exc:
+                if attempt == 2 or not delivery.refused_by_livechat(exc):
+                    raise
+                seat = await delivery.read_seat(agent, chat_id, me)  # the chat changed: decide again, once
+                if seat.join_needed(visibility) is None:
+                    raise
+    except LiveChatError as exc:
+        if joined is not None:  # the join stays: say so, so that nobody thinks nothing happened
+            exc.add_note(_STILL_JOINED[joined].format(chat_id=chat_id))
+        raise
     note = "LiveChat's answer was unclear; the message was found in the chat." if looked_up else None
     return m.MessageSent(
         chat_id=chat_id,
@@ -237,6 +242,13 @@ async def send_message(
     )
 
 
+_STILL_JOINED = {
+    "all": "Before that, you joined chat {chat_id} publicly, and you are still in it: the customer sees "
+    "you, and the chat may have left the queue. Retry send_message, or hand the chat back with "
+    "transfer_chat.",
+    "agents": "Before that, you joined chat {chat_id} silently (the customer does not see you), and you "
+    "are still in it.",
+}
 MAX_CANDIDATES = 5
 
 

@@ -185,6 +185,15 @@ def _required(fn: Callable[..., Any]) -> frozenset[str]:
     )
 
 
+def _described(fn: Callable[..., Any]) -> str:
+    """A docstring as one line, the way the tools' descriptions are (no source indentation)."""
+    return " ".join(inspect.cleandoc(fn.__doc__ or "").split())
+
+
+def _declared(fn: Callable[..., Any]) -> frozenset[str]:
+    return frozenset(name for name in inspect.signature(fn).parameters if name != "ctx")
+
+
 class PromptGuard:
     """`prompts/get` of an unknown prompt, or without a required argument, is `-32602` in both
     protocol eras ("Invalid prompt name: -32602", "Missing required arguments: -32602",
@@ -193,6 +202,9 @@ class PromptGuard:
 
     def __init__(self) -> None:
         self.required = {fn.__name__: _required(fn) for fn, _ in PROMPTS} | {WEEKLY_PROMPT[0]: frozenset()}
+        self.declared = {fn.__name__: _declared(fn) for fn, _ in PROMPTS} | {
+            WEEKLY_PROMPT[0]: frozenset({"timezone"})
+        }
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "prompts/get" and ctx.params is not None:
@@ -202,10 +214,18 @@ class PromptGuard:
                 known = ", ".join(self.required)
                 raise MCPError(INVALID_PARAMS, f"Invalid prompt name: {shown!r}; the prompts are {known}.")
             given = ctx.params.get("arguments") or {}
-            missing = sorted(self.required[name] - set(given if isinstance(given, dict) else ()))
+            names = set(given if isinstance(given, dict) else ())
+            missing = sorted(self.required[name] - names)
             if missing:
                 raise MCPError(
                     INVALID_PARAMS, f"Missing required argument(s) for prompt {name}: {', '.join(missing)}."
+                )
+            unknown = sorted(str(n)[:60] for n in names - self.declared[name])
+            if unknown:
+                takes = ", ".join(sorted(self.declared[name])) or "no arguments"
+                raise MCPError(
+                    INVALID_PARAMS,
+                    f"Unknown argument(s) for prompt {name}: {', '.join(unknown[:5])}; it takes {takes}.",
                 )
         return await call_next(ctx)
 
@@ -214,8 +234,9 @@ def register_prompts(server: MCPServer[Any], offered: Collection[str] = ()) -> N
     """Every prompt, whatever the tool selection: `weekly_report` reads the reports itself and,
     when the reports tools are not among `offered`, says how to enable them."""
     for fn, title in PROMPTS:
-        server.prompt(title=title)(fn)
-    server.prompt(name=WEEKLY_PROMPT[0], title=WEEKLY_PROMPT[1])(weekly_report_prompt(offered))
+        server.prompt(title=title, description=_described(fn))(fn)
+    weekly = weekly_report_prompt(offered)
+    server.prompt(name=WEEKLY_PROMPT[0], title=WEEKLY_PROMPT[1], description=_described(weekly))(weekly)
     server.resource(
         "livechat://chats/{chat_id}", name="chat", title="Chat transcript", mime_type="application/json"
     )(chat_resource)

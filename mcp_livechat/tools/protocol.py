@@ -3,10 +3,13 @@
 - `completion/complete` for the prompts' `chat_id` and the resource templates' `chat_id` and
   `customer_id`: the caller's recent chats (and those chats' customers), prefix-filtered, at most
   100 values (the MCP limit), read from LiveChat at most every `RECENT_TTL` seconds per person.
-- The `logging` capability: `logging/setLevel` (2025-11-25 clients) sets a connection's level;
-  this server's own log records made while serving a request reach that client as
-  `notifications/message` on the request's stream, redacted like every log line. On 2026-07-28
-  connections the client opts in per request (`_meta`), and the SDK applies it.
+- The `logging` capability: `logging/setLevel` (2025-11-25 clients) sets a connection's level,
+  also below the operator's `LIVECHAT_LOG_LEVEL` (this package's loggers are lowered to it; stderr
+  keeps the operator's level); the tools' and the LiveChat client's log records made while
+  serving a request reach that client as `notifications/message` on the request's stream,
+  redacted like every log line. The token store's and the HTTP layer's records stay in the
+  server's log: they are the operator's (hosts, ports, other people). On 2026-07-28 connections
+  the client opts in per request (`_meta`), and the SDK applies it.
 """
 
 from __future__ import annotations
@@ -122,12 +125,17 @@ _pending: contextvars.ContextVar[list[logging.LogRecord] | None] = contextvars.C
 )
 
 
+FORWARDED = ("mcp_livechat.tools", "mcp_livechat.livechat")  # loggers whose records a client may see
+
+
 class _Collect(logging.Handler):
-    """Keeps this package's records made while a request is served, for that request's client."""
+    """Keeps the tools' and the LiveChat client's records made while a request is served, for
+    that request's client."""
 
     def emit(self, record: logging.LogRecord) -> None:
         pending = _pending.get()
-        if pending is not None and len(pending) < 50:  # bounded per request
+        forwarded = record.name in FORWARDED or record.name.startswith(tuple(f"{n}." for n in FORWARDED))
+        if pending is not None and forwarded and len(pending) < 50:  # bounded per request
             pending.append(record)
 
 
@@ -151,7 +159,10 @@ class ClientLogging:
                 from mcp.types import INVALID_PARAMS
 
                 raise MCPError(INVALID_PARAMS, f"level must be one of {', '.join(LEVELS)}")
-            self._levels[id(ctx.session.client_params)] = _PY_LEVEL[str(level)]
+            self._levels[id(ctx.session.client_params)] = wanted = _PY_LEVEL[str(level)]
+            ours = logging.getLogger("mcp_livechat")
+            if wanted < ours.getEffectiveLevel():  # else the records would never be made
+                ours.setLevel(wanted)
             return {}
         if ctx.method == "initialize":
             result = await call_next(ctx)

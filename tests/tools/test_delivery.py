@@ -132,6 +132,22 @@ async def test_a_send_lost_twice_is_reported_not_sent(connect: Callable[..., Any
     assert "may or may not" not in text  # it was checked: nothing is left open
 
 
+async def test_a_send_that_fails_after_joining_says_the_join_stays(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """The join that a reply needed is not undone when the message then fails: the error says
+    so (you are in the chat, the customer sees you), so that nobody believes nothing happened."""
+    chat = queued_nobody_joined(sandbox)
+    async with connect() as client:
+        sandbox.faults.add("server_error", count=2, methods=["send_event"], after_processing=False)
+        text = await fail(client, "send_message", {"chat_id": chat.id, "text": "lost"})
+        listed = await call(client, "get_chat", {"chat_id": chat.id})
+    assert "it was not sent" in text and "lost" not in texts(chat)
+    assert f"you joined chat {chat.id} publicly, and you are still in it" in text
+    assert "transfer_chat" in text
+    assert chat.user(ME) is not None and any(ME in a for a in listed["agents"])  # as said
+
+
 async def test_no_write_tells_the_model_to_simply_retry_what_may_have_happened(
     connect: Callable[..., Any], sandbox: Sandbox
 ) -> None:
