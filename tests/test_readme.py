@@ -34,7 +34,7 @@ from mcp_livechat.tools.spec import DEFAULT_TOOLSETS
 from tests.conftest import SANDBOX_URL, sandbox_settings
 from tests.connect.flow_kit import KEY_1, Browser, oauth_settings, sandbox_on_port, stored_token
 from tests.helpers import sandbox_process
-from tests.readme_kit import PLACEHOLDER, Launch, client_launches, pattern, troubleshooting_cases
+from tests.readme_kit import PLACEHOLDER, README, Launch, client_launches, pattern, troubleshooting_cases
 
 LAUNCHES = client_launches()
 LOCAL_COMMAND = Path(sys.executable).with_name("mcp-livechat")
@@ -181,3 +181,30 @@ async def test_the_quoted_message_is_what_the_server_says(
         assert any(pattern(quoted).search(out) for out in outputs), (
             f"README quotes:\n{quoted}\nthe server says:\n" + ("\n---\n".join(outputs))
         )
+
+
+def test_the_tool_tables_kind_column_is_each_tools_annotations() -> None:
+    """The README's `kind` (read / write, destructive, idempotent) is what each tool declares in
+    its MCP annotations: a host decides from those whether to ask before calling."""
+    from mcp_livechat.tools.catalogue import ALL_TOOLS
+
+    declared = {}
+    for spec in ALL_TOOLS:
+        kind = "read" if spec.read_only else "write"
+        kind += ", destructive" if spec.destructive else ""
+        kind += ", idempotent" if spec.idempotent and not spec.read_only else ""
+        declared[spec.name] = kind
+    rows = re.findall(r"^\| ((?:`[a-z_]+`(?: / )?)+) \| [a-z]+ \| ([^|]+) \|", README.read_text(), re.M)
+    seen = set()
+    for names_cell, kind_cell in rows:
+        names = re.findall(r"`([a-z_]+)`", names_cell)
+        if not set(names) <= set(declared):
+            continue
+        kinds = (
+            [k.strip() for k in kind_cell.split(" / ")]
+            if " / " in kind_cell
+            else [kind_cell.strip()] * len(names)
+        )
+        assert dict(zip(names, kinds, strict=True)) == {n: declared[n] for n in names}, names
+        seen |= set(names)
+    assert seen == set(declared)  # every tool has its row

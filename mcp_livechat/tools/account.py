@@ -52,7 +52,7 @@ async def list_tags(
     read_only=True,
     destructive=False,
     idempotent=True,
-    open_world=False,
+    open_world=True,
     needs_livechat=False,
 )
 async def get_connection_status(tc: ToolContext) -> m.ConnectionStatus:

@@ -102,7 +102,7 @@ async def list_customer_bans(tc: ToolContext) -> shapes.BanList:
     return shapes.BanList(bans=bans[:MAX_BANS], count=len(bans), note=note)
 
 
-@tool(toolset="admin", title="Lift a ban", read_only=False, destructive=False, idempotent=True,
+@tool(toolset="admin", title="Lift a ban", read_only=False, destructive=True, idempotent=True,
       open_world=True)  # fmt: skip
 async def unban_customer(
     tc: ToolContext,

@@ -200,7 +200,7 @@ async def get_agent(tc: ToolContext, agent_id: AgentId) -> shapes.Agent:
     toolset="agents",
     title="Update an agent profile",
     read_only=False,
-    destructive=False,
+    destructive=True,
     idempotent=True,
     open_world=True,
 )

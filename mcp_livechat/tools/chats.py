@@ -284,7 +284,7 @@ async def _who_can_take(tc: ToolContext, chat_id: str) -> str:
     toolset="chats",
     title="Transfer a chat",
     read_only=False,
-    destructive=False,
+    destructive=True,
     idempotent=False,
     open_world=True,
 )
@@ -387,7 +387,7 @@ async def tag_thread(tc: ToolContext, chat_id: ChatId, thread_id: ThreadId, tag:
     toolset="chats",
     title="Untag a thread",
     read_only=False,
-    destructive=False,
+    destructive=True,
     idempotent=True,
     open_world=True,
 )

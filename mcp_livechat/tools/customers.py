@@ -45,7 +45,7 @@ async def get_customer(tc: ToolContext, customer_id: CustomerId) -> m.Customer:
     toolset="customers",
     title="Update a customer",
     read_only=False,
-    destructive=False,
+    destructive=True,
     idempotent=True,
     open_world=True,
 )

@@ -56,7 +56,7 @@ async def join_chat(
     return m.Done(done=f"joined chat {chat_id} {how}")
 
 
-@tool(toolset="supervisor", title="Leave a chat", read_only=False, destructive=False, idempotent=True,
+@tool(toolset="supervisor", title="Leave a chat", read_only=False, destructive=True, idempotent=True,
       open_world=True)  # fmt: skip
 async def leave_chat(tc: ToolContext, chat_id: ChatId) -> m.Done:
     """Leave a chat you are in (silently or publicly)."""
