@@ -9,7 +9,9 @@ standard streams and `MCPServer.run_stdio_async` (public API, which serves `sys.
 only the lines the SDK will accept; every other line is answered on stdout with `-32700` (not
 JSON) or `-32600` (not a JSON-RPC 2.0 message; the id echoed when it is a valid one, else null,
 as JSON-RPC 2.0 section 5 says), and a line longer than `MAX_LINE` is answered `-32600` and
-skipped. Both writers share one lock and write whole lines, so answers never interleave.
+skipped, with its id when a top-level `"id"` can be read in its first or last `EDGE` bytes
+(so that the client's request ends, instead of waiting for an answer it cannot match). Both
+writers share one lock and write whole lines, so answers never interleave.
 
 While serving, fd 0 reads the null device and fd 1 goes to stderr (as the SDK does), so a stray
 print cannot corrupt the wire; both are restored on exit.
@@ -23,6 +25,7 @@ import json
 import logging
 import os
 import queue
+import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -43,6 +46,7 @@ from mcp_livechat.server import LiveChatServer
 logger = logging.getLogger("mcp_livechat")
 
 MAX_LINE = 4 * 1024 * 1024  # the SDK's HTTP body limit
+EDGE = 64 * 1024  # of an oversized line, how much of each end is searched for its id
 
 
 def rejection(line: str) -> bytes | None:
@@ -73,6 +77,53 @@ def rejection(line: str) -> bytes | None:
         INVALID_REQUEST,
         'Invalid Request: not a JSON-RPC 2.0 message (it needs "jsonrpc": "2.0", a "method" and a string or '
         "integer id, or a result or error for an id)",
+    )
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_LAST_ID = re.compile(rb'"id"\s*:\s*(-?[0-9]+|"(?:[^"\\]|\\.)*")\s*}\s*$')
+
+
+def oversized_id(head: bytes, tail: bytes) -> str | int | None:
+    """The id of a line too long to parse, from its ends: a top-level `"id"` before the bulk
+    (read in `head`, keeping track of nesting), or the object's last member (in `tail`: the
+    closing brace after it is the outermost one)."""
+    found = _top_level_id(head.decode("utf-8", errors="replace"))
+    if found is None and (last := _LAST_ID.search(tail.rstrip(b"\r\n"))) is not None:
+        found = _as_id(last.group(1).decode("utf-8", errors="replace"))
+    return found
+
+
+def _top_level_id(text: str) -> str | int | None:
+    depth, i = 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            string = _STRING.match(text, i)
+            if string is None:
+                return None  # cut inside a string: no id before it
+            key, end = json.loads(string.group()), string.end()
+            rest = text[end:].lstrip()
+            if depth == 1 and key == "id" and rest.startswith(":"):
+                return _as_id(rest[1:].lstrip())
+            i = end
+            continue
+        if ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+        i += 1
+    return None
+
+
+def _as_id(text: str) -> str | int | None:
+    """A JSON-RPC id (a string or an integer) at the start of `text`, else None."""
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text)
+    except ValueError:
+        return None
+    return (
+        value if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)) else None
     )
 
 
@@ -166,10 +217,14 @@ class _Guard:
         with os.fdopen(self.source, "rb", closefd=False) as source:
             while raw := source.readline(MAX_LINE + 1):
                 if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-                    while (more := source.readline(MAX_LINE)) and not more.endswith(b"\n"):
-                        pass
+                    tail = raw[-EDGE:]
+                    while more := source.readline(MAX_LINE):
+                        tail = (tail + more)[-EDGE:]
+                        if more.endswith(b"\n"):
+                            break
+                    ident = oversized_id(raw[:EDGE], tail)
                     self.wire.write(
-                        _error(None, INVALID_REQUEST, f"Invalid Request: a line over {MAX_LINE} bytes")
+                        _error(ident, INVALID_REQUEST, f"Invalid Request: a line over {MAX_LINE} bytes")
                     )
                     continue
                 text = raw.decode("utf-8", errors="replace")  # as the SDK decodes it

@@ -150,7 +150,11 @@ async def test_malformed_stdio_input_is_answered_and_survived() -> None:
             + b"a" * (5 * 2**20)
             + b'"}}\n'
         )
-        proc.stdin.write(big)  # over the 4 MiB line limit
+        proc.stdin.write(big)  # over the 4 MiB line limit, its id first
+        proc.stdin.write(
+            b'{"jsonrpc": "2.0", "method": "ping", "params": {"id": 1, "x": "' + b"a" * (5 * 2**20) + b'"}, "id": "last"}\n'
+        )  # fmt: skip
+        proc.stdin.write(b'{"jsonrpc": "2.0", "method": "ping", "params": {"x": "' + b"a" * (5 * 2**20) + b'", "id": 1}}\n')  # fmt: skip
         calls = [
             {"jsonrpc": "2.0", "id": "tool", "method": "tools/call", "params": {"name": "no_such_tool", "arguments": {}}},
             {"jsonrpc": "2.0", "id": "prompt", "method": "prompts/get", "params": {"name": "summarize_chat", "arguments": {}}},
@@ -159,10 +163,13 @@ async def test_malformed_stdio_input_is_answered_and_survived() -> None:
         for call in calls:
             proc.stdin.write((json.dumps(call) + "\n").encode())
         await proc.stdin.drain()
-        answers = await _read_answers(proc, len(MALFORMED) + 2 + len(calls))
+        answers = await _read_answers(proc, len(MALFORMED) + 4 + len(calls))
         by_id = {k: v for k, v in answers.items() if not str(k).startswith("null-")}
         nulls = [v for k, v in answers.items() if str(k).startswith("null-")]
         assert by_id[7]["error"]["code"] == -32600 and by_id[8]["error"]["code"] == -32600
+        # an oversized line is answered with its id where one end shows it (not a nested "id")
+        assert by_id[99]["error"]["code"] == by_id["last"]["error"]["code"] == -32600
+        assert "over 4194304 bytes" in by_id[99]["error"]["message"]
         expected_nulls = sorted([code for _, code, ident in MALFORMED if ident is None] + [-32700, -32600])
         assert sorted(n["error"]["code"] for n in nulls) == expected_nulls
         assert by_id["tool"]["error"]["code"] == -32602 and by_id["prompt"]["error"]["code"] == -32602
