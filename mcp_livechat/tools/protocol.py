@@ -62,6 +62,7 @@ def _mcp_level(levelno: int) -> LoggingLevel:
 # ----------------------------------------------------------------------------- completions
 
 CHAT_ARGUMENTS = {("summarize_chat", "chat_id"), ("draft_reply", "chat_id")}
+PROMPT_NAMES = frozenset({"summarize_chat", "draft_reply", "triage_queue", "weekly_report"})
 TEMPLATES = {"livechat://chats/{chat_id}": "chat_id", "livechat://customers/{customer_id}": "customer_id"}
 
 
@@ -78,6 +79,9 @@ class Completions:
         argument: CompletionArgument,
         context: CompletionContext | None,
     ) -> Completion | None:
+        _known(ref)
+        if isinstance(ref, PromptReference) and (ref.name, argument.name) == ("weekly_report", "timezone"):
+            return _zones(argument.value)
         kind = _kind(ref, argument.name)
         if kind is None:
             return None
@@ -105,6 +109,27 @@ class Completions:
         self._recent[principal] = (chats, customers)
         logger.debug("completion ids read in %.0f ms", (time.perf_counter() - started) * 1e3)
         return chats, customers
+
+
+def _known(ref: PromptReference | ResourceTemplateReference) -> None:
+    """An unknown prompt or template is `-32602`, as for `prompts/get`
+    (https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/completion#error-handling)."""
+    from mcp import MCPError
+    from mcp.types import INVALID_PARAMS
+
+    if isinstance(ref, PromptReference) and ref.name not in PROMPT_NAMES:
+        raise MCPError(INVALID_PARAMS, f"Invalid prompt name: {ref.name[:60]!r}")
+    if isinstance(ref, ResourceTemplateReference) and ref.uri not in TEMPLATES:
+        raise MCPError(INVALID_PARAMS, f"Unknown resource template: {ref.uri[:100]!r}")
+
+
+def _zones(prefix: str) -> Completion:
+    """IANA time zones starting with `prefix` (any letter case)."""
+    import zoneinfo
+
+    wanted = prefix.strip().lower()
+    found = sorted(z for z in zoneinfo.available_timezones() if z.lower().startswith(wanted))
+    return Completion(values=found[:MAX_VALUES], total=len(found), has_more=len(found) > MAX_VALUES)
 
 
 def _kind(ref: PromptReference | ResourceTemplateReference, name: str) -> str | None:

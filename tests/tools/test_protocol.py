@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mcp import Client
+import pytest
+from mcp import Client, MCPError
 from mcp.types import PromptReference, ResourceTemplateReference
 
 from mcp_livechat.sandbox import Sandbox, constants
@@ -39,6 +40,24 @@ async def test_prompt_and_template_arguments_complete_from_recent_chats(
             {"name": "customer_id", "value": ""},
         )
         other = await client.complete(PromptReference(name="triage_queue"), {"name": "x", "value": ""})
+        zones = await client.complete(
+            PromptReference(name="weekly_report"), {"name": "timezone", "value": "europe/w"}
+        )
+        refused = []
+        for ref in (
+            PromptReference(name="no_such_prompt"),
+            ResourceTemplateReference(uri="livechat://nope/{x}"),
+        ):
+            with pytest.raises(MCPError) as err:
+                await client.complete(ref, {"name": "x", "value": ""})
+            refused.append(err.value)
+        from mcp_livechat.tools.protocol import PROMPT_NAMES
+
+        assert {p.name for p in (await client.list_prompts()).prompts} == PROMPT_NAMES  # none left out
+    assert [e.code for e in refused] == [-32602, -32602]  # as prompts/get answers an unknown prompt
+    assert "no_such_prompt" in refused[0].message and "livechat://nope/{x}" in refused[1].message
+    assert "Europe/Warsaw" in zones.completion.values and "Europe/Vienna" not in zones.completion.values
+    assert all(z.lower().startswith("europe/w") for z in zones.completion.values)
     values = everything.completion.values
     assert values and len(values) <= 100 and set(values) <= chats
     assert narrowed.completion.values and all(
