@@ -158,7 +158,8 @@ class Runtime:
     async def check_store(self) -> None:
         """Before serving: refuse a store whose rows no configured key opens, or beside which a new
         key would be created (`ConfigurationError`, one line). A store that is down does not stop
-        the start (calls fail fast until it is back)."""
+        the start (calls fail fast until it is back); one that refuses this server (no such role
+        or database, a wrong password) does: waiting would not help."""
         if self.settings.credential_mode != "oauth" or self._given_store is not None:
             return
         from mcp_livechat.connect.store import StoreUnavailable
@@ -167,6 +168,10 @@ class Runtime:
         try:
             await store.open()
         except StoreUnavailable as exc:
+            if exc.refused is not None:
+                raise ConfigurationError(
+                    f"LIVECHAT_TOKEN_STORE: PostgreSQL refused the connection: {exc.refused}"
+                ) from None
             logger.warning("starting without the token store: %s", exc)
         finally:
             await store.close()

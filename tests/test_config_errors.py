@@ -156,3 +156,17 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
                                   capture_output=True, timeout=30, check=False)  # fmt: skip
             assert proc.returncode == 2 and proc.stdout == "", proc.stdout  # no URLs printed for a dead port
             assert "--port" in one_line(proc.stderr) and time.monotonic() - started < 15
+
+
+def test_a_database_that_refuses_this_server_stops_the_start(tmp_path: Path) -> None:
+    """PostgreSQL answering "no such database" (or role, or a wrong password) is a configuration
+    error, named as such, not an outage to wait out; a database that is merely down is not."""
+    from tests.connect.store_kit import PG_URL
+
+    key = base64.b64encode(b"k" * 32).decode()
+    wrong = PG_URL.rsplit("/", 1)[0] + "/no_such_database_here"
+    code, _, err, _ = run(["serve", "--transport", "http"],
+                          _env(tmp_path, LIVECHAT_TOKEN_STORE=wrong, LIVECHAT_ENCRYPTION_KEY=key))  # fmt: skip
+    line = one_line(err)
+    assert code == 2 and "LIVECHAT_TOKEN_STORE: PostgreSQL refused the connection" in line
+    assert '"no_such_database_here" does not exist' in line

@@ -98,6 +98,7 @@ class PostgresTokenStore(BaseTokenStore):
         self._background: set[asyncio.Future[Any]] = set()
         self._q = Queries(schema)
         self._closed = False
+        self._explicit_open = False
         self._warned_at = -_WARN_EVERY
 
     def __repr__(self) -> str:
@@ -109,7 +110,11 @@ class PostgresTokenStore(BaseTokenStore):
         """Connect, create or migrate the tables, check the keys (idempotent). `StoreUnavailable` if
         PostgreSQL does not answer within the timeout; `ConfigurationError` if the schema or the keys
         do not fit."""
-        await self._ready()
+        self._explicit_open = True
+        try:
+            await self._ready()
+        finally:
+            self._explicit_open = False
 
     async def _ready(self) -> Pool:
         if self._closed:
@@ -205,12 +210,23 @@ class PostgresTokenStore(BaseTokenStore):
             self.check_keys(kids, f"PostgreSQL schema {self.schema!r}")
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        # libpq's first line names host, port, role or database (never the password)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # "FATAL:" is PostgreSQL answering the connection with a refusal (no such role or
+        # database, a wrong password, no pg_hba.conf entry): not an outage
+        refused = " ".join(reason[reason.index("FATAL:") :].split()) if "FATAL:" in reason else None
         now = time.monotonic()
-        if now - self._warned_at >= _WARN_EVERY:  # an outage fails every call: say so now and then
+        if refused is not None and self._explicit_open:
+            pass  # `open()`'s caller (the start) reports it, once
+        elif now - self._warned_at >= _WARN_EVERY:  # an outage fails every call: say so now and then
             self._warned_at = now
-            # libpq's first line names host, port, role or database (never the password)
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            log.warning("PostgreSQL token store unreachable: %s", reason)
+            log.warning("PostgreSQL token store %s: %s", "refused" if refused else "unreachable", reason)
+        if refused is not None:
+            return StoreUnavailable(
+                "the token store refused this server (PostgreSQL answered with an error about its role, "
+                "password or database; the operator must check LIVECHAT_TOKEN_STORE)",
+                refused=refused,
+            )
         return StoreUnavailable(
             f"the token store is unreachable (PostgreSQL did not answer within {self._timeout:g} s);"
             " retry shortly"

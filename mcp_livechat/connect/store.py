@@ -58,8 +58,16 @@ NEEDS_RECONNECT: Final = "needs_reconnect"
 class StoreUnavailable(TransportError):
     """The token store did not answer within its timeout (down, unreachable or saturated)."""
 
-    def __init__(self, message: str = "the token store is unreachable right now; retry shortly") -> None:
+    def __init__(
+        self,
+        message: str = "the token store is unreachable right now; retry shortly",
+        *,
+        refused: str | None = None,
+    ) -> None:
         super().__init__(message)
+        # the database's own refusal (a role, password or database it does not know), for the
+        # operator: a start refuses to serve with it rather than wait for an outage to end
+        self.refused = refused
 
 
 @dataclass(frozen=True, slots=True, repr=False)
