@@ -82,6 +82,28 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
         return value
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        """Host header values (`mcp.example.com`, `mcp.example.com:8443`, `mcp.example.com:*`):
+        a URL there would match no request, and every one would be refused (421)."""
+        for host in value:
+            if "/" in host or "@" in host:
+                raise ValueError(f"{host!r} is not a host: give host or host:port, e.g. mcp.example.com")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        """Origin header values: scheme://host[:port], no path (browsers send no path)."""
+        for origin in value:
+            scheme, sep, rest = origin.partition("://")
+            if not sep or scheme not in ("http", "https") or not rest or "/" in rest.rstrip("/"):
+                raise ValueError(
+                    f"{origin!r} is not an origin: give scheme://host[:port], e.g. https://app.example.com"
+                )
+        return [origin.rstrip("/") for origin in value]
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:

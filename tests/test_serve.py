@@ -156,6 +156,9 @@ def test_demo_prints_a_real_session(selection: dict[str, str]) -> None:
         ({"LIVECHAT_PAT": "x"}, "LIVECHAT_ACCOUNT_ID"),
         ({"LIVECHAT_API_URL": "ftp://nope"}, "LIVECHAT_API_URL"),
         ({"LIVECHAT_TOOLS": "list_chatz"}, "LIVECHAT_TOOLS"),
+        # a URL where a Host header value goes would match no request: every one refused (421)
+        ({"LIVECHAT_ALLOWED_HOSTS": "https://mcp.example.com/"}, "LIVECHAT_ALLOWED_HOSTS"),
+        ({"LIVECHAT_ALLOWED_ORIGINS": "app.example.com"}, "LIVECHAT_ALLOWED_ORIGINS"),
     ],
 )
 def test_bad_configuration_stops_with_one_clear_line(env: dict[str, str], expected: str) -> None:
