@@ -221,13 +221,23 @@ def _serve(args: argparse.Namespace) -> None:
 
     app = create_app(built, settings, transport=args.transport, host=args.host)
     sock = listen(args.host, args.port)
-    config = uvicorn.Config(app, log_config=None, log_level=settings.log_level.lower())
+    # SIGTERM: stop accepting, let the calls in flight finish for up to SHUTDOWN_GRACE seconds
+    # (within Kubernetes' default 30 s grace), then close what is left
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+    )
 
     async def serve_http() -> None:
         async with built.runtime:  # the store opens before the first request is accepted
             await uvicorn.Server(config).serve(sockets=[sock])
 
     asyncio.run(serve_http())
+
+
+SHUTDOWN_GRACE = 25
 
 
 def listen(host: str, port: int) -> socket.socket:

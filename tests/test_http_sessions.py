@@ -245,3 +245,32 @@ async def test_a_session_whose_opening_answer_is_still_on_its_way_is_busy(
         replacing = await _open(web, base, ANNA)  # idle now: closed to admit this one
         assert replacing.status_code == 200
         assert await _ping(web, base, ANNA, first) == 404
+
+
+async def test_sigterm_lets_a_call_in_flight_finish(tmp_path: Path) -> None:
+    """A rolling restart: SIGTERM stops the listener, and a call already in flight (a sessionless
+    2026-07-28 one, 1.5 s at LiveChat) is answered before the process exits."""
+    import os
+    import signal
+
+    from mcp import Client
+
+    from mcp_livechat.sandbox import constants
+    from tests.connect.flow_kit import sandbox_on_port
+    from tests.connect.replica_kit import replicas
+
+    async with sandbox_on_port() as (sb, base, _, _):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIVECHAT_")}
+        env.update(LIVECHAT_API_URL=base, LIVECHAT_ACCOUNTS_URL=f"{base}/accounts",
+                   LIVECHAT_ACCOUNT_ID=constants.ACCOUNT_ID, LIVECHAT_PAT=constants.PAT)  # fmt: skip
+        async with replicas(tmp_path, [env]) as (server,), Client(f"{server.base}/mcp") as client:
+            assert not (await client.call_tool("list_groups", {})).is_error
+            sb.faults.add("latency", latency_ms=1500, methods=["list_chats"])
+            call = asyncio.create_task(client.call_tool("list_chats", {"limit": 1}))
+            await asyncio.sleep(0.5)
+            assert server.proc is not None
+            server.proc.send_signal(signal.SIGTERM)
+            result = await asyncio.wait_for(call, 20)
+            code = await asyncio.to_thread(server.proc.wait, 20)
+    assert not result.is_error, result.content
+    assert code in (0, -signal.SIGTERM), code  # uvicorn re-raises the signal once it has drained
