@@ -178,6 +178,18 @@ class ServerError(ApiError):
         return " This is on LiveChat's side; retry in a moment."
 
 
+def refusal(exc: BaseException) -> bool:
+    """LiveChat, or this server before it, turned down what was asked (a wrong id, an invalid
+    value, a missing scope, a chat that is closed): the caller's to change. Not the credential's
+    failure, a rate limit, the wrong region or trouble on LiveChat's side. Decided by the error's
+    class, which the transport reads from `error.type`, never by the HTTP status."""
+    if isinstance(exc, UserInputError):
+        return True
+    return isinstance(exc, ApiError) and not isinstance(
+        exc, AuthenticationFailed | RateLimited | Misdirected | ServerError
+    )
+
+
 def ambiguous(exc: BaseException) -> bool:
     """An answer that leaves open whether a non-idempotent write happened."""
     return isinstance(exc, TransportError | ServerError) and exc.maybe_applied

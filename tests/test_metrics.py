@@ -42,9 +42,18 @@ async def test_metrics_count_the_calls_of_a_run(sandbox: Sandbox) -> None:
             assert not (await client.call_tool("list_chats", {"limit": 2})).is_error
         assert (await client.call_tool("get_chat", {"chat_id": "NOPE0000"})).is_error  # LiveChat: not found
         assert (await client.call_tool("get_chat", {"chat": "x"})).is_error  # refused before LiveChat
+        sandbox.faults.add("server_error", count=3, methods=["list_groups"])
+        assert (await client.call_tool("list_groups", {})).is_error  # LiveChat's own trouble
         samples = await scrape(base)
     assert value(samples, "mcp_livechat_tool_calls_total", tool="list_chats", outcome="ok") == 3
-    assert value(samples, "mcp_livechat_tool_calls_total", tool="get_chat", outcome="error") == 2
+    # the model's to fix (a wrong id, a wrong argument) apart from LiveChat failing
+    assert value(samples, "mcp_livechat_tool_calls_total", tool="get_chat", outcome="refused") == 2
+    assert value(samples, "mcp_livechat_tool_calls_total", tool="list_groups", outcome="error") == 1
+    refused = value(samples, "mcp_livechat_livechat_requests_total", api="agent", method="get_chat",
+                    outcome="refused")  # fmt: skip
+    failing = value(samples, "mcp_livechat_livechat_requests_total", api="configuration",
+                    method="list_groups", outcome="error")  # fmt: skip
+    assert refused == 1 and failing == 3  # every attempt: the transport retries a read
     assert value(samples, "mcp_livechat_tool_call_seconds_count", tool="list_chats") == 3
     assert value(samples, "mcp_livechat_tool_call_seconds_sum", tool="list_chats") > 0
     sent = value(
@@ -53,7 +62,7 @@ async def test_metrics_count_the_calls_of_a_run(sandbox: Sandbox) -> None:
     assert sent == sandbox.stats.requests["list_chats"] == 3
     failed = sum(
         v for (name, labels), v in samples.items()
-        if name == "mcp_livechat_livechat_requests_total" and ("outcome", "error") in labels
+        if name == "mcp_livechat_livechat_requests_total" and dict(labels)["outcome"] in ("error", "refused")
     )  # fmt: skip
     errors = sum(v for (name, _), v in samples.items() if name == "mcp_livechat_livechat_errors_total")
     assert failed == errors >= 1

@@ -6,8 +6,10 @@ statuses are undocumented for the v3 APIs. It never logs a header or a body.
 
 An optional `LiveChatHttp.observer` hears of every attempt: the API (`agent`, `configuration`,
 `reports`, `accounts`), the method (the action, or `GET /v2/info` on the accounts server), the
-outcome (`ok`, `error`, `timeout`, `unreachable`) and LiveChat's error type. It is how the server
-counts requests without this layer knowing of metrics; an observer that raises is ignored.
+outcome (`ok`; `refused`: LiveChat turned down what was asked, e.g. `not_found`; `error`: its
+side, a rate limit or the credential; `timeout`, `unreachable`) and LiveChat's error type. It is
+how the server counts requests without this layer knowing of metrics; an observer that raises is
+ignored.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from mcp_livechat.errors import (
     ServerError,
     TransportError,
     ValidationFailed,
+    refusal,
 )
 from mcp_livechat.livechat.cache import BoundedCache, bounded_cache
 from mcp_livechat.livechat.decode import Decode, Malformed, as_json
@@ -279,7 +282,7 @@ class Transport:
         try:
             result = _outcome(response, action, cred, idempotent=idempotent, decode=decode)
         except ApiError as exc:
-            self._observe(api, action, "error", exc.type)
+            self._observe(api, action, "refused" if refusal(exc) else "error", exc.type)
             raise
         self._observe(api, action, "ok", None)
         return result

@@ -46,7 +46,7 @@ from mcp.types import (
 )
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from mcp_livechat.errors import LiveChatError, NotConnected, UserInputError
+from mcp_livechat.errors import LiveChatError, NotConnected, UserInputError, refusal
 from mcp_livechat.livechat import CredentialProvider, LiveChat
 from mcp_livechat.tools import schemas
 from mcp_livechat.tools.context import LazyCredentials, Services, ToolContext
@@ -54,7 +54,9 @@ from mcp_livechat.tools.schemas import CompactJsonSchema, Schemas
 from mcp_livechat.tools.spec import Selection, ToolSpec
 
 logger = logging.getLogger("mcp_livechat.tools")
-Outcome = Literal["ok", "error", "not_connected", "internal"]
+# refused: an argument or a request LiveChat turned down (the model's to fix); error: LiveChat
+# or the network failed it
+Outcome = Literal["ok", "refused", "error", "not_connected", "internal"]
 
 MODERN = "2026-07-28"
 MAX_ERROR_CHARS = 2_000  # every error result is capped: the first problems, then "and N more"
@@ -163,7 +165,7 @@ def sdk_tool(spec: ToolSpec, precomputed: Schemas | None = None) -> Tool:
             try:
                 kwargs = signature.validate(spec.name, raw)
             except ArgumentsRefused as exc:
-                outcome = "error"
+                outcome = "refused"
                 return error_result(str(exc))
             outcome, result = await _boundary(spec, ctx, kwargs)
             return result
@@ -222,7 +224,7 @@ async def _boundary(
         text = " ".join([str(exc), *getattr(exc, "__notes__", ())])
         if isinstance(exc, UserInputError) and exc.argument and exc.argument not in text:
             text += f" (argument to fix: {exc.argument})"
-        return "error", error_result(text)
+        return ("refused" if refusal(exc) else "error"), error_result(text)
     except Exception:
         logger.exception("tool %s failed unexpectedly", spec.name)
         return "internal", error_result(

@@ -32,13 +32,11 @@ from mcp_livechat.errors import (
     ApiError,
     AuthenticationFailed,
     LiveChatError,
-    Misdirected,
     PermissionDenied,
-    RateLimited,
-    ServerError,
     TransportError,
     UserInputError,
     ambiguous,
+    refusal,
 )
 from mcp_livechat.livechat import AgentChat
 from mcp_livechat.livechat import types as lc
@@ -57,7 +55,7 @@ def refused_by_livechat(exc: ApiError) -> bool:
     LiveChat's side. Decided by the error's class, which the transport reads from `error.type`,
     never by the HTTP status: LiveChat documents none for these APIs
     (https://platform.text.com/docs/messaging/agent-chat-api#possible-errors)."""
-    return not isinstance(exc, AuthenticationFailed | RateLimited | Misdirected | ServerError)
+    return refusal(exc)
 
 
 @dataclass(frozen=True)
