@@ -221,8 +221,9 @@ def _serve(args: argparse.Namespace) -> None:
 
     app = create_app(built, settings, transport=args.transport, host=args.host)
     sock = listen(args.host, args.port)
-    # SIGTERM: stop accepting, let the calls in flight finish for up to SHUTDOWN_GRACE seconds
-    # (within Kubernetes' default 30 s grace), then close what is left
+    # SIGTERM: stop accepting, let the calls in flight finish for up to SHUTDOWN_GRACE seconds,
+    # then close what is left (the token store's close takes at most ~10 s more: within
+    # Kubernetes' default 30 s grace)
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -237,7 +238,7 @@ def _serve(args: argparse.Namespace) -> None:
     asyncio.run(serve_http())
 
 
-SHUTDOWN_GRACE = 25
+SHUTDOWN_GRACE = 20
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -95,10 +95,12 @@ class Settings(BaseSettings):
     @field_validator("allowed_origins")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
-        """Origin header values: scheme://host[:port], no path (browsers send no path)."""
+        """Origin header values: scheme://host[:port], no path (browsers send no path); any
+        scheme (`https`, `chrome-extension`, `vscode-webview`, ...)."""
         for origin in value:
             scheme, sep, rest = origin.partition("://")
-            if not sep or scheme not in ("http", "https") or not rest or "/" in rest.rstrip("/"):
+            valid_scheme = scheme[:1].isalpha() and all(c.isalnum() or c in "+.-" for c in scheme)
+            if not sep or not valid_scheme or not rest or "/" in rest.rstrip("/"):
                 raise ValueError(
                     f"{origin!r} is not an origin: give scheme://host[:port], e.g. https://app.example.com"
                 )

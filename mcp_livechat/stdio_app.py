@@ -102,7 +102,11 @@ def _top_level_id(text: str) -> str | int | None:
             string = _STRING.match(text, i)
             if string is None:
                 return None  # cut inside a string: no id before it
-            key, end = json.loads(string.group()), string.end()
+            end = string.end()
+            try:
+                key = json.loads(string.group())
+            except ValueError:  # an escape JSON does not have, a raw control character
+                key = None
             rest = text[end:].lstrip()
             if depth == 1 and key == "id" and rest.startswith(":"):
                 return _as_id(rest[1:].lstrip())
@@ -222,7 +226,10 @@ class _Guard:
                         tail = (tail + more)[-EDGE:]
                         if more.endswith(b"\n"):
                             break
-                    ident = oversized_id(raw[:EDGE], tail)
+                    try:
+                        ident = oversized_id(raw[:EDGE], tail)
+                    except Exception:  # a best effort: the line is answered whatever is in it
+                        ident = None
                     self.wire.write(
                         _error(ident, INVALID_REQUEST, f"Invalid Request: a line over {MAX_LINE} bytes")
                     )

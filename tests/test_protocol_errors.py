@@ -218,3 +218,16 @@ async def test_malformed_http_input_is_answered_and_survived(caplog: pytest.LogC
         ping = await web.get(f"{base}/healthz")
         assert ping.json()["status"] == "ok"
     assert [m for m in errors_logged(caplog) if "Traceback" in m or "raised" in m] == []
+
+
+def test_an_oversized_lines_id_is_read_from_either_end_and_nothing_in_it_breaks_the_reader() -> None:
+    from mcp_livechat.stdio_app import oversized_id
+
+    bulk = b"a" * 1000
+    assert oversized_id(b'{"jsonrpc": "2.0", "id": 7, "params": {"x": "' + bulk, bulk + b'"}}') == 7
+    assert oversized_id(b'{"params": {"id": 1, "x": "' + bulk, bulk + b'"}, "id": "z"}\n') == "z"
+    assert oversized_id(b'{"params": {"x": "' + bulk, bulk + b'", "id": 1}}') is None  # nested only
+    # a key JSON cannot decode (an escape it does not have) is skipped, not fatal
+    assert oversized_id(b'{"a\\q": 1, "id": 3, "params": "' + bulk, bulk + b'"}') == 3
+    assert oversized_id(b'{"\x01": 1, "id": true, "p": "' + bulk, bulk + b'"}') is None
+    assert oversized_id(b'{"id": 1.5, "p": "' + bulk, b"") is None  # not a JSON-RPC id

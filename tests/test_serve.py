@@ -205,3 +205,20 @@ async def test_a_client_may_ask_for_debug_logs_below_the_servers_level(tmp_path:
     assert "debug" in levels and "info" in levels, got
     assert all(g.logger.startswith(("mcp_livechat.tools", "mcp_livechat.livechat")) for g in got), got
     assert " DEBUG " not in stderr and " INFO " not in stderr, stderr
+
+
+def test_allowed_origins_take_any_scheme_but_no_path() -> None:
+    from mcp_livechat.config import load_settings
+    from mcp_livechat.errors import ConfigurationError
+
+    ok = load_settings(
+        allowed_origins="https://app.example.com/,chrome-extension://abcdefgh,vscode-webview://x"
+    )
+    assert ok.allowed_origins == [
+        "https://app.example.com",
+        "chrome-extension://abcdefgh",
+        "vscode-webview://x",
+    ]
+    for bad in ("app.example.com", "https://app.example.com/path", "1http://x", "https://"):
+        with pytest.raises(ConfigurationError, match="LIVECHAT_ALLOWED_ORIGINS"):
+            load_settings(allowed_origins=bad)

@@ -209,12 +209,12 @@ class PostgresTokenStore(BaseTokenStore):
             kids = {kid for (kid,) in await (await conn.execute(self._q.key_ids)).fetchall()}
             self.check_keys(kids, f"PostgreSQL schema {self.schema!r}")
 
-    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+    def _unavailable(self, exc: BaseException, within: float | None = None) -> StoreUnavailable:
         # libpq's first line names host, port, role or database (never the password)
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         # "FATAL:" is PostgreSQL answering the connection with a refusal (no such role or
         # database, a wrong password, no pg_hba.conf entry): not an outage
-        refused = " ".join(reason[reason.index("FATAL:") :].split()) if "FATAL:" in reason else None
+        refused = refusal_of(reason)
         now = time.monotonic()
         if refused is not None and self._explicit_open:
             pass  # `open()`'s caller (the start) reports it, once
@@ -227,15 +227,15 @@ class PostgresTokenStore(BaseTokenStore):
                 "password or database; the operator must check LIVECHAT_TOKEN_STORE)",
                 refused=refused,
             )
+        waited = within or self._timeout
         return StoreUnavailable(
-            f"the token store is unreachable (PostgreSQL did not answer within {self._timeout:g} s);"
-            " retry shortly"
+            f"the token store is unreachable (PostgreSQL did not answer within {waited:g} s); retry shortly"
         )
 
     def _close_later(self, pool: Pool) -> None:
         task = asyncio.ensure_future(pool.close())
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_forgotten(self._background))
 
     async def close(self) -> None:
         self._closed = True
@@ -245,7 +245,9 @@ class PostgresTokenStore(BaseTokenStore):
         if pool is not None:
             await pool.close()
         if self._background:  # abandoned work on a silent connection is not waited for forever
-            await asyncio.wait(set(self._background), timeout=self._deadline)
+            _, pending = await asyncio.wait(set(self._background), timeout=self._deadline)
+            for task in pending:
+                task.cancel()
 
     # -- statements --------------------------------------------------------------------------
 
@@ -274,7 +276,7 @@ class PostgresTokenStore(BaseTokenStore):
             raise
         if not done:
             self._abandon(task)
-            raise self._unavailable(TimeoutError(f"no answer within {self._deadline:g} s"))
+            raise self._unavailable(TimeoutError(f"no answer within {self._deadline:g} s"), self._deadline)
         return task.result()
 
     def _abandon(self, task: asyncio.Future[Any]) -> None:
@@ -397,14 +399,13 @@ class PostgresTokenStore(BaseTokenStore):
     async def _swap_sealed(
         self, kind: RowKind, swaps: Sequence[tuple[tuple[str, ...], bytes, bytes]], primary: str
     ) -> int:
-        async def swap() -> int:
-            won = 0
-            async with self._conn() as conn, conn.transaction():
-                for ident, old, new in swaps:
-                    won += (await conn.execute(self._q.swap[kind], (new, primary, *ident, old))).rowcount
-            return won
-
-        return await self._within(swap)
+        # a batch of statements in one transaction, each bounded by the server (an operator's
+        # command, not a call: no deadline of a row operation here)
+        won = 0
+        async with self._conn() as conn, conn.transaction():
+            for ident, old, new in swaps:
+                won += (await conn.execute(self._q.swap[kind], (new, primary, *ident, old))).rowcount
+        return won
 
     # -- locks -------------------------------------------------------------------------------
 
@@ -448,6 +449,28 @@ class PostgresTokenStore(BaseTokenStore):
                     await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
                 except psycopg.Error:
                     await conn.close()  # the server frees a session's locks when the session ends
+
+
+# PostgreSQL's refusals of a connection that no wait cures (its FATAL messages, which psycopg
+# passes on without a SQLSTATE): a role or database it does not know, a wrong password, no
+# pg_hba.conf entry, no CONNECT privilege. Its other FATAL answers ("the database system is
+# starting up", "... in recovery mode", "sorry, too many clients already") are outages.
+_REFUSALS = (
+    "password authentication failed",
+    "does not exist",
+    "no pg_hba.conf entry",
+    "permission denied for database",
+    "is not permitted to log in",
+)
+
+
+def refusal_of(reason: str) -> str | None:
+    """PostgreSQL's refusal of this server in libpq's message `reason` (from its `FATAL:`), if
+    that is what it is."""
+    if "FATAL:" not in reason:
+        return None
+    fatal = " ".join(reason[reason.index("FATAL:") :].split())
+    return fatal if any(r in fatal for r in _REFUSALS) else None
 
 
 def _forgotten(background: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:

@@ -276,7 +276,7 @@ async def update_agent_profile(
     toolset="agents",
     title="Set routing status",
     read_only=False,
-    destructive=False,
+    destructive=True,
     idempotent=True,
     open_world=True,
 )

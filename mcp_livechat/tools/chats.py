@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from mcp_livechat import models as m
-from mcp_livechat.errors import ApiError, LiveChatError, NotFound, PermissionDenied, UserInputError
+from mcp_livechat.errors import ApiError, LiveChatError, NotFound, PermissionDenied, UserInputError, ambiguous
 from mcp_livechat.livechat import types as lc
 from mcp_livechat.tools import delivery, finding, project
 from mcp_livechat.tools.args import Day, DayOrTime, Stripped, TimeZone, at, rfc3339, zone
@@ -228,7 +228,10 @@ async def send_message(
                     raise
     except LiveChatError as exc:
         if joined is not None:  # the join stays: say so, so that nobody thinks nothing happened
-            exc.add_note(_STILL_JOINED[joined].format(chat_id=chat_id))
+            still = _STILL_JOINED[joined].format(chat_id=chat_id)
+            if joined == "all":  # a message that may have landed is checked, never simply resent
+                still += " " + (_CHECK_FIRST if ambiguous(exc) else _RETRY_OR_HAND_BACK)
+            exc.add_note(still)
         raise
     note = "LiveChat's answer was unclear; the message was found in the chat." if looked_up else None
     return m.MessageSent(
@@ -244,11 +247,12 @@ async def send_message(
 
 _STILL_JOINED = {
     "all": "Before that, you joined chat {chat_id} publicly, and you are still in it: the customer sees "
-    "you, and the chat may have left the queue. Retry send_message, or hand the chat back with "
-    "transfer_chat.",
+    "you, and the chat may have left the queue.",
     "agents": "Before that, you joined chat {chat_id} silently (the customer does not see you), and you "
     "are still in it.",
 }
+_RETRY_OR_HAND_BACK = "Retry send_message, or hand the chat back with transfer_chat."
+_CHECK_FIRST = "If you do not reply after checking get_chat, hand the chat back with transfer_chat."
 MAX_CANDIDATES = 5
 
 

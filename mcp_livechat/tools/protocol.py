@@ -4,8 +4,9 @@
   `customer_id`: the caller's recent chats (and those chats' customers), prefix-filtered, at most
   100 values (the MCP limit), read from LiveChat at most every `RECENT_TTL` seconds per person.
 - The `logging` capability: `logging/setLevel` (2025-11-25 clients) sets a connection's level,
-  also below the operator's `LIVECHAT_LOG_LEVEL` (this package's loggers are lowered to it; stderr
-  keeps the operator's level); the tools' and the LiveChat client's log records made while
+  also below the operator's `LIVECHAT_LOG_LEVEL` (the forwarded loggers are lowered to the
+  lowest level any connection asked for, for the process's life; stderr keeps the operator's
+  level); the tools' and the LiveChat client's log records made while
   serving a request reach that client as `notifications/message` on the request's stream,
   redacted like every log line. The token store's and the HTTP layer's records stay in the
   server's log: they are the operator's (hosts, ports, other people). On 2026-07-28 connections
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import time
 import warnings
@@ -123,12 +125,18 @@ def _known(ref: PromptReference | ResourceTemplateReference) -> None:
         raise MCPError(INVALID_PARAMS, f"Unknown resource template: {ref.uri[:100]!r}")
 
 
-def _zones(prefix: str) -> Completion:
-    """IANA time zones starting with `prefix` (any letter case)."""
+@functools.cache
+def _all_zones() -> tuple[str, ...]:
+    """The IANA zones the reports accept (not the tz database's `Factory` and `localtime`)."""
     import zoneinfo
 
+    return tuple(sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC"))
+
+
+def _zones(prefix: str) -> Completion:
+    """IANA time zones starting with `prefix` (any letter case)."""
     wanted = prefix.strip().lower()
-    found = sorted(z for z in zoneinfo.available_timezones() if z.lower().startswith(wanted))
+    found = [z for z in _all_zones() if z.lower().startswith(wanted)]
     return Completion(values=found[:MAX_VALUES], total=len(found), has_more=len(found) > MAX_VALUES)
 
 
@@ -185,9 +193,10 @@ class ClientLogging:
 
                 raise MCPError(INVALID_PARAMS, f"level must be one of {', '.join(LEVELS)}")
             self._levels[id(ctx.session.client_params)] = wanted = _PY_LEVEL[str(level)]
-            ours = logging.getLogger("mcp_livechat")
-            if wanted < ours.getEffectiveLevel():  # else the records would never be made
-                ours.setLevel(wanted)
+            for name in FORWARDED:  # else the records would never be made (only these are sent)
+                forwarded = logging.getLogger(name)
+                if wanted < forwarded.getEffectiveLevel():
+                    forwarded.setLevel(wanted)
             return {}
         if ctx.method == "initialize":
             result = await call_next(ctx)

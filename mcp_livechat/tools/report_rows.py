@@ -58,7 +58,7 @@ class Column:
     name: str
     read: Callable[[Any], float]
     fold: Fold = "sum"
-    weight: str = "chats"  # for `avg`: the count column that weighs it
+    weight: str = "chats"  # for `avg` and `max`: the count column that weighs it (none: null)
 
 
 C = TypeVar("C", Cell, m.AgentCell)
@@ -176,10 +176,10 @@ PERIODIC: dict[str, tuple[Callable[[Mapping[str, Any]], list[Column]], Callable[
         _static(
             Column("queued", lambda b: b.queued.count),
             Column("queued_avg_s", lambda b: _average(b.queued), "avg", "queued"),
-            Column("queued_max_s", lambda b: b.queued.max, "max"),
+            Column("queued_max_s", lambda b: b.queued.max, "max", "queued"),
             Column("left", lambda b: b.left_queue.count),
             Column("left_avg_s", lambda b: _average(b.left_queue), "avg", "left"),
-            Column("left_max_s", lambda b: b.left_queue.max, "max"),
+            Column("left_max_s", lambda b: b.left_queue.max, "max", "left"),
         ),
         rt.QueuedVisitorsBucket,
     ),
@@ -246,9 +246,9 @@ def periodic_table(metric: str, records: Mapping[str, Any], periods: list[str] |
     table = Table(["period", *(c.name for c in columns)], [], _fold(columns, values), notes)
     index = {c.name: i for i, c in enumerate(columns)}
     for key, row in zip(keys[:MAX_BUCKETS], values, strict=False):
-        # an average over no chats is no number: null, not 0 s (which reads as instant)
+        # an average or a maximum over no chats is no number: null, not 0 s (which reads as instant)
         table.rows.append(
-            [key, *(None if c.fold == "avg" and not row[index[c.weight]] else round(v)
+            [key, *(None if c.fold != "sum" and not row[index[c.weight]] else round(v)
                     for c, v in zip(columns, row, strict=True))]
         )  # fmt: skip
     if len(keys) > MAX_BUCKETS:
@@ -269,7 +269,9 @@ def _fold(columns: list[Column], values: list[list[float]]) -> dict[str, int | f
         if column.fold == "sum":
             out[column.name] = round(sum(series))
         elif column.fold == "max":
-            out[column.name] = round(max(series, default=0))
+            weights = [row[index[column.weight]] for row in values]
+            if any(weights):  # a maximum of no wait is no number either
+                out[column.name] = round(max(v for v, w in zip(series, weights, strict=True) if w))
         else:
             weights = [row[index[column.weight]] for row in values]
             weighed = sum(weights)

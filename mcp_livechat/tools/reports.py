@@ -99,12 +99,6 @@ def window(
     return Window(start, end, tz)
 
 
-def last_seven_days(timezone: str = "UTC") -> Window:
-    """LiveChat's own default range ("If none provided, your report will span the last seven
-    days"), on LiveChat's clock."""
-    return Window(None, None, zone(timezone))
-
-
 async def _quiet(done: float, total: float | None, message: str | None) -> None:
     return None
 
@@ -121,8 +115,10 @@ async def chat_metric(
 ) -> m.ChatReport:
     ranking = metric == "ranking"  # "the distribution parameter will have no effect" on it
     # An agent's first response time is that of the chats they answered first
-    # (`filters.agent_response.first` + `.agents`); `filters.agents` would average whoever
-    # answered first in any chat they were in
+    # (`filters.agent_response.first` + `.agents`: "a modifier that makes the other
+    # agent_response filters operate exclusively on the agents' first response"; that it selects
+    # the chats whose first reply is theirs is our reading [UNVERIFIED]); `filters.agents` would
+    # average whoever answered first in any chat they were in
     # (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters).
     first = metric == "first_response_time"
     query = win.query(
@@ -133,7 +129,7 @@ async def chat_metric(
         tags=values(tags),
     )
     report = await tc.livechat.reports.chats(metric, query)
-    now = tc.livechat.transport.server_time
+    now = tc.livechat.transport.server_time or datetime.now(UTC)  # LiveChat's clock where it says
     if isinstance(report, RankingReport):
         table, total = rows.ranking_table(report, agent_ids), None
     elif isinstance(report, DistributionReport):
@@ -148,11 +144,14 @@ async def chat_metric(
         table.notes += _missing_note(agent_ids, table.rows)
     if metric == "queued_visitors" and (agent_ids or group_ids or tags):
         table.notes.append(_CUSTOMERS_REPORT)
-    if not ranking and now is not None and win.end is not None and win.end > now:
-        today = now.astimezone(win.zone)
+    if not ranking and win.end is not None and win.end > now:
+        here = f"{now.astimezone(win.zone):%Y-%m-%d %H:%M} {win.zone.key}"
         table.notes.append(
-            f"date_to is after now ({today:%Y-%m-%d %H:%M} {win.zone.key}): later periods have no "
-            "chats yet, and the current one is partial."
+            f"date_to is after now ({here}): the range's days after today have no chats yet, so these "
+            "hours of the day cover fewer days than asked."
+            if distribution == "day-hours"
+            else f"date_to is after now ({here}): later periods have no chats yet, and the current "
+            "one is partial."
         )
     if agent_ids and metric == "first_response_time":
         table.notes.append("Chats whose first reply came from these agents.")
@@ -305,15 +304,10 @@ async def tag_usage(tc: ToolContext, win: Window, *, group_ids: Sequence[int] | 
 WEEKLY_TOP_TAGS = 10
 
 
-async def last_whole_week(tc: ToolContext, timezone: str = "UTC") -> Window:
-    """The seven whole days before today in `timezone`, today by LiveChat's clock (the `Date` of
-    its answers, RFC 9110 §6.6.1), learnt from a first report of LiveChat's own default range
-    when no answer has told it yet. That default ("the last seven days") may end with today, a
-    partial day [UNVERIFIED], which would skew a week's trend."""
-    now = tc.livechat.transport.server_time
-    if now is None:
-        await tc.livechat.reports.total_chats(last_seven_days(timezone).query("day"))
-        now = tc.livechat.transport.server_time or datetime.now(UTC)
+def whole_week_before(now: datetime, timezone: str = "UTC") -> Window:
+    """The seven whole days before `now`'s day in `timezone`. Not LiveChat's own default range
+    ("the last seven days"), which may end with today, a partial day [UNVERIFIED], and would
+    skew a week's trend."""
     today = now.astimezone(zone(timezone)).date()
     return window(today - timedelta(days=7), today - timedelta(days=1), timezone, MAX_DAYS_PLAIN)
 
@@ -321,9 +315,18 @@ async def last_whole_week(tc: ToolContext, timezone: str = "UTC") -> Window:
 async def weekly(
     tc: ToolContext, timezone: str = "UTC"
 ) -> dict[str, m.ChatReport | m.AgentReport | m.TagReport]:
-    """What the `weekly_report` prompt embeds: the last seven whole days in `timezone`, read
-    concurrently."""
-    win = await last_whole_week(tc, timezone)
+    """What the `weekly_report` prompt embeds: the seven whole days before today in `timezone`,
+    read concurrently. Today is LiveChat's: this machine's clock first, and if LiveChat's answers
+    (their `Date`, RFC 9110 §6.6.1) put today on another day, the week is read again for it."""
+    mine = tc.livechat.transport.server_time or datetime.now(UTC)
+    week = await _week(tc, whole_week_before(mine, timezone))
+    theirs = tc.livechat.transport.server_time
+    if theirs is not None and whole_week_before(theirs, timezone) != whole_week_before(mine, timezone):
+        week = await _week(tc, whole_week_before(theirs, timezone))
+    return week
+
+
+async def _week(tc: ToolContext, win: Window) -> dict[str, m.ChatReport | m.AgentReport | m.TagReport]:
     volume, first_response, ratings, tags, team = await asyncio.gather(
         chat_metric(tc, "total_chats", win),
         chat_metric(tc, "first_response_time", win),

@@ -75,7 +75,7 @@ async def follow_chat(tc: ToolContext, chat_id: ChatId) -> m.Done:
     return m.Done(done=f"following chat {chat_id}")
 
 
-@tool(toolset="supervisor", title="Unfollow a chat", read_only=False, destructive=False, idempotent=True,
+@tool(toolset="supervisor", title="Unfollow a chat", read_only=False, destructive=True, idempotent=True,
       open_world=True)  # fmt: skip
 async def unfollow_chat(tc: ToolContext, chat_id: ChatId) -> m.Done:
     """Stop following a chat (members cannot unfollow their own chats)."""

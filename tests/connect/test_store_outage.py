@@ -290,3 +290,27 @@ async def test_a_missing_key_does_not_stop_a_start_without_rows(tmp_path: Path) 
         async with replicas(tmp_path, [env]) as (server,), httpx2.AsyncClient() as web:
             assert (await web.get(f"{server.base}/healthz")).json()["status"] == "ok"
     assert (tmp_path / "xdg" / "mcp-livechat" / "encryption.key").exists()
+
+
+def test_only_postgresqls_refusals_of_this_server_count_as_configuration() -> None:
+    """Its FATAL answers about a role, password or database no wait cures stop the start; its
+    FATAL answers of a server starting, recovering or full are outages, waited out."""
+    from mcp_livechat.connect.postgres_store import refusal_of
+
+    at = 'connection failed: connection to server at "db", port 5432 failed: '
+    refused = [
+        'FATAL:  database "mcp" does not exist',
+        'FATAL:  role "mcp" does not exist',
+        'FATAL:  password authentication failed for user "mcp"',
+        'FATAL:  no pg_hba.conf entry for host "10.0.0.5", user "mcp", database "mcp", no encryption',
+        'FATAL:  permission denied for database "mcp"',
+    ]
+    waited = [
+        "FATAL:  the database system is starting up",
+        "FATAL:  the database system is in recovery mode",
+        "FATAL:  sorry, too many clients already",
+        "Connection refused",
+        "timeout expired",
+    ]
+    assert all(refusal_of(at + r) == " ".join(r.split()) for r in refused)
+    assert all(refusal_of(at + r) is None for r in waited)

@@ -148,6 +148,33 @@ async def test_a_send_that_fails_after_joining_says_the_join_stays(
     assert chat.user(ME) is not None and any(ME in a for a in listed["agents"])  # as said
 
 
+async def test_after_joining_a_send_that_may_have_landed_is_never_advised_to_be_retried(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """The message is applied, LiveChat answers 500, and the chat cannot be read to check: the
+    error says the join stays and to check get_chat, not to retry (a retry is a new message)."""
+    from tests.other_readings import Forward, OtherReading, web_error
+
+    applied: list[bool] = []
+
+    async def send_then_fail(body: dict[str, Any], forward: Forward) -> Any:
+        await forward()
+        applied.append(True)
+        return web_error(500, "internal", "Internal server error")
+
+    async def unreadable_after(body: dict[str, Any], forward: Forward) -> Any:
+        return web_error(500, "internal", "Internal server error") if applied else await forward()
+
+    chat = queued_nobody_joined(sandbox)
+    reading = OtherReading(sandbox.transport(), {"/action/send_event": send_then_fail,
+                                                 "/action/get_chat": unreadable_after})  # fmt: skip
+    async with connect(transport=reading) as client:
+        text = await fail(client, "send_message", {"chat_id": chat.id, "text": "hello once"})
+    assert texts(chat).count("hello once") == 1  # it landed
+    assert "may or may not" in text and f"you joined chat {chat.id} publicly" in text
+    assert "Retry send_message" not in text and "get_chat" in text
+
+
 async def test_no_write_tells_the_model_to_simply_retry_what_may_have_happened(
     connect: Callable[..., Any], sandbox: Sandbox
 ) -> None:

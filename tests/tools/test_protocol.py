@@ -43,6 +43,8 @@ async def test_prompt_and_template_arguments_complete_from_recent_chats(
         zones = await client.complete(
             PromptReference(name="weekly_report"), {"name": "timezone", "value": "europe/w"}
         )
+        odd = await client.complete(PromptReference(name="weekly_report"), {"name": "timezone", "value": "f"})
+        assert "Factory" not in odd.completion.values  # offered only what the prompt accepts
         refused = []
         for ref in (
             PromptReference(name="no_such_prompt"),

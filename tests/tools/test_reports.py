@@ -144,7 +144,7 @@ async def test_empty_periods_are_zeros(connect: Callable[..., Any]) -> None:
     summary's averages left out."""
     averages = {
         "first_response_time": {"first_response_s"},
-        "queued_visitors": {"queued_avg_s", "left_avg_s"},
+        "queued_visitors": {"queued_avg_s", "queued_max_s", "left_avg_s", "left_max_s"},
     }
     async with connect(toolsets="reports") as client:
         for metric in ("total_chats", "ratings", "first_response_time", "queued_visitors"):
