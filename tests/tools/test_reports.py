@@ -233,7 +233,7 @@ SIZE_BOUND = {
     "engagement": 0.42,
     "tags": 0.8,
     "groups": 1.0,
-    "queued_visitors": 0.6,
+    "queued_visitors": 0.65,
 }
 
 
