@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -136,56 +137,14 @@ async def proxied_store(pg_schema: str) -> tuple[Proxy, str]:
     return proxy, url
 
 
-async def test_the_server_recovers_by_itself_when_the_store_comes_back(
-    tmp_path: Path, pg_schema: str
-) -> None:
-    proxy, url = await proxied_store(pg_schema)
+@asynccontextmanager
+async def signed_in_server(
+    tmp: Path, url: str, **overrides: Any
+) -> AsyncIterator[tuple[str, httpx2.AsyncClient, Client, Any]]:
+    """A server on the store at `url` with the owner's token stored and /healthz ok (the pool
+    warm): (MCP base URL, a web client, an MCP client, the runtime)."""
     async with sandbox_on_port() as (sb, base, port, _):
-        settings = oauth_settings(base, tmp_path, token_store=url)
-        built = create_server(settings, public_url=f"http://127.0.0.1:{port}")
-        app = create_app(built, settings, transport="http", host="127.0.0.1")
-        async with (
-            served(app, port) as mcp,
-            httpx2.AsyncClient(timeout=10) as web,
-            Client(f"{mcp}/mcp") as client,
-        ):
-            store = built.runtime.store
-            assert store is not None
-            await store.put(
-                LOCAL, stored_token(sb.mint_token(constants.AGENT_EMAIL), expires_at=time.time() + 28800)
-            )
-            assert (await web.get(f"{mcp}/healthz")).json()["status"] == "ok"
-
-            await proxy.cut()  # PostgreSQL goes away under a running server
-            built.runtime.oauth_connections._cache.clear()  # a replica that has not cached the token yet
-            started = time.monotonic()
-            down = await web.get(f"{mcp}/healthz")
-            failed = await client.call_tool("list_groups", {})
-            outage_seconds = time.monotonic() - started
-
-            await proxy.start()  # and comes back
-            deadline = time.monotonic() + 15
-            while (await web.get(f"{mcp}/healthz")).status_code != 200:
-                assert time.monotonic() < deadline, "the server did not recover"
-                await asyncio.sleep(0.2)
-            recovered = await client.call_tool("list_groups", {})
-        await proxy.cut()
-    assert down.status_code == 503 and down.json()["store"] == "unreachable"
-    assert failed.is_error and "retry" in failed.content[0].text  # type: ignore[union-attr]
-    assert outage_seconds < 6  # two answers, each within the store timeout (2 s) and the budget
-    assert not recovered.is_error, recovered.content
-
-
-@pytest.mark.slow
-async def test_a_database_gone_silent_mid_statement_is_given_up_on_time(
-    tmp_path: Path, pg_schema: str
-) -> None:
-    """Connections that stay open while nothing comes back (no refusal, no server-side timeout
-    can fire): /healthz still answers within 3 s, a call that needs the store fails within the
-    store's deadline (twice LIVECHAT_STORE_TIMEOUT and a second), and both recover by themselves."""
-    proxy, url = await proxied_store(pg_schema)
-    async with sandbox_on_port() as (sb, base, port, _):
-        settings = oauth_settings(base, tmp_path, token_store=url, store_timeout=1.0)
+        settings = oauth_settings(base, tmp, token_store=url, **overrides)
         built = create_server(settings, public_url=f"http://127.0.0.1:{port}")
         app = create_app(built, settings, transport="http", host="127.0.0.1")
         async with (
@@ -198,28 +157,65 @@ async def test_a_database_gone_silent_mid_statement_is_given_up_on_time(
             await store.put(
                 LOCAL, stored_token(sb.mint_token(constants.AGENT_EMAIL), expires_at=time.time() + 28800)
             )
-            assert (await web.get(f"{mcp}/healthz")).json()["status"] == "ok"  # the pool is warm
+            assert (await web.get(f"{mcp}/healthz")).json()["status"] == "ok"
+            yield mcp, web, client, built.runtime
 
-            proxy.freeze()
-            built.runtime.oauth_connections._cache.clear()  # the token must come from the store
-            started = time.monotonic()
-            down = await web.get(f"{mcp}/healthz")
-            health_seconds = time.monotonic() - started
-            started = time.monotonic()
-            failed = await client.call_tool("list_groups", {})
-            call_seconds = time.monotonic() - started
 
-            proxy.thaw()
-            deadline = time.monotonic() + 20
-            while (await web.get(f"{mcp}/healthz")).status_code != 200:
-                assert time.monotonic() < deadline, "the server did not recover"
-                await asyncio.sleep(0.2)
-            recovered = await client.call_tool("list_groups", {})
-        await proxy.cut()
+async def recovered(web: httpx2.AsyncClient, mcp: str, within: float) -> None:
+    deadline = time.monotonic() + within
+    while (await web.get(f"{mcp}/healthz")).status_code != 200:
+        assert time.monotonic() < deadline, "the server did not recover"
+        await asyncio.sleep(0.2)
+
+
+async def test_the_server_recovers_by_itself_when_the_store_comes_back(
+    tmp_path: Path, pg_schema: str
+) -> None:
+    proxy, url = await proxied_store(pg_schema)
+    async with signed_in_server(tmp_path, url) as (mcp, web, client, runtime):
+        await proxy.cut()  # PostgreSQL goes away under a running server
+        runtime.oauth_connections._cache.clear()  # a replica that has not cached the token yet
+        started = time.monotonic()
+        down = await web.get(f"{mcp}/healthz")
+        failed = await client.call_tool("list_groups", {})
+        outage_seconds = time.monotonic() - started
+
+        await proxy.start()  # and comes back
+        await recovered(web, mcp, 15)
+        again = await client.call_tool("list_groups", {})
+    await proxy.cut()
+    assert down.status_code == 503 and down.json()["store"] == "unreachable"
+    assert failed.is_error and "retry" in failed.content[0].text  # type: ignore[union-attr]
+    assert outage_seconds < 6  # two answers, each within the store timeout (2 s) and the budget
+    assert not again.is_error, again.content
+
+
+@pytest.mark.slow
+async def test_a_database_gone_silent_mid_statement_is_given_up_on_time(
+    tmp_path: Path, pg_schema: str
+) -> None:
+    """Connections that stay open while nothing comes back (no refusal, no server-side timeout
+    can fire): /healthz still answers within 3 s, a call that needs the store fails within the
+    store's deadline (twice LIVECHAT_STORE_TIMEOUT and a second), and both recover by themselves."""
+    proxy, url = await proxied_store(pg_schema)
+    async with signed_in_server(tmp_path, url, store_timeout=1.0) as (mcp, web, client, runtime):
+        proxy.freeze()
+        runtime.oauth_connections._cache.clear()  # the token must come from the store
+        started = time.monotonic()
+        down = await web.get(f"{mcp}/healthz")
+        health_seconds = time.monotonic() - started
+        started = time.monotonic()
+        failed = await client.call_tool("list_groups", {})
+        call_seconds = time.monotonic() - started
+
+        proxy.thaw()
+        await recovered(web, mcp, 20)
+        again = await client.call_tool("list_groups", {})
+    await proxy.cut()
     assert down.status_code == 503 and health_seconds < 3, health_seconds
     assert failed.is_error and "retry" in failed.content[0].text  # type: ignore[union-attr]
     assert call_seconds < 3 + 1.5, call_seconds  # the deadline (2 x 1 s + 1 s), and some slack
-    assert not recovered.is_error, recovered.content
+    assert not again.is_error, again.content
 
 
 async def test_with_the_store_down_a_cached_token_keeps_working_and_an_uncached_one_waits(
