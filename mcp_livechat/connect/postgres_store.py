@@ -212,8 +212,7 @@ class PostgresTokenStore(BaseTokenStore):
     def _unavailable(self, exc: BaseException, within: float | None = None) -> StoreUnavailable:
         # libpq's first line names host, port, role or database (never the password)
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        # "FATAL:" is PostgreSQL answering the connection with a refusal (no such role or
-        # database, a wrong password, no pg_hba.conf entry): not an outage
+        # PostgreSQL refusing this server (`refusal_of`): configuration, not an outage
         refused = refusal_of(reason)
         now = time.monotonic()
         if refused is not None and self._explicit_open:
