@@ -109,7 +109,9 @@ class RetryPolicy:
 
     def delay(self, failure: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return retry_after
+            # never earlier than asked, and spread by up to a tenth (at most 1 s): the calls one
+            # 429 stopped do not all come back in the same instant
+            return retry_after + random.uniform(0, min(1.0, retry_after / 10))  # noqa: S311
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (failure - 1)))  # noqa: S311
 
 

@@ -279,3 +279,15 @@ async def test_an_observer_that_fails_never_fails_the_call(lc_http: LiveChatHttp
     lc_http.observer = broken
     lc = LiveChat(lc_http.bind(StaticCredentials(basic(constants.ACCOUNT_ID, constants.PAT))))
     assert len((await lc.agent.list_chats(limit=2)).chats_summary) == 2
+
+
+def test_a_retry_after_is_never_cut_short_and_is_spread() -> None:
+    """The calls one 429 stopped come back over up to a tenth of the wait (at most 1 s more), never
+    before it."""
+    from mcp_livechat.livechat._transport import RetryPolicy
+
+    policy = RetryPolicy()
+    for asked, spread in ((0.0, 0.0), (5.0, 0.5), (30.0, 1.0)):
+        waits = [policy.delay(1, asked) for _ in range(500)]
+        assert all(asked <= w <= asked + spread for w in waits), asked
+        assert spread == 0 or max(waits) - min(waits) > spread / 2  # spread, not all at once
