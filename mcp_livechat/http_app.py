@@ -33,6 +33,7 @@ from mcp_livechat.connect.routes import SECURITY_HEADERS, connect_routes
 from mcp_livechat.errors import ConfigurationError
 from mcp_livechat.http_sessions import SessionCap, SseCap
 from mcp_livechat.server import LiveChatServer
+from mcp_livechat.version import __version__
 
 HttpTransport = Literal["http", "sse"]
 logger = logging.getLogger("mcp_livechat")
@@ -92,7 +93,15 @@ def create_app(
         report = await runtime.healthy()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    async def livez(request: Request) -> JSONResponse:
+        """Alive: the process serves HTTP. No I/O, so an orchestrator's liveness probe never
+        restarts a replica for an outage of the store, which /healthz reports (503)."""
+        return JSONResponse({"status": "alive", "version": __version__})
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/livez", livez, methods=["GET"]),
+    ]
     metrics = runtime.enable_metrics()
     if metrics is not None:
 

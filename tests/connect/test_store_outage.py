@@ -202,6 +202,9 @@ async def test_a_database_gone_silent_mid_statement_is_given_up_on_time(
         proxy.freeze()
         runtime.oauth_connections._cache.clear()  # the token must come from the store
         started = time.monotonic()
+        live = await web.get(f"{mcp}/livez")  # no I/O: a liveness probe never restarts it for this
+        live_seconds = time.monotonic() - started
+        started = time.monotonic()
         down = await web.get(f"{mcp}/healthz")
         health_seconds = time.monotonic() - started
         started = time.monotonic()
@@ -212,6 +215,7 @@ async def test_a_database_gone_silent_mid_statement_is_given_up_on_time(
         await recovered(web, mcp, 20)
         again = await client.call_tool("list_groups", {})
     await proxy.cut()
+    assert live.status_code == 200 and live.json()["status"] == "alive" and live_seconds < 1
     assert down.status_code == 503 and health_seconds < 3, health_seconds
     assert failed.is_error and "retry" in failed.content[0].text  # type: ignore[union-attr]
     assert call_seconds < 3 + 1.5, call_seconds  # the deadline (2 x 1 s + 1 s), and some slack
