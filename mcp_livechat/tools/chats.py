@@ -189,9 +189,11 @@ async def send_message(
     visibility: Annotated[
         Literal["all", "agents"], Field(description="all: the customer sees it; agents: internal note")
     ] = "all",
+    repeat: Annotated[bool, Field(description="Send even if just sent (same text, < 2 min)")] = False,
 ) -> m.MessageSent:
     """Reply in an active chat, or an internal note (visibility=agents). Joins the chat if needed
-    (silently for notes). Sent at most once: unclear answers are checked, never resent blindly."""
+    (silently for notes). Sent at most once: unclear answers are checked, never resent blindly; the
+    same text again within 2 minutes needs repeat=true."""
     size = len(text.encode())
     if size > MAX_MESSAGE_BYTES:
         raise UserInputError(
@@ -204,6 +206,18 @@ async def send_message(
     agent = tc.livechat.agent
     me = await tc.require_agent_id()
     seat = await delivery.read_seat(agent, chat_id, me)
+    now = tc.livechat.transport.server_time or datetime.now(UTC)  # LiveChat's clock where it says
+    earlier = None if repeat else seat.just_sent(text, visibility, now, REPEAT_WINDOW)
+    if earlier is not None:  # a call repeated after its answer was lost: the message is there
+        ago = round((now - earlier.created_at).total_seconds()) if earlier.created_at else None
+        return m.MessageSent(
+            chat_id=chat_id,
+            event_id=earlier.id,
+            visibility=visibility,
+            custom_id=earlier.custom_id,
+            note=f"You sent this same text here {f'{ago} s ago' if ago is not None else 'just now'} "
+            "(this event): not sent again. To send it once more, call again with repeat=true.",
+        )
     event: dict[str, object] = {
         "type": "message",
         "text": text,
@@ -244,6 +258,8 @@ async def send_message(
         note=note,
     )
 
+
+REPEAT_WINDOW = 120.0  # seconds: a repeated call after a lost answer, not a message meant twice
 
 _STILL_JOINED = {
     "all": "Before that, you joined chat {chat_id} publicly, and you are still in it: the customer sees "

@@ -25,6 +25,7 @@ import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from mcp_livechat.errors import (
@@ -81,6 +82,23 @@ class Seat:
             for u in self.chat.users
             if u.type != "customer" and u.id != self.me and (u.visibility or "all") == "all"
         ]
+
+    def just_sent(self, text: str, visibility: Visibility, now: datetime, within: float) -> lc.Event | None:
+        """The requester's own message of the same text and visibility in the latest thread,
+        sent less than `within` seconds before `now` (LiveChat's clock): most likely the same
+        message again, after an answer that was lost on its way back."""
+        events = self.chat.thread.events if self.chat.thread else []
+        for event in reversed(events):
+            if event.created_at is not None and (now - event.created_at).total_seconds() > within:
+                return None
+            if (
+                event.type == "message"
+                and event.author_id == self.me
+                and event.text == text
+                and (event.visibility or "all") == visibility
+            ):
+                return event
+        return None
 
     def join_needed(self, visibility: Visibility) -> Visibility | None:
         """The visibility to join with before sending, None when already seated for it; raises

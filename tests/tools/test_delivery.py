@@ -148,6 +148,29 @@ async def test_a_send_that_fails_after_joining_says_the_join_stays(
     assert chat.user(ME) is not None and any(ME in a for a in listed["agents"])  # as said
 
 
+async def test_the_same_text_again_within_two_minutes_is_not_sent_twice_unless_asked(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """A call repeated after its answer was lost (the client or the model tries again) finds its
+    message already there and sends nothing; repeat=true, another visibility, or two minutes on
+    LiveChat's clock send it."""
+    chat = queued_nobody_joined(sandbox)
+    async with connect() as client:
+        first = await call(client, "send_message", {"chat_id": chat.id, "text": "One moment, please."})
+        again = await call(client, "send_message", {"chat_id": chat.id, "text": "One moment, please."})
+        assert texts(chat).count("One moment, please.") == 1
+        noted = await call(client, "send_message", {"chat_id": chat.id, "text": "One moment, please.",
+                                                    "visibility": "agents"})  # fmt: skip
+        meant = await call(client, "send_message", {"chat_id": chat.id, "text": "One moment, please.",
+                                                    "repeat": True})  # fmt: skip
+        sandbox.clock.advance(121)
+        later = await call(client, "send_message", {"chat_id": chat.id, "text": "One moment, please."})
+    assert again["event_id"] == first["event_id"] and "not sent again" in again["note"]
+    assert "repeat=true" in again["note"] and not again["joined_chat"]
+    assert len({first["event_id"], noted["event_id"], meant["event_id"], later["event_id"]}) == 4
+    assert texts(chat).count("One moment, please.") == 4  # the first, the note, the repeat, 2 min on
+
+
 async def test_after_joining_a_send_that_may_have_landed_is_never_advised_to_be_retried(
     connect: Callable[..., Any], sandbox: Sandbox
 ) -> None:
