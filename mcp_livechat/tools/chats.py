@@ -209,14 +209,14 @@ async def send_message(
     now = tc.livechat.transport.server_time or datetime.now(UTC)  # LiveChat's clock where it says
     earlier = None if repeat else seat.just_sent(text, visibility, now, REPEAT_WINDOW)
     if earlier is not None:  # a call repeated after its answer was lost: the message is there
-        ago = round((now - earlier.created_at).total_seconds()) if earlier.created_at else None
+        ago = max(0, round((now - earlier.created_at).total_seconds())) if earlier.created_at else 0
         return m.MessageSent(
             chat_id=chat_id,
             event_id=earlier.id,
             visibility=visibility,
             custom_id=earlier.custom_id,
-            note=f"You sent this same text here {f'{ago} s ago' if ago is not None else 'just now'} "
-            "(this event): not sent again. To send it once more, call again with repeat=true.",
+            note=f"You sent this same text here {ago} s ago (this event): not sent again. To send it "
+            "once more, call again with repeat=true.",
         )
     event: dict[str, object] = {
         "type": "message",

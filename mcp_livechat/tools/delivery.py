@@ -89,7 +89,9 @@ class Seat:
         message again, after an answer that was lost on its way back."""
         events = self.chat.thread.events if self.chat.thread else []
         for event in reversed(events):
-            if event.created_at is not None and (now - event.created_at).total_seconds() > within:
+            if event.created_at is None:  # of no known age: never taken for the same message
+                continue
+            if (now - event.created_at).total_seconds() > within:
                 return None
             if (
                 event.type == "message"
