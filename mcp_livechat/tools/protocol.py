@@ -127,7 +127,9 @@ def _known(ref: PromptReference | ResourceTemplateReference) -> None:
 
 @functools.cache
 def _all_zones() -> tuple[str, ...]:
-    """The IANA zones the reports accept (not the tz database's `Factory` and `localtime`)."""
+    """The zones to offer: IANA's Area/Location names and UTC (not the tz database's `Factory`
+    and `localtime`, which the reports refuse, nor its legacy aliases such as `GB`, which they
+    accept when typed)."""
     import zoneinfo
 
     return tuple(sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC"))
