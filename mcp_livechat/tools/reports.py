@@ -129,7 +129,6 @@ async def chat_metric(
         tags=values(tags),
     )
     report = await tc.livechat.reports.chats(metric, query)
-    now = tc.livechat.transport.server_time or datetime.now(UTC)  # LiveChat's clock where it says
     if isinstance(report, RankingReport):
         table, total = rows.ranking_table(report, agent_ids), None
     elif isinstance(report, DistributionReport):
@@ -144,15 +143,7 @@ async def chat_metric(
         table.notes += _missing_note(agent_ids, table.rows)
     if metric == "queued_visitors" and (agent_ids or group_ids or tags):
         table.notes.append(_CUSTOMERS_REPORT)
-    if not ranking and win.end is not None and win.end > now:
-        here = f"{now.astimezone(win.zone):%Y-%m-%d %H:%M} {win.zone.key}"
-        table.notes.append(
-            f"date_to is after now ({here}): the range's days after today have no chats yet, so these "
-            "hours of the day cover fewer days than asked."
-            if distribution == "day-hours"
-            else f"date_to is after now ({here}): later periods have no chats yet, and the current "
-            "one is partial."
-        )
+    table.notes += _after_now(tc, win, None if ranking else distribution)
     if agent_ids and metric == "first_response_time":
         table.notes.append("Chats whose first reply came from these agents.")
     elif agent_ids and metric == "response_time":
@@ -170,6 +161,21 @@ async def chat_metric(
         buckets=table.rows,
         note=" ".join(table.notes) or _default_range_note(win),
     )
+
+
+def _after_now(tc: ToolContext, win: Window, distribution: str | None = None) -> list[str]:
+    """A note when the range ends after now, on LiveChat's clock (the `Date` of its last answer)
+    where it says, else this machine's: what comes after now holds no chats yet."""
+    now = tc.livechat.transport.server_time or datetime.now(UTC)
+    if win.end is None or win.end <= now:
+        return []
+    here = f"date_to is after now ({now.astimezone(win.zone):%Y-%m-%d %H:%M} {win.zone.key})"
+    if distribution == "day-hours":
+        return [f"{here}: the range's days after today have no chats yet, so these hours of the day "
+                "cover fewer days than asked."]  # fmt: skip
+    if distribution is None:  # one row per agent or tag for the whole range
+        return [f"{here}: the numbers cover the range up to now."]
+    return [f"{here}: later periods have no chats yet, and the current one is partial."]
 
 
 def _default_range_note(win: Window) -> str | None:
@@ -275,6 +281,7 @@ async def agents(
         table.notes.append(_NOTHING_MATCHED.format(what="agents"))
     else:
         table.notes += _missing_note(agent_ids, table.rows)
+    table.notes += _after_now(tc, win)
     return m.AgentReport(
         from_=win.sent_from,
         to=win.sent_to,
@@ -291,6 +298,7 @@ async def tag_usage(tc: ToolContext, win: Window, *, group_ids: Sequence[int] | 
     table = rows.tag_table(report)
     if not table.rows and group_ids:
         table.notes.append("No tagged chats in this range for these groups; if some should, check group_ids.")
+    table.notes += _after_now(tc, win)
     return m.TagReport(
         from_=win.sent_from,
         to=win.sent_to,

@@ -113,12 +113,21 @@ async def test_an_agent_asked_for_who_is_only_in_the_ranking_keeps_their_row(
 
 async def test_periods_after_now_are_said_to_have_no_chats_yet(connect: Callable[..., Any]) -> None:
     """Now is LiveChat's (the `Date` of its answer; the sandbox's clock, not this machine's)."""
+    ahead = {"date_from": "2026-11-14", "date_to": "2026-11-25"}
     async with connect(toolsets="reports") as client:
-        ahead = await call(client, "chat_report", {"metric": "total_chats", "date_from": "2026-11-14",
-                                                   "date_to": "2026-11-25"})  # fmt: skip
-        past = await call(client, "chat_report", {"metric": "total_chats", **MONTH})
-    assert "date_to is after now (2026-11-20 " in ahead["note"] and "partial" in ahead["note"]
-    assert "note" not in past
+        daily = await call(client, "chat_report", {"metric": "total_chats", **ahead})
+        hours = await call(
+            client, "chat_report", {"metric": "total_chats", **ahead, "distribution": "day-hours"}
+        )
+        agents = await call(client, "agent_report", ahead)
+        tags = await call(client, "tag_report", ahead)
+        past = [await call(client, "chat_report", {"metric": "total_chats", **MONTH}),
+                await call(client, "agent_report", MONTH), await call(client, "tag_report", MONTH)]  # fmt: skip
+    for report in (daily, hours, agents, tags):
+        assert "date_to is after now (2026-11-20 " in report["note"], report.get("note")
+    assert "partial" in daily["note"] and "fewer days" in hours["note"]
+    assert "up to now" in agents["note"] and "up to now" in tags["note"]
+    assert all("note" not in report for report in past)
 
 
 async def test_labels_we_do_not_know_keep_livechats_order(
