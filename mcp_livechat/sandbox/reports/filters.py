@@ -130,7 +130,10 @@ def _agent_response(spec: JSON) -> list[Check]:
     first = optional_bool(spec, "first", "filters.agent_response.first") or False
     if exists is not None:
         checks.append(lambda f: (f.first_response is not None) == exists)
-    # "Works only if the agent_response.first filter is set to true."
+    # "Works only if the agent_response.first filter is set to true."; `first` is "a modifier that
+    # makes the other agent_response filters operate exclusively on the agents' first response"
+    # (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters):
+    # read here as "the threads whose first agent reply is by one of `agents`" [UNVERIFIED]
     agents = spec_at(spec, "agents", "filters.agent_response.agents")
     if first and agents:
         check = value_filter(agents, "filters.agent_response.agents", _first_responder)
