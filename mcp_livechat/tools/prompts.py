@@ -175,6 +175,7 @@ PROMPTS: tuple[tuple[Callable[..., Any], str], ...] = (
     (triage_queue, "Triage the queue"),
 )
 WEEKLY_PROMPT = ("weekly_report", "Weekly report")  # built per server: it says how to enable reports
+PROMPT_NAMES = frozenset({fn.__name__ for fn, _ in PROMPTS} | {WEEKLY_PROMPT[0]})
 
 
 def _required(fn: Callable[..., Any]) -> frozenset[str]:

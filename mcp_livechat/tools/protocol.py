@@ -41,6 +41,7 @@ from mcp_livechat.errors import LiveChatError
 from mcp_livechat.livechat import LiveChat
 from mcp_livechat.logs import redact
 from mcp_livechat.tools.context import Services
+from mcp_livechat.tools.prompts import PROMPT_NAMES
 
 logger = logging.getLogger("mcp_livechat.tools")
 
@@ -64,7 +65,6 @@ def _mcp_level(levelno: int) -> LoggingLevel:
 # ----------------------------------------------------------------------------- completions
 
 CHAT_ARGUMENTS = {("summarize_chat", "chat_id"), ("draft_reply", "chat_id")}
-PROMPT_NAMES = frozenset({"summarize_chat", "draft_reply", "triage_queue", "weekly_report"})
 TEMPLATES = {"livechat://chats/{chat_id}": "chat_id", "livechat://customers/{customer_id}": "customer_id"}
 
 
