@@ -22,6 +22,12 @@ def last_event(chat: ChatRecord) -> dict[str, Any]:
     return chat.last_thread.events[-1]
 
 
+def last_system_message(chat: ChatRecord) -> tuple[Any, ...]:
+    """(system_message_type, text, text_vars, visibility) of the chat's last event."""
+    event = last_event(chat)
+    return event["system_message_type"], event["text"], event["text_vars"], event["visibility"]
+
+
 async def test_ban_ends_the_customers_active_chats(sb: Sandbox, client: httpx2.AsyncClient) -> None:
     """ban_customer "immediately disconnects all active sessions of this customer"; SA's
     `customer_banned`: "Chat archived because customer was banned by %agent% for %duration% day(s)"."""
@@ -92,25 +98,15 @@ async def test_adding_and_removing_agents_leave_system_messages(
     smith, jones = name(sb, constants.AGENT_EMAIL), name(sb, JONES)
     add = {"chat_id": chat.id, "user_id": JONES, "user_type": "agent", "visibility": "agents"}
     assert await ok(client, "add_user_to_chat", add) == {}
-    event = last_event(chat)
-    assert (event["system_message_type"], event["text"], event["visibility"]) == (
-        "agent_added",
-        f"{smith} added {jones} to the chat",
-        "agents",
-    )
-    assert event["text_vars"] == {"initiator": smith, "agent": jones}
+    vars_ = {"initiator": smith, "agent": jones}
+    assert last_system_message(chat) == ("agent_added", f"{smith} added {jones} to the chat", vars_, "agents")
     count = len(chat.last_thread.events)
     assert await ok(client, "add_user_to_chat", add) == {}  # already a user: no second message
     assert len(chat.last_thread.events) == count
     remove = {"chat_id": chat.id, "user_id": JONES, "user_type": "agent"}
     assert await ok(client, "remove_user_from_chat", remove) == {}
-    event = last_event(chat)
-    assert (event["system_message_type"], event["text"], event["visibility"]) == (
-        "agent_removed",
-        f"{smith} removed {jones} from the chat",
-        "agents",
-    )
-    assert event["text_vars"] == {"initiator": smith, "agent": jones}
+    removed = f"{smith} removed {jones} from the chat"
+    assert last_system_message(chat) == ("agent_removed", removed, vars_, "agents")
 
 
 async def test_joining_and_leaving_oneself(sb: Sandbox, client: httpx2.AsyncClient) -> None:
@@ -122,8 +118,7 @@ async def test_joining_and_leaving_oneself(sb: Sandbox, client: httpx2.AsyncClie
     me = {"chat_id": chat.id, "user_id": constants.AGENT_EMAIL, "user_type": "agent"}
     join = me | {"visibility": "agents", "ignore_requester_presence": True}
     assert await ok(client, "add_user_to_chat", join) == {}
-    event = last_event(chat)
-    assert (event["system_message_type"], event["text"], event["text_vars"], event["visibility"]) == (
+    assert last_system_message(chat) == (
         "agent_joined",
         f"{smith} joined the chat",
         {"agent": smith},
