@@ -146,3 +146,26 @@ async def test_labels_we_do_not_know_keep_livechats_order(
     assert [row[0] for row in report["buckets"]] == [str(h) for h in range(24)]
     assert [row[1] for row in report["buckets"]] == list(range(24))
     assert "LiveChat's own labels" in report["note"]
+
+
+async def test_ratings_that_contradict_the_documented_chats_say_so(
+    sandbox: Sandbox, connect: Callable[..., Any]
+) -> None:
+    """LiveChat documents `chats` as all the day's chats, yet its example has a day of 10 chats with
+    5 good and 6 bad: with such data the result says no share of rated chats follows; with the
+    sandbox's (the documented reading) it says nothing."""
+    example = json.loads((EXAMPLES / "chats/ratings.json").read_text())
+
+    async def as_in_the_example(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        return httpx2.Response(200, json=example)
+
+    days = sorted(example["records"])
+    reading = OtherReading(sandbox.transport(), {"/reports/chats/ratings": as_in_the_example})
+    async with connect(toolsets="reports", transport=reading) as client:
+        theirs = await call(
+            client, "chat_report", {"metric": "ratings", "date_from": days[0], "date_to": days[-1]}
+        )
+    async with connect(toolsets="reports") as client:
+        ours = await call(client, "chat_report", {"metric": "ratings", **MONTH})
+    assert "no share of rated chats" in theirs["note"]
+    assert "note" not in ours
