@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         "--sandbox", action="store_true", help="talk to a built-in LiveChat sandbox (no account needed)"
     )
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING (default), ERROR")
+    serve.add_argument("--log-format", help="text (default) or json: one JSON object a line on stderr")
 
     sandbox = sub.add_parser("sandbox", help="run the LiveChat sandbox with seeded data")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             _admin(command, args)
         elif command in ("login", "logout", "status"):
             settings = load_settings()
-            logs.configure(settings.log_level)
+            logs.configure(settings.log_level, settings.log_format)
             asyncio.run(_account_command(command, settings, args))
         else:
             _serve(args if args.command else _parser().parse_args(["serve"]))
@@ -153,7 +154,7 @@ def _admin(command: str, args: argparse.Namespace) -> None:
     from mcp_livechat.admin import connections_command, rotate_key_command
 
     settings = load_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     if command == "connections":
         _out(connections_command(settings, json_output=args.json, tenant=args.tenant))
         return
@@ -170,6 +171,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         tools=args.tools,
         exclude_tools=args.exclude_tools,
         log_level=args.log_level,
+        log_format=args.log_format,
     )
 
 
@@ -194,7 +196,7 @@ def _serve(args: argparse.Namespace) -> None:
     from mcp_livechat.server import create_server
 
     settings = _settings_from(args)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     transport = None
     if args.sandbox:
         from mcp_livechat.sandbox import Sandbox

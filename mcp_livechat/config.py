@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     mcp_api_keys_file: Path | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator(
         "scopes", "toolsets", "tools", "exclude_tools", "allowed_hosts", "allowed_origins", mode="before"
@@ -110,6 +111,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("account_id")
     @classmethod

@@ -15,6 +15,7 @@ LiveChatError                       base; every message is safe to show (no toke
     ├── RateLimited(retry_after)    `too_many_requests`
     ├── Misdirected(region)         `misdirected_request`
     └── ServerError(maybe_applied)  `internal`, `service_unavailable`, `request_timeout`, bad bodies
+        └── UnexpectedResponse      a success answer in a shape we do not read (not retried)
 ```
 
 `maybe_applied` marks an *ambiguous* answer to a write that is not safe to repeat (a timeout, a
@@ -176,6 +177,18 @@ class ServerError(ApiError):
         if self.maybe_applied:
             return " " + MAYBE_APPLIED
         return " This is on LiveChat's side; retry in a moment."
+
+
+class UnexpectedResponse(ServerError):
+    """LiveChat answered with success, in a shape this server does not read: a change in
+    LiveChat's API, or a proxy's page. Not retried: the same request gets the same answer."""
+
+    def advice(self) -> str:
+        applied = " " + MAYBE_APPLIED if self.maybe_applied else ""
+        return (
+            f"{applied} Retrying will not help: this server may need an update for a change in"
+            " LiveChat's API (or a proxy answered in LiveChat's place); tell the user."
+        )
 
 
 def refusal(exc: BaseException) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from pydantic import SecretStr
@@ -34,6 +35,7 @@ from mcp_livechat.tools.spec import DEFAULT_TOOLSETS
 from tests.conftest import SANDBOX_URL, sandbox_settings
 from tests.connect.flow_kit import KEY_1, Browser, oauth_settings, sandbox_on_port, stored_token
 from tests.helpers import sandbox_process
+from tests.other_readings import Forward, OtherReading
 from tests.readme_kit import PLACEHOLDER, README, Launch, client_launches, pattern, troubleshooting_cases
 
 LAUNCHES = client_launches()
@@ -156,6 +158,20 @@ async def token_cap(sandbox: Sandbox, tmp: Path) -> list[str]:
     return [await _signed_in_as(minted, tmp, sandbox, "list_groups", {})]
 
 
+async def changed_shape(sandbox: Sandbox, tmp: Path) -> list[str]:
+    """LiveChat (or a proxy) answers list_chats with an array where its object belongs."""
+
+    async def array(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        return httpx2.Response(200, json=[])
+
+    reading = OtherReading(sandbox.transport(), {"/action/list_chats": array})
+    server, _ = create_server(sandbox_settings(), transport=reading)
+    async with Client(server) as client:
+        result = await client.call_tool("list_chats", {})
+    assert reading.applied == {"/action/list_chats": 1}
+    return [str(result.content[0].text)]  # type: ignore[union-attr]
+
+
 PRODUCERS: dict[str, Callable[[Sandbox, Path], Awaitable[list[str]]]] = {
     "LiveChat refuses the Personal Access Token": refused_pat,
     "Your account is in the other region": other_region,
@@ -163,6 +179,7 @@ PRODUCERS: dict[str, Callable[[Sandbox, Path], Awaitable[list[str]]]] = {
     "`%3A` in the code": encoded_twice,
     "A tool says a scope is missing": missing_scope,
     "Signed out after 25 sign-ins elsewhere": token_cap,
+    "A tool says LiveChat answered in a shape it does not read": changed_shape,
 }
 
 

@@ -28,6 +28,7 @@ connection held for the duration, unlocked at exit (or freed by the server when 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import logging
 import math
@@ -122,7 +123,11 @@ class PostgresTokenStore(BaseTokenStore):
         if self._pool is not None:
             return self._pool
         if self._opening is None:  # concurrent callers share one attempt, so each waits one timeout
-            self._opening = asyncio.ensure_future(self._open_pool())
+            # in a fresh context: the pool's own tasks outlive this caller and must not carry its
+            # log context (call id, tool, request id) into every later record
+            self._opening = asyncio.get_running_loop().create_task(
+                self._open_pool(), context=contextvars.Context()
+            )
             self._opening.add_done_callback(self._opened)
         return await asyncio.shield(self._opening)
 

@@ -159,7 +159,7 @@ def command(*, json_output: bool) -> tuple[int, str, str | None]:
         report = Report(Who("none"), configuration_error=True)
         report.problem(f"Configuration error: {exc}")
     else:
-        logs.configure(settings.log_level)
+        logs.configure(settings.log_level, settings.log_format)
         report = asyncio.run(run_doctor(settings))
     text = as_json(report) if json_output else as_text(report)
     problem = report.problems[0] if report.configuration_error and report.problems else None

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from mcp_livechat.livechat.paths import child_path, known_keys, loc_path
+
 
 @dataclass
 class Shape:
@@ -51,7 +53,7 @@ def compare(method: str, model: type[BaseModel], data: Any, *, many: bool = Fals
             model.model_validate(item)
         except ValidationError as exc:
             for err in exc.errors(include_url=False, include_input=False, include_context=False):
-                where = _loc_path(model, tuple(err["loc"]), prefix) or "(top level)"
+                where = loc_path(model, tuple(err["loc"]), prefix) or "(top level)"
                 rejected[f"{where}: {err['type']}"] = None
     shape.unknown_fields = sorted(unknown)
     shape.rejected_fields = sorted(rejected)
@@ -63,31 +65,16 @@ def _kind(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _child(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _known(model: type[BaseModel]) -> dict[str, Any]:
-    """The keys `model` reads (names and string aliases) and each one's annotation."""
-    out: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        out[name] = info.annotation
-        for alias in (info.alias, info.validation_alias):
-            if isinstance(alias, str):
-                out[alias] = info.annotation
-    return out
-
-
 def _unknown(model: type[BaseModel], data: Any, path: str, out: dict[str, None]) -> None:
     if not isinstance(data, dict):
         return
-    known = _known(model)
+    declared = known_keys(model)
     for key, value in data.items():
-        where = _child(path, str(key))
-        if key not in known:
+        where = child_path(path, str(key))
+        if key not in declared:
             out[where] = None
         else:
-            _walk(known[key], value, where, out)
+            _walk(declared[key], value, where, out)
 
 
 def _walk(annotation: Any, value: Any, path: str, out: dict[str, None]) -> None:
@@ -108,35 +95,3 @@ def _walk(annotation: Any, value: Any, path: str, out: dict[str, None]) -> None:
     elif origin is dict and isinstance(value, dict) and len(args) == 2:
         for item in value.values():
             _walk(args[1], item, f"{path}.*", out)
-
-
-def _unwrap(annotation: Any) -> Any:
-    origin, args = get_origin(annotation), get_args(annotation)
-    if origin is Annotated:
-        return _unwrap(args[0])
-    if origin in (Union, types.UnionType):
-        rest = [a for a in args if a is not type(None)]
-        return _unwrap(rest[0]) if len(rest) == 1 else annotation
-    return annotation
-
-
-def _loc_path(model: type[BaseModel], loc: tuple[Any, ...], prefix: str) -> str:
-    """A validation error's location as a dotted path that names no value (map keys become `*`)."""
-    path, annotation = prefix, _unwrap(model)
-    for part in loc:
-        origin, args = get_origin(annotation), get_args(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(part, str):
-            path = _child(path, part)
-            annotation = _unwrap(_known(annotation).get(part, Any))
-        elif origin in (list, tuple, set, frozenset) and isinstance(part, int):
-            path += "[]"
-            annotation = _unwrap(args[0]) if args else Any
-        elif origin is dict:
-            path += ".*"
-            annotation = _unwrap(args[1]) if len(args) == 2 else Any
-        elif isinstance(part, int):
-            path += "[]"
-        else:  # a key below `Any` or a union branch's tag: never spell it (it may be data)
-            path += ".*"
-            annotation = Any
-    return path

@@ -2,7 +2,9 @@
 
 Everything that talks to LiveChat goes through `Transport`. It is the only place an HTTP status
 or an error body becomes an exception (`_outcome`), keyed on LiveChat's `error.type` because
-statuses are undocumented for the v3 APIs. It never logs a header or a body.
+statuses are undocumented for the v3 APIs. It never logs a credential or a body: of an error
+answer it logs the action, the status, LiveChat's error type and the ids LiveChat support can
+trace a request by (`_trace_ids`), at WARNING when the fault is LiveChat's, else at INFO.
 
 An optional `LiveChatHttp.observer` hears of every attempt: the API (`agent`, `configuration`,
 `reports`, `accounts`), the method (the action, or `GET /v2/info` on the accounts server), the
@@ -15,6 +17,7 @@ ignored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import hashlib
 import json
@@ -39,6 +42,7 @@ from mcp_livechat.errors import (
     RateLimited,
     ServerError,
     TransportError,
+    UnexpectedResponse,
     ValidationFailed,
     refusal,
 )
@@ -264,6 +268,8 @@ class Transport:
                 if redirected or not self._redirected(cred, exc, region):
                     raise
                 redirected = True
+            except UnexpectedResponse:
+                raise
             except (RateLimited, ServerError) as exc:
                 retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
                 if not await retries.wait(safe=idempotent, retry_after=retry_after):
@@ -285,6 +291,16 @@ class Transport:
             result = _outcome(response, action, cred, idempotent=idempotent, decode=decode)
         except ApiError as exc:
             self._observe(api, action, "refused" if refusal(exc) else "error", exc.type)
+            ids = _trace_ids(response)
+            shown = [f"{k}={v}" for k, v in ids.items()]
+            if isinstance(exc, UnexpectedResponse):  # what an operator needs to find the change
+                shown.insert(0, exc.message)
+            logger.log(
+                logging.WARNING if isinstance(exc, ServerError | RateLimited) else logging.INFO,
+                "livechat %s -> %d %s%s", action, response.status_code, exc.type,
+                f" ({', '.join(shown)})" if shown else "",
+                extra={"livechat_status": response.status_code, "livechat_error": exc.type, **ids},
+            )  # fmt: skip
             raise
         self._observe(api, action, "ok", None)
         return result
@@ -398,6 +414,27 @@ def _retry_after(response: httpx2.Response) -> float | None:
     return retry_after_seconds(response.headers.get("Retry-After"))
 
 
+# What LiveChat's support can find a failed request by. The accounts server's error body carries
+# a `request_id` (https://platform.text.com/docs/authorization/global-accounts-api, the error
+# schemas). [UNVERIFIED] The docs name no such header for the v3 APIs; LiveChat's Python SDK logs
+# every response header of a failed request for that purpose, and `x-debug-id` /
+# `x-request-id` are the conventional names: logged when present, never relied on.
+_TRACE_HEADERS = ("x-debug-id", "x-request-id")
+_TRACE_VALUE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _trace_ids(response: httpx2.Response) -> dict[str, str]:
+    headers = response.headers
+    ids = {name.replace("-", "_"): headers[name] for name in _TRACE_HEADERS if name in headers}
+    payload = None
+    if response.status_code >= 300 and response.content:  # a success's body is not parsed again
+        with contextlib.suppress(ValueError):
+            payload = json.loads(response.content)
+    if isinstance(payload, dict) and isinstance(payload.get("request_id"), str):
+        ids["livechat_request_id"] = payload["request_id"]
+    return {k: v for k, v in ids.items() if _TRACE_VALUE.fullmatch(v)}
+
+
 def _outcome(
     response: httpx2.Response, action: str, cred: Credential | None, *, idempotent: bool, decode: Decode[Any]
 ) -> Any:
@@ -411,7 +448,13 @@ def _outcome(
     if 200 <= status < 300:
         try:
             return decode(response.content)
-        except Malformed:
+        except Malformed as exc:
+            if exc.shape is not None:
+                shape = _clean(exc.shape, cred)
+                raise UnexpectedResponse(
+                    f"LiveChat answered with success, in a shape this server does not read ({shape}).",
+                    status=status, type="unexpected_response", action=action, maybe_applied=not idempotent,
+                ) from None  # fmt: skip
             _fail(status, "malformed_response", "LiveChat sent a response that is not valid JSON", {},
                   action, response, maybe_applied=not idempotent)  # fmt: skip
     try:

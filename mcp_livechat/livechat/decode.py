@@ -1,6 +1,8 @@
 """How a success body becomes data: plain JSON, or one pydantic model or list of models validated
-straight from the bytes in one pass. A body that is not JSON raises `Malformed`, which the
-transport turns into LiveChat's error for that call."""
+straight from the bytes in one pass. A body that is not JSON raises `Malformed`, and JSON of
+another shape than the model's `Malformed` with `shape` saying where (field paths and pydantic's
+reason, never a value: a body may hold customers' words); the transport turns either into
+LiveChat's error for that call."""
 
 from __future__ import annotations
 
@@ -11,10 +13,18 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from mcp_livechat.livechat.paths import loc_path
+
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 Decode = Callable[[bytes], T]
+
+
+def _where(model: type[BaseModel], loc: tuple[Any, ...], many: bool) -> str:
+    if many and loc and isinstance(loc[0], int):  # a bare array's item: `[]`, not its index
+        return loc_path(model, loc[1:], "[]")
+    return loc_path(model, loc, "") or "(body)"
 
 
 def as_json(content: bytes) -> Any:
@@ -34,9 +44,7 @@ def as_model(model: type[M]) -> Decode[M]:
         try:
             return model.model_validate_json(content or b"{}")
         except ValidationError as exc:
-            if any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
-                raise Malformed() from None
-            raise
+            raise Malformed.of(model, exc) from None
 
     return decode
 
@@ -52,13 +60,14 @@ def as_list(item: type[M]) -> Decode[list[M]]:
             try:
                 return adapter.validate_json(content)
             except ValidationError as exc:
-                if any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
-                    raise Malformed() from None
-                raise
+                raise Malformed.of(item, exc, many=True) from None
         data = as_json(content)
         if isinstance(data, dict):
             data = next((v for v in data.values() if isinstance(v, list)), [])
-        return adapter.validate_python(data if isinstance(data, list) else [])
+        try:
+            return adapter.validate_python(data if isinstance(data, list) else [])
+        except ValidationError as exc:
+            raise Malformed.of(item, exc, many=True) from None
 
     return decode
 
@@ -69,4 +78,20 @@ def _list_adapter(item: type[M]) -> TypeAdapter[list[M]]:
 
 
 class Malformed(Exception):
-    """A success status whose body is not JSON."""
+    """A success status whose body is not JSON (`shape` None), or not of the expected shape."""
+
+    def __init__(self, shape: str | None = None) -> None:
+        super().__init__(shape or "not JSON")
+        self.shape = shape
+
+    @classmethod
+    def of(cls, model: type[BaseModel], exc: ValidationError, *, many: bool = False) -> Malformed:
+        """Where and why, from pydantic's errors: field paths with map keys as `*` and its
+        message (which quotes no input), never a value."""
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        if any(e["type"] == "json_invalid" for e in errors):
+            return cls()
+        where = "; ".join(f"{_where(model, tuple(e['loc']), many)}: {e['msg']}" for e in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        name = f"list of {model.__name__}" if many else model.__name__
+        return cls(f"{name}: {where[:300]}{more}")

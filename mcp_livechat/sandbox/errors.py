@@ -1,8 +1,10 @@
 """The two error dialects: Web API ``{"error": {"type", "message", "data"?}}`` and the accounts
-server's OAuth style ``{"error", "error_description", "sub_error"?, "invalid_fields"?}``."""
+server's OAuth style ``{"error", "error_description", "sub_error"?, "invalid_fields"?,
+"request_id"?}``."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -137,7 +139,13 @@ class AccountsFault(Exception):
         super().__init__(self.description)
 
     def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"error": self.error, "error_description": self.description}
+        # `request_id`, "Unique request identifier" (a UUID), is optional in the error schemas of
+        # https://platform.text.com/docs/authorization/global-accounts-api; this sandbox always sends one
+        out: dict[str, Any] = {
+            "error": self.error,
+            "error_description": self.description,
+            "request_id": str(uuid.uuid4()),
+        }
         if self.sub_error is not None:
             out["sub_error"] = self.sub_error
         if self.invalid_fields is not None:

@@ -12,8 +12,9 @@
   link in the way their client can take it (URL elicitation on 2025-11-25, `InputRequiredResult`
   on 2026-07-28, else text); anything unexpected is logged with its traceback and reported
   without details;
-- every call is counted there (when the server has metrics): tool, outcome (`ok`, `error`,
-  `not_connected`, `internal`) and duration; never who called.
+- every call is counted there (when the server has metrics): tool, outcome (`ok`, `refused`,
+  `error`, `not_connected`, `cancelled`, `internal`) and duration; never who called; and logged,
+  one line a call, with the call's context (`logs.call_context`).
 
 `ToolGuard` answers a call of a tool this server does not offer with `-32602` (the reason, when the
 configuration hides it), as the specification says for unknown tools.
@@ -21,9 +22,12 @@ configuration hides it), as the specification says for unknown tools.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
+import re
+import secrets
 import time
 import typing
 from collections.abc import Callable
@@ -46,6 +50,7 @@ from mcp.types import (
 )
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from mcp_livechat import logs
 from mcp_livechat.errors import LiveChatError, NotConnected, UserInputError, refusal
 from mcp_livechat.livechat import CredentialProvider, LiveChat
 from mcp_livechat.tools import schemas
@@ -56,9 +61,11 @@ from mcp_livechat.tools.spec import Selection, ToolSpec
 logger = logging.getLogger("mcp_livechat.tools")
 # refused: an argument or a request LiveChat turned down (the model's to fix); error: LiveChat
 # or the network failed it
-Outcome = Literal["ok", "refused", "error", "not_connected", "internal"]
+Outcome = Literal["ok", "refused", "error", "not_connected", "cancelled", "internal"]
 
 MODERN = "2026-07-28"
+# version-trace_id-parent_id-flags; a later version may append fields, version ff is invalid
+_TRACEPARENT = re.compile(r"(?!ff)([0-9a-f]{2})-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?")
 MAX_ERROR_CHARS = 2_000  # every error result is capped: the first problems, then "and N more"
 MAX_PROBLEMS = 5
 
@@ -161,19 +168,32 @@ def sdk_tool(spec: ToolSpec, precomputed: Schemas | None = None) -> Tool:
     async def call(ctx: Context[Services], raw: dict[str, Any]) -> CallToolResult | InputRequiredResult:
         started = time.perf_counter()
         outcome: Outcome = "internal"
-        try:
+        detail = ""
+        call_id = secrets.token_hex(6)
+        with logs.call_context(**_log_context(ctx, spec.name, call_id)):
             try:
-                kwargs = signature.validate(spec.name, raw)
-            except ArgumentsRefused as exc:
-                outcome = "refused"
-                return error_result(str(exc))
-            outcome, result = await _boundary(spec, ctx, kwargs)
-            return result
-        except UrlElicitationRequiredError:
-            outcome = "not_connected"  # the 2025-11-25 way to offer the connect link
-            raise
-        finally:
-            _count(ctx, spec.name, outcome, time.perf_counter() - started)
+                try:
+                    kwargs = signature.validate(spec.name, raw)
+                except ArgumentsRefused as exc:
+                    outcome = "refused"
+                    return error_result(str(exc))
+                outcome, result, detail = await _boundary(spec, ctx, kwargs, call_id)
+                return result
+            except UrlElicitationRequiredError:
+                outcome = "not_connected"  # the 2025-11-25 way to offer the connect link
+                raise
+            except asyncio.CancelledError:
+                outcome = "cancelled"  # the client cancelled the request, or the server is stopping
+                raise
+            finally:
+                seconds = time.perf_counter() - started
+                _count(ctx, spec.name, outcome, seconds)
+                ms = round(seconds * 1000, 1)
+                # one line a call (an access log of the tools), with the call's context fields
+                logger.info(
+                    "tool %s %s%s in %.0f ms", spec.name, outcome, detail and f" ({detail})", ms,
+                    extra={"outcome": outcome, "duration_ms": ms},
+                )  # fmt: skip
 
     call.__name__ = spec.name
     return Tool(
@@ -210,28 +230,47 @@ async def tool_context(ctx: Context[Services], *, needs_livechat: bool = True) -
     return ToolContext(principal, livechat, services, progress=ctx.report_progress)
 
 
+def _log_context(ctx: Context[Services], tool: str, call_id: str) -> dict[str, str | None]:
+    """What every log record of this call carries: our reference, the tool, the JSON-RPC id and,
+    over HTTP, the gateway's `X-Request-ID` and the W3C trace id of `traceparent`
+    (https://www.w3.org/TR/trace-context/#traceparent-header), each cleaned and bounded."""
+    headers = ctx.headers or {}
+    request_id = headers.get("x-request-id")
+    trace = _TRACEPARENT.fullmatch(headers.get("traceparent", "").strip().lower())
+    if trace and trace.group(1) == "00" and trace.group(3):  # version 00 has exactly four fields
+        trace = None
+    return {
+        "call_id": call_id,
+        "tool": tool,
+        "rpc_id": logs.clean_field(ctx.request_id),
+        "http_request_id": logs.clean_field(request_id, 128) if request_id else None,
+        "trace_id": trace.group(2) if trace and trace.group(2) != "0" * 32 else None,
+    }
+
+
 async def _boundary(
-    spec: ToolSpec, ctx: Context[Services], kwargs: dict[str, Any]
-) -> tuple[Outcome, CallToolResult | InputRequiredResult]:
+    spec: ToolSpec, ctx: Context[Services], kwargs: dict[str, Any], call_id: str
+) -> tuple[Outcome, CallToolResult | InputRequiredResult, str]:
+    """The outcome, the result, and for the log line the error's class (never its text)."""
     try:
         tc = await tool_context(ctx, needs_livechat=spec.needs_livechat)
         result = await spec.fn(tc, **kwargs)
     except NotConnected as exc:
-        return "not_connected", _offer_connection(ctx, exc)
+        return "not_connected", _offer_connection(ctx, exc), ""
     except LiveChatError as exc:
-        logger.info("tool %s: %s", spec.name, type(exc).__name__)
         # what a tool adds to an error on its way out (`add_note`): what it had already done
         text = " ".join([str(exc), *getattr(exc, "__notes__", ())])
         if isinstance(exc, UserInputError) and exc.argument and exc.argument not in text:
             text += f" (argument to fix: {exc.argument})"
-        return ("refused" if refusal(exc) else "error"), error_result(text)
-    except Exception:
+        return ("refused" if refusal(exc) else "error"), error_result(text), type(exc).__name__
+    except Exception as exc:
         logger.exception("tool %s failed unexpectedly", spec.name)
         return "internal", error_result(
-            f"{spec.name} failed because of an internal error in the server (details are in the server log)."
-            " Retrying will probably not help; tell the user."
-        )
-    return "ok", model_result(result)
+            f"{spec.name} failed because of an internal error in the server (the server log has the"
+            f" details under reference {call_id}). Retrying will probably not help; tell the user,"
+            " with that reference."
+        ), type(exc).__name__  # fmt: skip
+    return "ok", model_result(result), ""
 
 
 def _count(ctx: Context[Services], tool: str, outcome: Outcome, seconds: float) -> None:

@@ -4,6 +4,7 @@ credential renewal, bad bodies, timeouts and what reaches the logs."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -291,3 +292,83 @@ def test_a_retry_after_is_never_cut_short_and_is_spread() -> None:
         waits = [policy.delay(1, asked) for _ in range(500)]
         assert all(asked <= w <= asked + spread for w in waits), asked
         assert spread == 0 or max(waits) - min(waits) > spread / 2  # spread, not all at once
+
+
+async def test_an_error_answer_is_logged_with_what_livechat_support_traces_it_by(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fault on LiveChat's side is a WARNING naming the action, status, type and, when LiveChat
+    sent them, its correlation ids: the accounts server's documented `request_id` and, as another
+    reading of what the docs leave open, an `x-debug-id` header; a header that is no plain id is
+    left out; a refusal is INFO."""
+
+    async def with_debug_id(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        response = await forward()
+        value = "4f1c-debug.77" if body.get("limit") == 1 else "not an id; " + "x" * 200
+        response.headers["x-debug-id"] = value
+        return response
+
+    reading = OtherReading(sandbox.transport(), {"/action/list_chats": with_debug_id})
+    caplog.set_level(logging.INFO, logger="mcp_livechat.livechat")
+    async with default_http_client(transport=reading) as client:
+        http = LiveChatHttp(client, SANDBOX_URL, f"{SANDBOX_URL}/accounts", "3.6", FAST_RETRY)
+        lc = LiveChat(http.bind(StaticCredentials(basic(constants.ACCOUNT_ID, constants.PAT))))
+        sandbox.faults.add("server_error", count=1, methods=["list_chats"], status=503)
+        await lc.agent.list_chats(limit=1)  # retried, then answered
+        sandbox.faults.add("server_error", count=1, methods=["list_chats"])
+        await lc.agent.list_chats(limit=2)
+        with pytest.raises(AuthenticationFailed):
+            await LiveChat(http.bind(StaticCredentials(bearer("dal:nope")))).accounts.get_me()
+    lines = [(r.levelname, r.getMessage(), r) for r in caplog.records if r.name == "mcp_livechat.livechat"]
+    errors = [(level, text) for level, text, _ in lines if "->" in text]
+    assert errors[0] == (
+        "WARNING",
+        "livechat list_chats -> 503 service_unavailable (x_debug_id=4f1c-debug.77)",
+    )
+    assert errors[1] == ("WARNING", "livechat list_chats -> 500 internal")  # the bad header is dropped
+    level, text = errors[2]
+    assert level == "INFO" and text.startswith("livechat GET /v2/accounts/me -> 401 ")
+    record = next(r for _, t, r in lines if t == text)
+    assert re.fullmatch(r"[0-9a-f-]{36}", record.livechat_request_id)  # type: ignore[attr-defined]
+    assert record.livechat_status == 401  # type: ignore[attr-defined]
+
+
+async def test_a_success_of_another_shape_is_livechats_error_not_ours_and_not_retried(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """JSON that does not fit what the client reads (LiveChat changed a field, a proxy answered)
+    is an `UnexpectedResponse`: sent once, naming the model and the field paths, never a value
+    nor a map's key (agents' e-mails key a ranking report), and logged for the operator."""
+    from mcp_livechat.errors import UnexpectedResponse
+    from mcp_livechat.livechat.reports import ReportQuery
+
+    async def changed(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        if "filters" in body:  # the ranking, keyed by agent: a count that is no number
+            return httpx2.Response(200, json={"records": {"jane.doe@customer.com": {"total": "many"}}})
+        if "fields" in body:  # list_agents: the second agent's id a number
+            return httpx2.Response(200, json=[{"id": "a@example.com"}, {"id": 5, "name": "Jane"}])
+        return httpx2.Response(200, json=[{"chats_summary": []}])  # an array where an object belongs
+
+    rules = {"/reports/chats/ranking": changed, "/action/list_chats": changed, "/action/list_agents": changed}
+    reading = OtherReading(sandbox.transport(), rules)  # type: ignore[arg-type]
+    caplog.set_level(logging.INFO, logger="mcp_livechat.livechat")
+    async with default_http_client(transport=reading) as client:
+        http = LiveChatHttp(client, SANDBOX_URL, f"{SANDBOX_URL}/accounts", "3.6", FAST_RETRY)
+        lc = LiveChat(http.bind(StaticCredentials(basic(constants.ACCOUNT_ID, constants.PAT))))
+        query = ReportQuery(date_from="2026-10-01T00:00:00+00:00", date_to="2026-10-31T23:59:59+00:00")
+        with pytest.raises(UnexpectedResponse) as ranked:
+            await lc.reports.ranking(query)
+        with pytest.raises(UnexpectedResponse) as listed:
+            await lc.agent.list_chats()
+        with pytest.raises(UnexpectedResponse) as agents:
+            await lc.configuration.list_agents(fields=["name"])
+    assert set(reading.applied.values()) == {1} and len(reading.applied) == 3  # never re-sent
+    assert "(list of Agent: [].id: Input should be a valid string" in str(agents.value), agents.value
+    text = str(ranked.value)
+    assert "(RankingReport: records.*.total: Input should be a valid integer" in text, text
+    assert "Retrying will not help" in text and "jane" not in text and "many" not in text
+    assert "(ChatsPage: (body): Input should be an object" in str(listed.value)
+    assert ranked.value.type == "unexpected_response" and not ranked.value.maybe_applied  # a read
+    logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert logged[0].startswith("livechat chats/ranking -> 200 unexpected_response (LiveChat answered")
+    assert "records.*.total" in logged[0] and all("jane" not in line for line in logged)

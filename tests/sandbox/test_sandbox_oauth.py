@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -34,6 +35,13 @@ UNAUTHORIZED_CLIENT = {
     "error": "unauthorized_client",
     "error_description": "The client is not authorized to request a token using this method.",
 }
+
+
+def _answer(response: httpx2.Response) -> tuple[int, dict[str, object]]:
+    """Status and error body, less the documented optional `request_id` (a UUID, checked here)."""
+    body = response.json()
+    assert uuid.UUID(body.pop("request_id"))
+    return response.status_code, body
 
 
 async def test_code_flow_s256(sb: Sandbox, client: httpx2.AsyncClient) -> None:
@@ -70,7 +78,7 @@ async def test_pkce_methods(client: httpx2.AsyncClient, method: str | None) -> N
     params = {"code_challenge": challenge} | ({"code_challenge_method": method} if method else {})
     code = await get_code(client, **params)
     bad = await exchange(client, code, code_verifier="w" * 43)
-    assert (bad.status_code, bad.json()) == (401, UNAUTHORIZED_CLIENT)
+    assert _answer(bad) == (401, UNAUTHORIZED_CLIENT)
     assert (await exchange(client, code, code_verifier=verifier)).status_code == 200
 
 
@@ -91,11 +99,11 @@ async def test_code_is_single_use_and_expires(sb: Sandbox, client: httpx2.AsyncC
     code = await get_code(client)
     assert (await exchange(client, code)).status_code == 200
     again = await exchange(client, code)
-    assert (again.status_code, again.json()) == (401, UNAUTHORIZED_CLIENT)
+    assert _answer(again) == (401, UNAUTHORIZED_CLIENT)
     late = await get_code(client)
     sb.clock.advance(121)
     expired = await exchange(client, late)
-    assert (expired.status_code, expired.json()) == (401, UNAUTHORIZED_CLIENT)
+    assert _answer(expired) == (401, UNAUTHORIZED_CLIENT)
 
 
 async def test_token_endpoint_errors(client: httpx2.AsyncClient) -> None:
@@ -116,7 +124,7 @@ async def test_token_endpoint_errors(client: httpx2.AsyncClient) -> None:
     assert no_verifier.json()["invalid_fields"] == {"code_verifier": "is required"}
     for bad in ({"client_secret": "nope"}, {"redirect_uri": CALLBACK + "/x"}, {"client_id": "f" * 32}):
         response = await exchange(client, code, code_verifier=verifier, **bad)
-        assert (response.status_code, response.json()) == (401, UNAUTHORIZED_CLIENT), bad
+        assert _answer(response) == (401, UNAUTHORIZED_CLIENT), bad
     grant = await client.post("/accounts/v2/token", data={"grant_type": "password"})
     assert (grant.status_code, grant.json()["error"]) == (403, "unsupported_grant_type")
     assert (await exchange(client, code, code_verifier=verifier)).status_code == 200
@@ -254,7 +262,7 @@ async def test_confidential_refresh_keeps_the_refresh_token(sb: Sandbox, client:
     assert sb.stats.counter(f"token_refreshed:{constants.AGENT_EMAIL}") == 2
     assert sb.stats.snapshot()["token_refreshed_per_key"][constants.AGENT_EMAIL] == 2
     unknown = await refresh(client, "nope")
-    assert (unknown.status_code, unknown.json()) == (401, UNAUTHORIZED_CLIENT)
+    assert _answer(unknown) == (401, UNAUTHORIZED_CLIENT)
     other = await refresh(
         client, first["refresh_token"], client_id=constants.PUBLIC_CLIENT_ID, client_secret=""
     )

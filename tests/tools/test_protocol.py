@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -101,8 +102,12 @@ async def test_logging_capability_and_messages_at_the_set_level(sandbox: Sandbox
                 warnings.simplefilter("ignore")
                 await client.set_logging_level("error")
             await client.call_tool("get_chat", {"chat_id": "NOSUCHCHAT"})
-    assert len(got) == 1 and got[0].level == "info" and "get_chat" in got[0].data["message"]
-    assert got[0].logger.startswith("mcp_livechat")
+    # at info, for the one call between: LiveChat's refusal, then the call's own line
+    assert [(g.level, g.logger, g.data["message"]) for g in got] == [
+        ("info", "mcp_livechat.livechat", "livechat get_chat -> 404 not_found"),
+        ("info", "mcp_livechat.tools", got[1].data["message"]),
+    ]
+    assert re.fullmatch(r"tool get_chat refused \(NotFound\) in \d+ ms", got[1].data["message"])
 
 
 async def test_log_messages_on_2026_connections_follow_the_per_request_opt_in(sandbox: Sandbox) -> None:
