@@ -52,7 +52,8 @@ Counts = Annotated[dict[str, Count], BeforeValidator(_counts)]
 
 
 class ReportModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
+    # built on first use; a number no double holds (`1e400`) is refused, as in `types.LCModel`
+    model_config = ConfigDict(extra="ignore", defer_build=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -28,8 +28,10 @@ Timestamp = Annotated[datetime, AfterValidator(_aware)] | None
 
 
 class LCModel(BaseModel):
-    # defer_build: a model's validator is built when first used, not at import (start-up time)
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+    # defer_build: a model's validator is built when first used, not at import (start-up time).
+    # allow_inf_nan=False: JSON sets no range on numbers (RFC 8259 §6), so `1e400` parses as
+    # infinity, which no result can carry (it serialises as null): such an answer is refused.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True, allow_inf_nan=False)
 
 
 class Access(LCModel):

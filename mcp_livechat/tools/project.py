@@ -99,7 +99,12 @@ def event_text(event: lc.Event) -> str:
         parts = []
         for el in event.elements or []:
             title = " — ".join(clean(str(el.get(k))) for k in ("title", "subtitle") if el.get(k))
-            buttons = [clean(str(b.get("text"))) for b in el.get("buttons") or [] if isinstance(b, dict)]
+            listed = el.get("buttons")  # a list of objects as documented; anything else shows no buttons
+            buttons = (
+                [clean(str(b.get("text"))) for b in listed if isinstance(b, dict)]
+                if isinstance(listed, list)
+                else []
+            )
             parts.append(title + (f" | buttons: {', '.join(buttons)}" if buttons else ""))
         return f"[{event.template_id or 'rich message'}: {'; '.join(p for p in parts if p)}]"
     if kind == "filled_form":

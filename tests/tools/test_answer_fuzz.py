@@ -1,0 +1,381 @@
+"""A success answer of LiveChat that is valid JSON but not what it used to be (a changed API, a
+proxy) never makes a read-only tool fail with an internal error (hypothesis).
+
+For each read-only tool with valid arguments taken from the seeded sandbox, the sandbox gives its
+real answer (`forward()`), and one of the answers the tool reads is mutated deep in its structure:
+a key dropped, a value set to null, its type changed (string, number, bool, list, object), a list
+or object emptied, an unknown key added, an item repeated. Hypothesis chooses which answer, the
+path into it and the mutation. The result must be a normal result or an `is_error` result saying
+what LiveChat did, never "internal error in the server", and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from mcp import Client
+
+from mcp_livechat import server as server_module
+from mcp_livechat.sandbox import Sandbox, constants
+from mcp_livechat.server import create_server
+from tests.conftest import sandbox_settings
+from tests.other_readings import Forward, OtherReading
+
+INTERNAL = "internal error in the server"
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))  # per case; more for a deeper search
+WEEK = {"date_from": "2026-11-01", "date_to": "2026-11-07"}
+# every LiveChat API answer a read-only tool reads (accounts too: the connection tools read only it)
+MARKERS = ("/action/", "/reports/", "/accounts/v2/")
+METRICS = ("total_chats", "duration", "response_time", "first_response_time", "ratings", "ranking",
+           "engagement", "tags", "groups", "queued_visitors")  # fmt: skip
+
+
+# ------------------------------------------------------------------ the mutations
+
+KINDS = (
+    "drop", "null", "str", "empty_str", "numeric_str", "zero", "negative", "float", "big", "true",
+    "list", "object", "wrap", "empty", "unknown_key", "duplicate", "rename_key",
+    "overflow", "huge_int", "naive_time", "date_only", "far_future", "far_past",
+)  # fmt: skip
+# 1e400 is a JSON number (RFC 8259 sets no range) that no double holds: parsers read infinity
+OVERFLOW = "\u0000overflow\u0000"
+
+
+def dumps(doc: Any) -> bytes:
+    """`doc` as JSON, with `OVERFLOW` written as the number 1e400."""
+    return json.dumps(doc).replace(json.dumps(OVERFLOW), "1e400").encode()
+
+
+Path = tuple[str, ...]  # keys; "*" is every item of a list
+
+
+def shapes(doc: Any) -> list[Path]:
+    """Every path of `doc`, list items taken together (`events/*/text`), in document order."""
+    seen: dict[Path, None] = {}
+
+    def walk(node: Any, path: Path) -> None:
+        seen.setdefault(path)
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, (*path, str(k)))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, (*path, "*"))
+
+    walk(doc, ())
+    return list(seen)
+
+
+def _nodes(doc: Any, path: Path) -> list[tuple[Any, Any, Any]]:
+    """(parent, key, node) of every node at `path` (parent None: the whole answer)."""
+    found: list[tuple[Any, Any, Any]] = []
+
+    def walk(parent: Any, key: Any, node: Any, rest: Path) -> None:
+        if not rest:
+            found.append((parent, key, node))
+        elif rest[0] == "*" and isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(node, i, item, rest[1:])
+        elif isinstance(node, dict) and rest[0] in node:
+            walk(node, rest[0], node[rest[0]], rest[1:])
+
+    walk(None, None, doc, path)
+    return found
+
+
+def _changed(node: Any, kind: str) -> Any:
+    """The value that replaces `node`."""
+    if kind == "empty":
+        return type(node)() if isinstance(node, list | dict | str) else 0
+    if kind == "unknown_key":
+        if isinstance(node, dict):
+            return {**node, "zz_unknown": {"nested": [1, "x", None]}}
+        if isinstance(node, list):
+            return [*node, {"zz_unknown": 1}]
+        return {"zz_unknown": node}
+    if kind == "duplicate":
+        return [*node, copy.deepcopy(node[0])] if isinstance(node, list) and node else [node, node]
+    if kind == "numeric_str":
+        return str(node) if isinstance(node, int | float) and not isinstance(node, bool) else "123"
+    return {
+        "null": None, "str": "x", "empty_str": "", "zero": 0, "negative": -1, "float": 1.5,
+        "big": 2**63, "true": True, "list": [], "object": {}, "wrap": [node],
+        "overflow": OVERFLOW, "huge_int": 10**30, "naive_time": "2026-11-03T10:00:00",
+        "date_only": "2026-11-03", "far_future": "9999-12-31T23:59:59.999999Z",
+        "far_past": "0001-01-01T00:00:00Z",
+    }[kind]  # fmt: skip
+
+
+def mutate(doc: Any, path: Path, kind: str) -> Any:
+    """`doc` with every node at `path` changed by `kind` (`doc` itself is left as it is)."""
+    doc = copy.deepcopy(doc)
+    for parent, key, node in reversed(_nodes(doc, path)):  # reversed: removals keep indices valid
+        if parent is None:
+            return {} if kind in ("drop", "rename_key") else _changed(node, kind)
+        if kind == "drop":
+            del parent[key]
+        elif kind == "rename_key" and isinstance(parent, dict):
+            parent["zz_renamed"] = parent.pop(key)
+        else:
+            parent[key] = _changed(node, "unknown_key" if kind == "rename_key" else kind)
+    return doc
+
+
+@dataclass(frozen=True)
+class Change:
+    call: int  # which of the tool's LiveChat requests is answered changed (0 = the first)
+    path: Path
+    kind: str
+
+    def __str__(self) -> str:
+        return f"answer #{self.call} /{'/'.join(self.path)}: {self.kind}"
+
+
+@dataclass
+class Holder:
+    """What the rule reads: the changes of the current example; and what it saw."""
+
+    changes: tuple[Change, ...] = ()
+    seen: int = 0
+    requests: list[str] = field(default_factory=list)
+    answers: list[Any] = field(default_factory=list)  # the sandbox's own, decoded
+    applied: list[str] = field(default_factory=list)
+
+    def start(self, changes: tuple[Change, ...]) -> None:
+        self.changes, self.seen, self.requests, self.answers, self.applied = changes, 0, [], [], []
+
+
+class EveryAnswer(OtherReading):
+    """`OtherReading` whose rules apply to every path containing their key (not only ending in it)."""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        path = request.url.path
+        marker = next((m for m in self.rules if m in path), None)
+        if marker is None:
+            return await self.inner.handle_async_request(request)
+        await request.aread()
+        self.applied[marker] = self.applied.get(marker, 0) + 1
+        return await self.rules[marker]({"path": path}, lambda: self.inner.handle_async_request(request))
+
+
+def mutating_rule(holder: Holder) -> Callable[[dict[str, Any], Forward], Any]:
+    async def rule(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        response = await forward()
+        raw = await response.aread()
+        index, holder.seen = holder.seen, holder.seen + 1
+        holder.requests.append(body["path"])
+        doc = json.loads(raw) if response.status_code == 200 and raw else None
+        holder.answers.append(doc)
+        mine = [c for c in holder.changes if c.call == index]
+        if doc is None or not mine:
+            return httpx2.Response(response.status_code, headers=response.headers, content=raw)
+        for change in mine:
+            doc = mutate(doc, change.path, change.kind)
+            holder.applied.append(f"{body['path']} {change}")
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        headers["content-type"] = "application/json"
+        return httpx2.Response(200, headers=headers, content=dumps(doc))
+
+    return rule
+
+
+# ------------------------------------------------------------------ the tools and their arguments
+
+
+def _org_chats(sb: Sandbox) -> list[Any]:
+    return [c for c in sb.state.chats.values() if c.organization_id == constants.ORGANIZATION_ID]
+
+
+def cases(sb: Sandbox) -> dict[str, tuple[str, dict[str, Any]]]:
+    """case id -> (tool, valid arguments), from the seeded state."""
+    chats = _org_chats(sb)
+    chat = next(c for c in chats if len(c.threads) > 1)
+    active = next(c for c in chats if c.active)
+    customer = next(c for c in sb.state.customers.values()
+                    if c.organization_id == constants.ORGANIZATION_ID and c.email
+                    and any(ch.customer_id == c.id for ch in chats))  # fmt: skip
+    thread = chat.threads[-1]
+    found = {
+        "list_chats": ("list_chats", {}),
+        "get_chat": ("get_chat", {"chat_id": chat.id}),
+        "get_chat#event": ("get_chat", {"chat_id": chat.id, "thread_id": thread.id, "event": 1}),
+        "search_archives": ("search_archives", {**WEEK, "limit": 10}),
+        "search": ("search", {"query": "order"}),
+        "search#email": ("search", {"query": customer.email}),
+        "fetch#chat": ("fetch", {"id": f"chat:{chat.id}:{thread.id}"}),
+        "fetch#customer": ("fetch", {"id": f"customer:{customer.id}"}),
+        "list_threads": ("list_threads", {"chat_id": chat.id}),
+        "list_waiting_chats": ("list_waiting_chats", {}),
+        "get_customer": ("get_customer", {"customer_id": customer.id}),
+        "get_my_profile": ("get_my_profile", {}),
+        "list_agents": ("list_agents", {"include_suspended": True}),
+        "get_agent": ("get_agent", {"agent_id": constants.AGENT_EMAIL}),
+        "list_routing_statuses": ("list_routing_statuses", {}),
+        "list_groups": ("list_groups", {}),
+        "list_tags": ("list_tags", {}),
+        "get_connection_status": ("get_connection_status", {}),
+        "connect_livechat": ("connect_livechat", {}),
+        "list_agents_for_transfer": ("list_agents_for_transfer", {"chat_id": active.id}),
+        "list_customer_bans": ("list_customer_bans", {}),
+        "agent_report": ("agent_report", WEEK),
+        "tag_report": ("tag_report", WEEK),
+    }
+    for metric in METRICS:
+        found[f"chat_report#{metric}"] = ("chat_report", {"metric": metric, **WEEK})
+    return found
+
+
+CASES = sorted(cases(Sandbox()))
+
+
+# ------------------------------------------------------------------ the server
+
+
+class Crashes(logging.Handler):
+    """The exceptions the tool boundary logged as unexpected."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and "failed unexpectedly" in str(record.msg):
+            self.records.append(record)
+
+    def last(self) -> str:
+        if not self.records:
+            return "(nothing logged)"
+        exc_type, exc, tb = self.records[-1].exc_info  # type: ignore[misc]
+        frames = [f for f in traceback.extract_tb(tb) if "mcp_livechat" in f.filename]
+        where = "\n".join(f"  {f.filename.split('mcp_livechat/')[-1]}:{f.lineno} in {f.name}: {f.line}"
+                          for f in frames[-4:])  # fmt: skip
+        return f"{exc_type.__name__}: {exc}\n{where}"  # type: ignore[union-attr]
+
+
+@dataclass
+class Live:
+    portal: BlockingPortal
+    client: Client
+    holder: Holder
+    services: list[Any]
+    crashes: Crashes
+    cases: dict[str, tuple[str, dict[str, Any]]]
+
+    def call(self, tool: str, args: dict[str, Any], changes: tuple[Change, ...] = ()) -> Any:
+        for services in self.services:
+            services.me_cache.clear()  # a changed /v2/accounts/me must not be remembered
+        self.crashes.records.clear()
+        self.holder.start(changes)
+
+        async def call() -> Any:
+            with anyio.fail_after(30):  # a changed answer must not make a tool hang either
+                return await self.client.call_tool(tool, args)
+
+        return self.portal.call(call)
+
+
+@pytest.fixture
+def live(monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+    """One sandbox, server and client per test (a portal runs them on a private loop)."""
+    sandbox = Sandbox()
+    holder = Holder()
+    reading = EveryAnswer(sandbox.transport(), dict.fromkeys(MARKERS, mutating_rule(holder)))
+    made: list[Any] = []  # the servers' `Services`, whose agent-id cache each example empties
+    original = server_module.Runtime.services
+
+    def services(self: Any) -> Any:
+        made.append(original(self))
+        return made[-1]
+
+    monkeypatch.setattr(server_module.Runtime, "services", services)
+    crashes = Crashes()
+    logging.getLogger("mcp_livechat").addHandler(crashes)
+    server, _ = create_server(sandbox_settings(toolsets="all"), transport=reading)
+    try:
+        with (
+            start_blocking_portal() as portal,
+            portal.wrap_async_context_manager(Client(server, mode="legacy")) as client,
+        ):
+            yield Live(portal, client, holder, made, crashes, cases(sandbox))
+    finally:
+        logging.getLogger("mcp_livechat").removeHandler(crashes)
+
+
+def _text(result: Any) -> str:
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+def check(live: Live, tool: str, args: dict[str, Any], changes: tuple[Change, ...]) -> Any:
+    """A normal result or an `is_error` one, never an internal error (nor a call that raises)."""
+    try:
+        result = live.call(tool, args, changes)
+    except Exception as exc:  # e.g. the client refusing a result that breaks the output schema
+        raise AssertionError(
+            f"{tool}{args}: {live.holder.applied} -> the call raised {type(exc).__name__}: {str(exc)[:300]}"
+        ) from None
+    text = _text(result)
+    assert INTERNAL not in text, f"{tool}{args}: {live.holder.applied} -> {text[:120]}\n{live.crashes.last()}"
+    return result
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_changed_answer_is_never_an_internal_error(live: Live, case: str) -> None:
+    tool, args = live.cases[case]
+    clean = live.call(tool, args)
+    assert not clean.is_error, _text(clean)  # the arguments are valid
+    answers = [(i, shapes(doc)) for i, doc in enumerate(live.holder.answers) if doc is not None]
+    assert answers, f"{tool} read no answer of LiveChat"
+    change = st.sampled_from(answers).flatmap(
+        lambda answer: st.builds(
+            Change, st.just(answer[0]), st.sampled_from(answer[1]), st.sampled_from(KINDS)
+        )
+    )
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
+    @given(changes=st.lists(change, min_size=1, max_size=3, unique=True).map(tuple))
+    def changed(changes: tuple[Change, ...]) -> None:
+        event("is_error" if check(live, tool, args, changes).is_error else "result")
+
+    try:
+        changed()
+    finally:
+        again = live.call(tool, args)  # the server keeps serving
+        assert not again.is_error, _text(again)
+
+
+# Found by this file (and by an exhaustive sweep of every path x every kind): each was an internal
+# error, or (`total`) a result whose structured content breaks the tool's output schema.
+KNOWN = {
+    "rich message buttons not a list": ("get_chat", ("thread", "events", "*", "elements", "*", "buttons"), "negative"),
+    "1e400 in a day's duration": ("chat_report#duration", ("records", "2026-11-01", "duration"), "overflow"),
+    "1e400 in a queue's max": ("chat_report#queued_visitors", ("records", "2026-11-03", "queued", "max"), "overflow"),
+    "1e400 as a report's total": ("chat_report#total_chats", ("total",), "overflow"),
+    "1e400 in the team's first response": ("agent_report", ("summary", "first_response_time"), "overflow"),
+    "1e400 in an agent's first response": ("agent_report", ("records", "smith@example.com", "first_response_time"),
+                                           "overflow"),
+    "1e400 in an agent's chatting time": ("agent_report", ("records", "smith@example.com", "chatting_time"),
+                                          "overflow"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("known", KNOWN.values(), ids=list(KNOWN))
+def test_the_known_changes(live: Live, known: tuple[str, Path, str]) -> None:
+    case, path, kind = known
+    tool, args = live.cases[case]
+    check(live, tool, args, (Change(0, path, kind),))
+    assert live.holder.applied, "the change found nothing at its path"
+    assert not live.call(tool, args).is_error  # the server keeps serving
