@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hmac
 import html
 import logging
@@ -372,7 +373,9 @@ class LoopbackReceiver:
             app, log_config=None, access_log=False, lifespan="off", log_level="warning", http="h11"
         )
         self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        # a fresh context: the receiver outlives the tool call that started it, whose log context
+        # (call id, tool) must not mark the sign-in's records
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), context=contextvars.Context())
         await asyncio.sleep(0)  # the socket already listens: connections queue until serve() accepts
 
     async def close(self) -> None:

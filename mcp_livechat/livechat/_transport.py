@@ -428,7 +428,7 @@ def _trace_ids(response: httpx2.Response) -> dict[str, str]:
     ids = {name.replace("-", "_"): headers[name] for name in _TRACE_HEADERS if name in headers}
     payload = None
     if response.status_code >= 300 and response.content:  # a success's body is not parsed again
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             payload = json.loads(response.content)
     if isinstance(payload, dict) and isinstance(payload.get("request_id"), str):
         ids["livechat_request_id"] = payload["request_id"]
@@ -459,7 +459,7 @@ def _outcome(
                   action, response, maybe_applied=not idempotent)  # fmt: skip
     try:
         payload: Any = json.loads(response.content) if response.content else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's stack
         payload = None
     err = payload.get("error") if isinstance(payload, dict) else None
     described = True

@@ -35,6 +35,8 @@ def as_json(content: bytes) -> Any:
         return json.loads(content)
     except ValueError:
         raise Malformed() from None
+    except RecursionError:  # valid JSON nested deeper than the parser's stack (~1,000 levels)
+        raise Malformed("the body is nested too deeply to read") from None
 
 
 def as_model(model: type[M]) -> Decode[M]:

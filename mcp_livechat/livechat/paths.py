@@ -1,5 +1,6 @@
 """Where in a body a validation error is, as a dotted path that names no value: map keys and
-union tags become `*` (they may be data: agents' e-mails key a ranking report), list items `[]`.
+union tags become `*` (they may be data: agents' e-mails key a ranking report's records,
+https://platform.text.com/docs/data-reporting/reports-api#ranking), list items `[]`.
 Used for `Malformed` answers (`decode`) and by the doctor's drift report."""
 
 from __future__ import annotations

@@ -99,7 +99,10 @@ def event_text(event: lc.Event) -> str:
         parts = []
         for el in event.elements or []:
             title = " — ".join(clean(str(el.get(k))) for k in ("title", "subtitle") if el.get(k))
-            listed = el.get("buttons")  # a list of objects as documented; anything else shows no buttons
+            # `elements.buttons` is an array of `button` objects
+            # (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#rich-message);
+            # anything else shows no buttons
+            listed = el.get("buttons")
             buttons = (
                 [clean(str(b.get("text"))) for b in listed if isinstance(b, dict)]
                 if isinstance(listed, list)

@@ -372,3 +372,19 @@ async def test_a_success_of_another_shape_is_livechats_error_not_ours_and_not_re
     logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert logged[0].startswith("livechat chats/ranking -> 200 unexpected_response (LiveChat answered")
     assert "records.*.total" in logged[0] and all("jane" not in line for line in logged)
+
+
+async def test_an_error_body_nested_past_the_parsers_stack_is_still_livechats_error(sandbox: Sandbox) -> None:
+    """Python's json recurses once a level: 3,000 nested arrays are valid JSON it cannot read. An
+    error answer like that is LiveChat's 5xx as ever (retried for a read), not a crash."""
+
+    async def deep(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        return httpx2.Response(503, content=b'{"error": ' + b"[" * 3000 + b"]" * 3000 + b"}")
+
+    reading = OtherReading(sandbox.transport(), {"/action/list_groups": deep})
+    async with default_http_client(transport=reading) as client:
+        http = LiveChatHttp(client, SANDBOX_URL, f"{SANDBOX_URL}/accounts", "3.6", FAST_RETRY)
+        lc = LiveChat(http.bind(StaticCredentials(basic(constants.ACCOUNT_ID, constants.PAT))))
+        with pytest.raises(ServerError) as err:
+            await lc.configuration.list_groups()
+    assert reading.applied == {"/action/list_groups": 3} and err.value.status == 503

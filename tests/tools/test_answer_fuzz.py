@@ -48,15 +48,18 @@ METRICS = ("total_chats", "duration", "response_time", "first_response_time", "r
 KINDS = (
     "drop", "null", "str", "empty_str", "numeric_str", "zero", "negative", "float", "big", "true",
     "list", "object", "wrap", "empty", "unknown_key", "duplicate", "rename_key",
-    "overflow", "huge_int", "naive_time", "date_only", "far_future", "far_past",
+    "overflow", "huge_int", "naive_time", "date_only", "far_future", "far_past", "deep",
 )  # fmt: skip
 # 1e400 is a JSON number (RFC 8259 sets no range) that no double holds: parsers read infinity
 OVERFLOW = "\u0000overflow\u0000"
+# valid JSON nested past any parser's stack (Python's json recurses once a level, ~1,000 at most)
+DEEP = "\u0000deep\u0000"
 
 
 def dumps(doc: Any) -> bytes:
-    """`doc` as JSON, with `OVERFLOW` written as the number 1e400."""
-    return json.dumps(doc).replace(json.dumps(OVERFLOW), "1e400").encode()
+    """`doc` as JSON, with `OVERFLOW` written as the number 1e400 and `DEEP` as 3,000 nested arrays."""
+    text = json.dumps(doc).replace(json.dumps(OVERFLOW), "1e400")
+    return text.replace(json.dumps(DEEP), "[" * 3000 + "]" * 3000).encode()
 
 
 Path = tuple[str, ...]  # keys; "*" is every item of a list
@@ -113,7 +116,7 @@ def _changed(node: Any, kind: str) -> Any:
     return {
         "null": None, "str": "x", "empty_str": "", "zero": 0, "negative": -1, "float": 1.5,
         "big": 2**63, "true": True, "list": [], "object": {}, "wrap": [node],
-        "overflow": OVERFLOW, "huge_int": 10**30, "naive_time": "2026-11-03T10:00:00",
+        "overflow": OVERFLOW, "deep": {"deep": DEEP}, "huge_int": 10**30, "naive_time": "2026-11-03T10:00:00",
         "date_only": "2026-11-03", "far_future": "9999-12-31T23:59:59.999999Z",
         "far_past": "0001-01-01T00:00:00Z",
     }[kind]  # fmt: skip
@@ -369,6 +372,8 @@ KNOWN = {
                                            "overflow"),
     "1e400 in an agent's chatting time": ("agent_report", ("records", "smith@example.com", "chatting_time"),
                                           "overflow"),
+    "an object nested past the parser's stack for a list": ("list_groups", (), "deep"),
+    "nesting past the parser's stack in a chat": ("get_chat", ("thread", "events", "*", "text"), "deep"),
 }  # fmt: skip
 
 
