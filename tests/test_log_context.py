@@ -86,6 +86,31 @@ async def test_concurrent_calls_keep_their_own_context(
     assert {r.tool: r.call_id for r in upstream} == lines  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("mode", ["legacy", "auto"], ids=["2025-11-25", "2026-07-28"])
+async def test_a_call_the_client_cancels_is_cancelled_not_internal(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    """A client that gives up on a slow call: the line and the metrics say `cancelled` (an alert
+    on `internal` must not fire for it), and the session keeps serving."""
+    built = create_server(sandbox_settings(), transport=sandbox.transport())
+    metrics = built.runtime.enable_metrics()  # as an HTTP server does (a stdio one counts nothing)
+    sandbox.faults.add("latency", methods=["get_chat"], latency_ms=5000)
+    with call_records(caplog) as records:
+        async with Client(built.server, mode=mode) as client:  # type: ignore[arg-type]
+            with anyio.move_on_after(0.3):
+                await client.call_tool("get_chat", {"chat_id": "NOSUCHCHAT"})
+            await anyio.sleep(0.2)
+            assert not (await client.call_tool("list_chats", {"limit": 1})).is_error
+    lines = [r.getMessage() for r in records if r.getMessage().startswith("tool ")]
+    assert re.fullmatch(r"tool get_chat cancelled in \d+ ms", lines[0]) and lines[1].startswith(
+        "tool list_chats ok"
+    )
+    assert metrics is not None
+    text = metrics.render()[0].decode()
+    assert 'mcp_livechat_tool_calls_total{outcome="cancelled",tool="get_chat"} 1.0' in text
+    assert 'outcome="internal"' not in text
+
+
 class _Nothing(BaseModel):
     pass
 
