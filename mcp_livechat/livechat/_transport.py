@@ -17,7 +17,6 @@ ignored.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import hashlib
 import json
@@ -291,7 +290,7 @@ class Transport:
             result = _outcome(response, action, cred, idempotent=idempotent, decode=decode)
         except ApiError as exc:
             self._observe(api, action, "refused" if refusal(exc) else "error", exc.type)
-            ids = _trace_ids(response)
+            ids = _trace_ids(response, exc)
             shown = [f"{k}={v}" for k, v in ids.items()]
             if isinstance(exc, UnexpectedResponse):  # what an operator needs to find the change
                 shown.insert(0, exc.message)
@@ -423,15 +422,12 @@ _TRACE_HEADERS = ("x-debug-id", "x-request-id")
 _TRACE_VALUE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-def _trace_ids(response: httpx2.Response) -> dict[str, str]:
+def _trace_ids(response: httpx2.Response, exc: ApiError) -> dict[str, str]:
     headers = response.headers
     ids = {name.replace("-", "_"): headers[name] for name in _TRACE_HEADERS if name in headers}
-    payload = None
-    if response.status_code >= 300 and response.content:  # a success's body is not parsed again
-        with contextlib.suppress(ValueError, RecursionError):
-            payload = json.loads(response.content)
-    if isinstance(payload, dict) and isinstance(payload.get("request_id"), str):
-        ids["livechat_request_id"] = payload["request_id"]
+    request_id = exc.data.get("request_id")  # read from the error body once, by `_outcome`
+    if isinstance(request_id, str):
+        ids["livechat_request_id"] = request_id
     return {k: v for k, v in ids.items() if _TRACE_VALUE.fullmatch(v)}
 
 
@@ -468,7 +464,7 @@ def _outcome(
         described = bool(kind)
     elif isinstance(err, str) and err:  # accounts server: {"error": code, "error_description": text}
         kind, message = err, payload.get("error_description") or err
-        data = {k: payload[k] for k in ("sub_error", "invalid_fields") if k in payload}
+        data = {k: payload[k] for k in ("sub_error", "invalid_fields", "request_id") if k in payload}
     else:
         kind, message, data = _STATUS_TYPES.get(status, "internal" if status >= 500 else "http_error"), "", {}
         described = False
