@@ -134,3 +134,6 @@ def configure(level: str = "WARNING", fmt: LogFormat = "text") -> None:
     root.setLevel(level)
     for name in ("uvicorn.access", "uvicorn.error", "httpx2", "authlib"):
         logging.getLogger(name).addFilter(RedactingFilter())
+    # httpx2 logs each request at INFO; the transport's own DEBUG event says as much with the
+    # action, attempt and duration, so below DEBUG one tool call stays one line
+    logging.getLogger("httpx2").setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)

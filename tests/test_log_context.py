@@ -45,6 +45,20 @@ def call_records(caplog: pytest.LogCaptureFixture) -> Iterator[list[logging.LogR
         caplog.handler.removeFilter(context)
 
 
+@contextmanager
+def configured(level: str, fmt: logs.LogFormat) -> Iterator[None]:
+    """`logs.configure` for the block; the loggers it sets are as they were afterwards."""
+    root, client = logging.getLogger(), logging.getLogger("httpx2")
+    saved = root.handlers[:], root.level, client.level
+    try:
+        logs.configure(level, fmt)
+        yield
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        client.setLevel(saved[2])
+
+
 async def test_every_call_logs_one_line_and_its_records_share_its_reference(
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -152,10 +166,7 @@ async def test_an_internal_error_quotes_the_reference_its_traceback_is_logged_un
 def test_the_text_format_appends_the_context_and_cleans_what_callers_send(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
-        logs.configure("INFO", "text")
+    with configured("INFO", "text"):
         log = logging.getLogger("mcp_livechat.tools")
         log.info("outside")
         with logs.call_context(
@@ -165,9 +176,6 @@ def test_the_text_format_appends_the_context_and_cleans_what_callers_send(
             with logs.call_context(http_request_id="gw-1"):
                 log.warning("nested")
         log.info("after")
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
     out = capsys.readouterr().err.splitlines()
     assert [line.split(" ", 2)[2] for line in out] == [
         "INFO mcp_livechat.tools: outside",
@@ -182,10 +190,7 @@ def test_json_lines_stay_json_whatever_the_message_and_keep_the_traceback(
 ) -> None:
     """Redaction runs on each value before serialising: a quote after a `code=` (uvicorn quotes a
     path, not its query) cannot break the line, and the traceback's secrets are masked too."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
-        logs.configure("INFO", "json")
+    with configured("INFO", "json"):
         log = logging.getLogger(
             "tests.access"
         )  # as uvicorn's access log words it (other tests tune uvicorn's)
@@ -195,15 +200,35 @@ def test_json_lines_stay_json_whatever_the_message_and_keep_the_traceback(
         except RuntimeError:
             with logs.call_context(call_id="c0ffee", tool="list_chats"):
                 logging.getLogger("mcp_livechat.tools").exception("tool list_chats failed unexpectedly")
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
     access, failure = (json.loads(line) for line in capsys.readouterr().err.splitlines())
     assert access["message"] == '10.0.0.1:5000 - "GET /mcp?code=<redacted>"&x=1 HTTP/1.1" 400'
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", access["time"])
     assert (failure["level"], failure["call_id"], failure["tool"]) == ("ERROR", "c0ffee", "list_chats")
     assert "RuntimeError" in failure["exc_info"] and "Traceback" in failure["exc_info"]
     assert "abcdefghijklmnop" not in failure["exc_info"] and "Bearer <redacted>" in failure["exc_info"]
+
+
+async def test_at_debug_each_livechat_request_is_one_json_event_of_its_call(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--log-level DEBUG --log-format json`: each request the call made is one object with the
+    call's context and the request's own fields, which a log pipeline can sum by action."""
+    server, _ = create_server(sandbox_settings(), transport=sandbox.transport())
+    sandbox.faults.add("server_error", count=1, methods=["list_chats"])
+    with configured("DEBUG", "json"):
+        async with Client(server) as client:
+            assert not (await client.call_tool("list_chats", {"limit": 1})).is_error
+    entries = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    events = [e for e in entries if "attempt" in e]
+    assert [
+        (e["livechat_api"], e["livechat_action"], e["attempt"], e["livechat_status"]) for e in events
+    ] == [
+        ("agent", "list_chats", 1, 500),
+        ("agent", "list_chats", 2, 200),
+    ]
+    call = next(e for e in entries if e["message"].startswith("tool list_chats ok"))
+    assert all(e["call_id"] == call["call_id"] and e["level"] == "DEBUG" for e in events)
+    assert all(isinstance(e["duration_ms"], int) for e in events)
 
 
 async def test_json_logs_over_http_carry_the_gateways_request_id_and_trace() -> None:
@@ -238,4 +263,5 @@ async def test_json_logs_over_http_carry_the_gateways_request_id_and_trace() -> 
     upstream = next(e for e in entries if e["logger"] == "mcp_livechat.livechat")
     assert upstream["call_id"] == calls[1]["call_id"] and upstream["livechat_error"] == "not_found"
     assert any(e["logger"] == "uvicorn.access" for e in entries)  # the access log, as JSON too
+    assert not [e for e in entries if e["logger"].startswith("httpx")]  # one line a call, not one a request
     assert "color_message" not in stderr

@@ -237,10 +237,12 @@ class Transport:
         retries = _Retries(self.shared.retry)
         renewed = redirected = False
         repeated = False  # an earlier attempt of this call may have been applied (idempotent calls only)
+        attempt = 0
         while True:
+            attempt += 1
             region = self.shared.learned_regions.get(_key(cred)) or cred.region
             try:
-                response = await self._attempt(method, url, content, cred, region, action)
+                response = await self._attempt(method, url, content, cred, region, api, action, attempt)
             except httpx2.TransportError as exc:
                 timed_out = isinstance(exc, httpx2.TimeoutException)
                 self._observe(api, action, "timeout" if timed_out else "unreachable", None)
@@ -298,7 +300,8 @@ class Transport:
                 logging.WARNING if isinstance(exc, ServerError | RateLimited) else logging.INFO,
                 "livechat %s -> %d %s%s", action, response.status_code, exc.type,
                 f" ({', '.join(shown)})" if shown else "",
-                extra={"livechat_status": response.status_code, "livechat_error": exc.type, **ids},
+                extra={"livechat_api": api, "livechat_action": action,
+                       "livechat_status": response.status_code, "livechat_error": exc.type, **ids},
             )  # fmt: skip
             raise
         self._observe(api, action, "ok", None)
@@ -314,22 +317,36 @@ class Transport:
             logger.debug("request observer failed", exc_info=True)
 
     async def _attempt(
-        self, method: str, url: str, content: str | None, cred: Credential, region: str | None, action: str
+        self,
+        method: str,
+        url: str,
+        content: str | None,
+        cred: Credential,
+        region: str | None,
+        api: str,
+        action: str,
+        attempt: int,
     ) -> httpx2.Response:
-        """One request with the credential and region of this attempt."""
+        """One request with the credential and region of this attempt, logged at DEBUG as one event
+        (`livechat_api`, `livechat_action`, `attempt`, `duration_ms` and the status or the error)."""
         headers = {"Authorization": cred.authorization, "Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/json"
         if region:
             headers["X-Region"] = region
+        event = {"livechat_api": api, "livechat_action": action, "attempt": attempt}
         started = time.perf_counter()
         try:
             response = await self.shared.http.request(method, url, content=content, headers=headers)
         except httpx2.TransportError as exc:
-            logger.debug("livechat %s: %s", action, type(exc).__name__)
+            ms = round((time.perf_counter() - started) * 1e3)
+            error = type(exc).__name__
+            logger.debug("livechat %s: %s after %d ms", action, error, ms,
+                         extra={**event, "duration_ms": ms, "livechat_error": error})  # fmt: skip
             raise
-        elapsed = (time.perf_counter() - started) * 1e3
-        logger.debug("livechat %s -> %d in %.0f ms", action, response.status_code, elapsed)
+        ms = round((time.perf_counter() - started) * 1e3)
+        logger.debug("livechat %s -> %d in %d ms", action, response.status_code, ms,
+                     extra={**event, "duration_ms": ms, "livechat_status": response.status_code})  # fmt: skip
         self.server_time = _http_date(response.headers.get("Date")) or self.server_time
         return response
 

@@ -252,6 +252,35 @@ async def test_debug_logs_carry_no_secret(
         assert secret not in text
 
 
+async def test_each_attempt_is_one_debug_event(
+    lc_http: LiveChatHttp, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG every request LiveChat gets, retries included, is one record with the
+    API, the action, which attempt of the call it was, how long it took and the status or the
+    transport's error."""
+    caplog.set_level(logging.DEBUG, logger="mcp_livechat.livechat")
+    lc = LiveChat(lc_http.bind(StaticCredentials(basic(constants.ACCOUNT_ID, constants.PAT))))
+    sandbox.faults.add("server_error", count=1, methods=["list_chats"])
+    sandbox.faults.add("drop", count=1, methods=["list_agents"], after_processing=False)
+    await lc.agent.list_chats(limit=1)
+    await lc.configuration.list_agents()
+    await lc.accounts.get_me()
+    fields = ("livechat_api", "livechat_action", "attempt", "livechat_status", "livechat_error")
+    events = [tuple(getattr(r, f, None) for f in fields) for r in caplog.records
+              if r.levelno == logging.DEBUG and hasattr(r, "attempt")]  # fmt: skip
+    assert events == [
+        ("agent", "list_chats", 1, 500, None),
+        ("agent", "list_chats", 2, 200, None),
+        ("configuration", "list_agents", 1, None, "RemoteProtocolError"),
+        ("configuration", "list_agents", 2, 200, None),
+        ("accounts", "GET /v2/accounts/me", 1, 200, None),
+    ]
+    durations = [r.duration_ms for r in caplog.records if hasattr(r, "attempt")]  # type: ignore[attr-defined]
+    assert all(isinstance(ms, int) and 0 <= ms < 30_000 for ms in durations)
+    first = next(r for r in caplog.records if hasattr(r, "attempt"))
+    assert re.fullmatch(r"livechat list_chats -> 500 in \d+ ms", first.getMessage())
+
+
 async def test_the_observer_hears_every_attempt(lc_http: LiveChatHttp, sandbox: Sandbox) -> None:
     heard: list[tuple[str, str, str, str | None]] = []
     lc_http.observer = lambda *event: heard.append(event)
