@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from mcp_livechat import logs
+from mcp_livechat import logs, telemetry
 from mcp_livechat.config import Settings, load_settings
 from mcp_livechat.errors import ConfigurationError, LiveChatError
 from mcp_livechat.version import __version__
@@ -197,6 +197,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = _settings_from(args)
     logs.configure(settings.log_level, settings.log_format)
+    telemetry.configure()  # OpenTelemetry's own OTEL_* variables, when an operator set them
     transport = None
     if args.sandbox:
         from mcp_livechat.sandbox import Sandbox

@@ -28,7 +28,7 @@ from mcp_livechat.connect.identity import LOCAL, ApiKeys, Caller, JwtVerifier, P
 from mcp_livechat.connect.pat import NoConnections, PatConnections
 from mcp_livechat.errors import ConfigurationError, LiveChatError
 from mcp_livechat.livechat import LazyTransport, LiveChatHttp, default_http_client
-from mcp_livechat.tools.adapter import ToolGuard, sdk_tools
+from mcp_livechat.tools.adapter import ToolGuard, TraceParent, sdk_tools
 from mcp_livechat.tools.catalogue import all_tools, tools_of
 from mcp_livechat.tools.context import ConnectionPort, Services
 from mcp_livechat.tools.prompts import PromptGuard, register_prompts
@@ -413,6 +413,7 @@ def create_server(
             PromptGuard(),
         ],
     )
+    server.middleware.insert(0, TraceParent())  # outside the SDK's own OpenTelemetry span, to parent it
     register_completions(server, runtime.services)
     register_prompts(server, offered={spec.name for spec in selection.enabled})
     return LiveChatServer(server, runtime)

@@ -28,8 +28,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn, Protocol
+from urllib.parse import urlsplit
 
 import httpx2
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
 
 from mcp_livechat.errors import (
     MAYBE_APPLIED,
@@ -50,6 +53,8 @@ from mcp_livechat.livechat.decode import Decode, Malformed, as_json
 from mcp_livechat.livechat.scopes import REQUIRED_SCOPES
 
 logger = logging.getLogger("mcp_livechat.livechat")
+_tracer = trace.get_tracer("mcp_livechat.livechat")  # a proxy: the provider installed at start, if any
+_PORTS = {"http": 80, "https": 443}
 
 Api = Literal["agent", "configuration", "reports"]
 
@@ -241,8 +246,13 @@ class Transport:
         while True:
             attempt += 1
             region = self.shared.learned_regions.get(_key(cred)) or cred.region
+            request = _Request(api, method, url, action, attempt, content, region)
             try:
-                response = await self._attempt(method, url, content, cred, region, api, action, attempt)
+                try:
+                    return await self._once(request, cred, idempotent=idempotent, decode=decode)
+                except ApiError as exc:
+                    exc.repeated = repeated
+                    raise
             except httpx2.TransportError as exc:
                 timed_out = isinstance(exc, httpx2.TimeoutException)
                 self._observe(api, action, "timeout" if timed_out else "unreachable", None)
@@ -251,12 +261,6 @@ class Transport:
                     repeated = repeated or not never_sent
                     continue
                 raise _transport_error(exc, action, maybe_applied=not (idempotent or never_sent)) from exc
-            try:
-                try:
-                    return self._decoded(api, action, response, cred, idempotent=idempotent, decode=decode)
-                except ApiError as exc:
-                    exc.repeated = repeated
-                    raise
             except AuthenticationFailed:
                 if renewed or token is not None:
                     raise
@@ -276,6 +280,52 @@ class Transport:
                 if not await retries.wait(safe=idempotent, retry_after=retry_after):
                     raise
                 repeated = repeated or isinstance(exc, ServerError)
+
+    async def _once(
+        self, request: _Request, cred: Credential, *, idempotent: bool, decode: Decode[Any]
+    ) -> Any:
+        """One attempt, sent and read, in an OpenTelemetry CLIENT span (a no-op span unless the
+        process installed a tracer provider): HTTP semantic conventions
+        (https://opentelemetry.io/docs/specs/semconv/http/http-spans/) plus LiveChat's API, action
+        and error type. Never a header, a body or a credential."""
+        path = urlsplit(request.url)
+        port = path.port or _PORTS.get(path.scheme, 443)
+        attributes: dict[str, str | int] = {  # url.full without userinfo or query, whatever the settings
+            "http.request.method": request.method, "url.full": f"{path.scheme}://{path.hostname}:{port}{path.path}",
+            "server.address": path.hostname or "", "server.port": port,
+            "livechat.api": request.api, "livechat.action": request.action,
+        }  # fmt: skip
+        if request.attempt > 1:
+            attributes["http.request.resend_count"] = request.attempt - 1
+        if request.region:
+            attributes["livechat.region"] = request.region
+        with _tracer.start_as_current_span(
+            f"{request.method} {path.path}",
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,  # an exception's text may quote LiveChat's message
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                response = await self._attempt(request, cred)
+            except httpx2.TransportError as exc:
+                span.set_attribute("error.type", type(exc).__qualname__)
+                span.set_status(StatusCode.ERROR)
+                raise
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 400:
+                span.set_attribute("error.type", str(response.status_code))
+                span.set_status(StatusCode.ERROR)
+            try:
+                return self._decoded(
+                    request.api, request.action, response, cred, idempotent=idempotent, decode=decode
+                )
+            except ApiError as exc:
+                span.set_attribute("livechat.error.type", exc.type)
+                if response.status_code < 400:  # a success of a shape this server does not read
+                    span.set_attribute("error.type", exc.type)
+                    span.set_status(StatusCode.ERROR)
+                raise
 
     def _decoded(
         self,
@@ -316,28 +366,21 @@ class Transport:
         except Exception:  # counting must never break a call
             logger.debug("request observer failed", exc_info=True)
 
-    async def _attempt(
-        self,
-        method: str,
-        url: str,
-        content: str | None,
-        cred: Credential,
-        region: str | None,
-        api: str,
-        action: str,
-        attempt: int,
-    ) -> httpx2.Response:
+    async def _attempt(self, request: _Request, cred: Credential) -> httpx2.Response:
         """One request with the credential and region of this attempt, logged at DEBUG as one event
         (`livechat_api`, `livechat_action`, `attempt`, `duration_ms` and the status or the error)."""
         headers = {"Authorization": cred.authorization, "Accept": "application/json"}
-        if content is not None:
+        if request.content is not None:
             headers["Content-Type"] = "application/json"
-        if region:
-            headers["X-Region"] = region
-        event = {"livechat_api": api, "livechat_action": action, "attempt": attempt}
+        if request.region:
+            headers["X-Region"] = request.region
+        action = request.action
+        event = {"livechat_api": request.api, "livechat_action": action, "attempt": request.attempt}
         started = time.perf_counter()
         try:
-            response = await self.shared.http.request(method, url, content=content, headers=headers)
+            response = await self.shared.http.request(
+                request.method, request.url, content=request.content, headers=headers
+            )
         except httpx2.TransportError as exc:
             ms = round((time.perf_counter() - started) * 1e3)
             error = type(exc).__name__
@@ -356,6 +399,19 @@ class Transport:
             return False
         self.shared.learned_regions[_key(cred)] = exc.region
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One attempt of a call: what is sent, where, and which attempt it is (1 = the first)."""
+
+    api: str
+    method: str
+    url: str
+    action: str
+    attempt: int
+    content: str | None
+    region: str | None
 
 
 def _path(api: Api, action: str) -> str:

@@ -26,11 +26,10 @@ import asyncio
 import inspect
 import json
 import logging
-import re
 import secrets
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from mcp import MCPError, UrlElicitationRequiredError
@@ -48,6 +47,8 @@ from mcp.types import (
     TextContent,
     ToolAnnotations,
 )
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from mcp_livechat import logs
@@ -64,8 +65,6 @@ logger = logging.getLogger("mcp_livechat.tools")
 Outcome = Literal["ok", "refused", "error", "not_connected", "cancelled", "internal"]
 
 MODERN = "2026-07-28"
-# version-trace_id-parent_id-flags; a later version may append fields, version ff is invalid
-_TRACEPARENT = re.compile(r"(?!ff)([0-9a-f]{2})-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?")
 MAX_ERROR_CHARS = 2_000  # every error result is capped: the first problems, then "and N more"
 MAX_PROBLEMS = 5
 
@@ -232,20 +231,46 @@ async def tool_context(ctx: Context[Services], *, needs_livechat: bool = True) -
 
 def _log_context(ctx: Context[Services], tool: str, call_id: str) -> dict[str, str | None]:
     """What every log record of this call carries: our reference, the tool, the JSON-RPC id and,
-    over HTTP, the gateway's `X-Request-ID` and the W3C trace id of `traceparent`
-    (https://www.w3.org/TR/trace-context/#traceparent-header), each cleaned and bounded."""
-    headers = ctx.headers or {}
+    over HTTP, the gateway's `X-Request-ID`; and the trace id of the call's span (`TraceParent`:
+    the caller's W3C `traceparent`, https://www.w3.org/TR/trace-context/#traceparent-header, or a
+    new trace when this process exports traces), each cleaned and bounded."""
+    headers = ctx.headers or _http_headers(ctx.request_context) or {}
     request_id = headers.get("x-request-id")
-    trace = _TRACEPARENT.fullmatch(headers.get("traceparent", "").strip().lower())
-    if trace and trace.group(1) == "00" and trace.group(3):  # version 00 has exactly four fields
-        trace = None
+    span = trace.get_current_span().get_span_context()
     return {
         "call_id": call_id,
         "tool": tool,
         "rpc_id": logs.clean_field(ctx.request_id),
         "http_request_id": logs.clean_field(request_id, 128) if request_id else None,
-        "trace_id": trace.group(2) if trace and trace.group(2) != "0" * 32 else None,
+        "trace_id": trace.format_trace_id(span.trace_id) if span.is_valid else None,
     }
+
+
+def _http_headers(ctx: ServerRequestContext[Any, Any]) -> Mapping[str, str] | None:
+    """The headers of the HTTP request that carried the message (every HTTP transport and era
+    attaches the request); None on stdio and in memory."""
+    headers = getattr(ctx.request, "headers", None)
+    return headers if isinstance(headers, Mapping) else None
+
+
+class TraceParent:
+    """Outermost server middleware: an HTTP request's W3C `traceparent` (and `tracestate`), as a
+    gateway sends it, parents the SDK's span of the message when its `_meta` carries no trace
+    context of its own (the SDK reads `_meta` only). Read by OpenTelemetry's propagators
+    (`OTEL_PROPAGATORS`; W3C trace context by default), which refuse a malformed header."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        headers = _http_headers(ctx)
+        if not headers or "traceparent" not in headers or "traceparent" in (ctx.meta or {}):
+            return await call_next(ctx)
+        parent = propagate.extract(headers)
+        if not trace.get_current_span(parent).get_span_context().is_valid:
+            return await call_next(ctx)
+        token = otel_context.attach(parent)
+        try:
+            return await call_next(ctx)
+        finally:
+            otel_context.detach(token)
 
 
 async def _boundary(
