@@ -20,6 +20,7 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -111,28 +112,31 @@ def _env(endpoint: str, **extra: str) -> dict[str, str]:
     return {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100", **extra}
 
 
-@pytest.mark.parametrize("mode", ["auto", "legacy"], ids=["2026-07-28", "2025-11-25"])
+@pytest.mark.parametrize("mode", ["auto", "legacy", "sse"], ids=["2026-07-28", "2025-11-25", "legacy-sse"])
 async def test_a_call_is_a_server_span_parented_by_the_gateway_with_a_client_span_per_livechat_request(
     mode: str,
 ) -> None:
-    """Over HTTP the gateway's `traceparent` header parents the SDK's `tools/call` span (both
-    eras); each request to LiveChat, a retry included, is a CLIENT span under it with the HTTP
-    semantic conventions and LiveChat's action; the log line of the call names the same trace;
-    no span carries the PAT, the arguments or a header."""
+    """Over HTTP (both eras, and the legacy SSE transport) the gateway's `traceparent` header
+    parents the SDK's `tools/call` span; each request to LiveChat is a CLIENT span under it with
+    the HTTP semantic conventions and LiveChat's action; the log line of the call names the same
+    trace and the gateway's `X-Request-ID`; no span carries the PAT, the arguments or a header."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    transport = "sse" if mode == "sse" else "http"
     with collector() as got:
         env = _env(got.url, LIVECHAT_LOG_FORMAT="json", LIVECHAT_LOG_LEVEL="INFO", OTEL_SERVICE_NAME="lc-gw")
         with running(
-            "serve", "--transport", "http", "--port", str(port), "--sandbox", ready_url=f"{base}/healthz", env=env
+            "serve", "--transport", transport, "--port", str(port), "--sandbox", ready_url=f"{base}/healthz", env=env
         ) as proc:  # fmt: skip
-            headers = {"traceparent": f"00-{TRACE}-{PARENT}-01"}
-            async with (
-                httpx2.AsyncClient(headers=headers, timeout=30) as http,
-                Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=mode) as client,  # type: ignore[arg-type]
-            ):
-                assert not (await client.call_tool("list_chats", {"limit": 1})).is_error
-                assert (await client.call_tool("get_chat", {"chat_id": "NOSUCHCHAT"})).is_error
+            headers = {"traceparent": f"00-{TRACE}-{PARENT}-01", "X-Request-ID": "gw-7"}
+            async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+                if mode == "sse":
+                    client = Client(sse_client(f"{base}/sse", headers=headers))
+                else:
+                    client = Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=mode)  # type: ignore[arg-type]
+                async with client:
+                    assert not (await client.call_tool("list_chats", {"limit": 1})).is_error
+                    assert (await client.call_tool("get_chat", {"chat_id": "NOSUCHCHAT"})).is_error
             interrupt(proc)  # the exporter flushes at exit
             stderr = proc.stderr.read() if proc.stderr else ""
     calls = [s for s in got.spans if s.name.startswith("tools/call ")]
@@ -157,7 +161,7 @@ async def test_a_call_is_a_server_span_parented_by_the_gateway_with_a_client_spa
     assert constants.PAT not in exported and "NOSUCHCHAT" not in exported and "Authorization" not in exported
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     logged = [e for e in lines if e.get("message", "").startswith("tool ")]
-    assert [e["trace_id"] for e in logged] == [TRACE, TRACE]
+    assert [(e["trace_id"], e["http_request_id"]) for e in logged] == [(TRACE, "gw-7")] * 2
 
 
 async def test_over_stdio_a_clients_meta_trace_context_parents_the_spans_and_stdout_stays_json_rpc(

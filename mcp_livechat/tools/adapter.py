@@ -234,7 +234,7 @@ def _log_context(ctx: Context[Services], tool: str, call_id: str) -> dict[str, s
     over HTTP, the gateway's `X-Request-ID`; and the trace id of the call's span (`TraceParent`:
     the caller's W3C `traceparent`, https://www.w3.org/TR/trace-context/#traceparent-header, or a
     new trace when this process exports traces), each cleaned and bounded."""
-    headers = ctx.headers or _http_headers(ctx.request_context) or {}
+    headers = ctx.headers or {}
     request_id = headers.get("x-request-id")
     span = trace.get_current_span().get_span_context()
     return {
