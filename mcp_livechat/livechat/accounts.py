@@ -58,7 +58,9 @@ class Accounts:
         )
         return me
 
-    async def update_me(self, *, name: str) -> Account | None:
-        """`PATCH /v2/accounts/me`: since v3.6 the only way to change one's own name."""
-        data = await self._t.accounts("PATCH", "/v2/accounts/me", body={"name": name}, idempotent=True)
-        return Account.model_validate(data) if isinstance(data, dict) and data.get("account_id") else None
+    async def update_me(self, *, name: str) -> None:
+        """`PATCH /v2/accounts/me`: since v3.6 the only way to change one's own name. LiveChat's
+        success status is the answer; the updated account it returns ("OK: Returns the updated
+        account.", https://platform.text.com/docs/authorization/global-accounts-api) is not read,
+        so a change in its shape can never turn an applied rename into an error."""
+        await self._t.accounts("PATCH", "/v2/accounts/me", body={"name": name}, idempotent=True)

@@ -19,6 +19,7 @@ from mcp_livechat.livechat.types import (
     ChatsPage,
     Customer,
     RoutingStatus,
+    SentEvent,
     ThreadsPage,
     TransferCandidate,
 )
@@ -117,10 +118,11 @@ class AgentChat:
 
     async def send_event(self, chat_id: str, event: Mapping[str, Any]) -> str:
         """Send one event (e.g. `{"type": "message", "text": ..., "visibility": "all"}`); its id."""
-        result = await self._t.call(
-            "agent", "send_event", {"chat_id": chat_id, "event": dict(event)}, idempotent=False
-        )
-        return str(result.get("event_id", "")) if isinstance(result, dict) else ""
+        sent: SentEvent = await self._t.call(
+            "agent", "send_event", {"chat_id": chat_id, "event": dict(event)}, idempotent=False,
+            decode=as_model(SentEvent),
+        )  # fmt: skip
+        return sent.event_id  # an answer without one is unclear: the sender looks the event up
 
     async def add_user_to_chat(
         self,

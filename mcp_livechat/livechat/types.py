@@ -296,6 +296,12 @@ class TransferCandidate(LCModel):
     total_active_chats: int | None = None
 
 
+class SentEvent(LCModel):
+    """`send_event`'s answer (https://platform.text.com/docs/messaging/agent-chat-api#send-event)."""
+
+    event_id: str = Field(min_length=1)
+
+
 class RoutingStatus(LCModel):
     agent_id: str
     status: str

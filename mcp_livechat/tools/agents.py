@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError
+from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError, refusal
 from mcp_livechat.livechat import AGENT_FIELDS
 from mcp_livechat.livechat import types as lc
 from mcp_livechat.tools import project, shapes
@@ -253,19 +253,28 @@ async def update_agent_profile(
         except PermissionDenied as exc:
             raise await _for_another(tc, target, exc) from exc
     not_applied: dict[str, str] = {}
+    unconfirmed = ""
     if name is not None:
         try:
             await tc.livechat.accounts.update_me(name=name)
             changed.append("name")
         except LiveChatError as exc:
             if not changed:
-                raise  # nothing was applied: a plain error
-            not_applied["name"] = str(exc)
+                raise  # nothing else was asked: the rename's own error
+            if refusal(exc):
+                not_applied["name"] = str(exc)
+            else:  # LiveChat's trouble, not a refusal: the rename may have happened
+                unconfirmed = str(exc)
     note = "Configuration changes can take up to 2 minutes to reach every LiveChat app."
     if not_applied:
         note = (
             f"Applied: {', '.join(changed)}. NOT applied: the name change ({not_applied['name']}) "
             "Changing one's name needs the scope accounts--all:rw. " + note
+        )
+    elif unconfirmed:
+        note = (
+            f"Applied: {', '.join(changed)}. The name change is not confirmed ({unconfirmed}) The agent"
+            " below shows the name LiveChat has now. " + note
         )
     return shapes.ProfileUpdated(
         agent=await _full_agent(tc, target), changed=changed, not_applied=not_applied or None, note=note

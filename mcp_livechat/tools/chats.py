@@ -232,7 +232,9 @@ async def send_message(
                 await delivery.join(agent, seat, step)
                 joined = step
             try:
-                event_id, looked_up = await delivery.send_once(agent, chat_id, event)
+                event_id, looked_up = await delivery.send_once(
+                    agent, chat_id, event, anchor=seat.newest_event
+                )
                 break
             except ApiError as exc:
                 if attempt == 2 or not delivery.refused_by_livechat(exc):

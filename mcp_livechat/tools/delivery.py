@@ -83,6 +83,12 @@ class Seat:
             if u.type != "customer" and u.id != self.me and (u.visibility or "all") == "all"
         ]
 
+    @property
+    def newest_event(self) -> str | None:
+        """The id of the latest thread's newest event (what a later listing must still show)."""
+        events = self.chat.thread.events if self.chat.thread else []
+        return events[-1].id if events and events[-1].id else None
+
     def just_sent(self, text: str, visibility: Visibility, now: datetime, within: float) -> lc.Event | None:
         """The requester's own message of the same text and visibility in the latest thread,
         sent less than `within` seconds before `now` (LiveChat's clock): most likely the same
@@ -293,7 +299,11 @@ async def retag(agent: AgentChat, chat_id: str, thread_id: str, tag: str, *, on:
     except (ApiError, TransportError) as exc:
         if isinstance(exc, PermissionDenied | AuthenticationFailed):
             raise
-        sent_before = isinstance(exc, TransportError) or (isinstance(exc, ApiError) and exc.repeated)
+        # LiveChat said success in a body this server cannot read: the thread's tags settle it too
+        answered_ok = isinstance(exc, ApiError) and 200 <= exc.status < 300
+        sent_before = (
+            isinstance(exc, TransportError) or (isinstance(exc, ApiError) and exc.repeated) or answered_ok
+        )
         if not (ambiguous(exc) or sent_before):
             raise
         try:
@@ -310,27 +320,57 @@ async def retag(agent: AgentChat, chat_id: str, thread_id: str, tag: str, *, on:
         return True
 
 
-def _unconfirmed(what: str, custom_id: str | None) -> LiveChatError:
+def _unconfirmed(
+    what: str, custom_id: str | None, why: str = "the chat could not be read to check"
+) -> LiveChatError:
     hint = f" Look for custom_id {custom_id!r} in get_chat before sending again." if custom_id else ""
     return TransportError(
-        f"LiveChat did not confirm {what}, and the chat could not be read to check. {MAYBE_APPLIED}{hint}",
-        maybe_applied=True,
+        f"LiveChat did not confirm {what}, and {why}. {MAYBE_APPLIED}{hint}", maybe_applied=True
     )
 
 
-async def find_event(agent: AgentChat, chat_id: str, custom_id: str) -> str | None:
-    """The id of the event carrying `custom_id` in the chat's latest thread, if there is one."""
+class CannotTell(Exception):
+    """LiveChat's answer about the chat cannot show that an event is absent."""
+
+
+async def find_event(
+    agent: AgentChat, chat_id: str, custom_id: str, *, text: str | None = None, anchor: str | None = None
+) -> str | None:
+    """The id of the event carrying `custom_id` in the chat's latest thread; None only when the
+    answer proves it is not there, else `CannotTell`. Proof of absence: the thread still holds
+    `anchor` (the newest event seen before sending: the listing reaches back past the send), and
+    no event after it is a message of the same `text` whatever its `custom_id` (an answer that
+    dropped or changed the field could hide ours). So an unclear send is followed by a second one
+    only on that evidence, never on an empty, cut or changed listing."""
     chat = await agent.get_chat(chat_id)
-    events = chat.thread.events if chat.thread else []
-    return next((e.id for e in reversed(events) if e.custom_id == custom_id), None)
+    if chat.thread is None:
+        raise CannotTell
+    events = chat.thread.events
+    found = next((e for e in reversed(events) if e.custom_id == custom_id), None)
+    if found is not None:
+        if not found.id:
+            raise CannotTell
+        return found.id
+    ids = [e.id for e in events]
+    if anchor is None or anchor not in ids:
+        raise CannotTell
+    later = events[ids.index(anchor) + 1 :]
+    if text is not None and any(e.text == text for e in later):
+        raise CannotTell
+    return None
 
 
-async def send_once(agent: AgentChat, chat_id: str, event: dict[str, object]) -> tuple[str, bool]:
-    """Send `event` (which has a `custom_id`) so that it lands at most once.
+async def send_once(
+    agent: AgentChat, chat_id: str, event: dict[str, object], *, anchor: str | None = None
+) -> tuple[str, bool]:
+    """Send `event` (which has a `custom_id`) so that it lands at most once; `anchor` is the
+    newest event of the chat read before sending (see `find_event`; without one an unclear
+    answer is reported, never followed by a second send).
 
     Returns (event id, whether it was confirmed by looking it up after an unclear answer).
     """
     custom_id = str(event["custom_id"])
+    text = event.get("text")
     for attempt in (1, 2):
         try:
             return await agent.send_event(chat_id, event), False
@@ -338,8 +378,15 @@ async def send_once(agent: AgentChat, chat_id: str, event: dict[str, object]) ->
             if not ambiguous(exc):
                 raise
             timed_out = isinstance(exc, TransportError) and exc.timed_out
-            found = await _look_up(agent, chat_id, custom_id, after_timeout=timed_out)
-            if found:
+            found = await _look_up(
+                agent,
+                chat_id,
+                custom_id,
+                text if isinstance(text, str) else None,
+                anchor,
+                after_timeout=timed_out,
+            )
+            if found is not None:
                 return found, True
             if attempt == 2:
                 raise TransportError(
@@ -349,14 +396,25 @@ async def send_once(agent: AgentChat, chat_id: str, event: dict[str, object]) ->
     raise AssertionError("unreachable")
 
 
-async def _look_up(agent: AgentChat, chat_id: str, custom_id: str, *, after_timeout: bool) -> str | None:
+async def _look_up(
+    agent: AgentChat,
+    chat_id: str,
+    custom_id: str,
+    text: str | None,
+    anchor: str | None,
+    *,
+    after_timeout: bool,
+) -> str | None:
     try:
-        found = await find_event(agent, chat_id, custom_id)
+        found = await find_event(agent, chat_id, custom_id, text=text, anchor=anchor)
         if found is None and after_timeout:
             await asyncio.sleep(LOOKUP_PAUSE)
-            found = await find_event(agent, chat_id, custom_id)
+            found = await find_event(agent, chat_id, custom_id, text=text, anchor=anchor)
     except LiveChatError as exc:
         raise _unconfirmed("the message", custom_id) from exc
+    except CannotTell:
+        why = "the chat as LiveChat showed it cannot prove the message absent"
+        raise _unconfirmed("the message", custom_id, why) from None
     return found
 
 

@@ -8,6 +8,7 @@ All customer-written text passes through `clean`.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
@@ -366,6 +367,8 @@ def _field_value(value: object) -> str | int | float | bool:
     is an empty string: the output schema allows no nulls, and "" is what an empty field reads as)."""
     if value is None:
         return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # 1e400 parses as inf, which JSON cannot carry back: "inf", not a null
     if isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):

@@ -6,7 +6,8 @@ real answer (`forward()`), and one of the answers the tool reads is mutated deep
 a key dropped, a value set to null, its type changed (string, number, bool, list, object), a list
 or object emptied, an unknown key added, an item repeated. Hypothesis chooses which answer, the
 path into it and the mutation. The result must be a normal result or an `is_error` result saying
-what LiveChat did, never "internal error in the server", and the server keeps serving.
+what LiveChat did, never "internal error in the server", and the server keeps serving. The
+mutations and the transport wrapper that applies them are in tests/answer_fuzz_kit.py.
 """
 
 from __future__ import annotations

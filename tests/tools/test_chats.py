@@ -344,3 +344,26 @@ async def test_an_event_beyond_the_result_size_limit_says_so_instead_of_sending_
         huge = await call(client, "get_chat", {"chat_id": chat.id, "event": len(chat.last_thread.events)})
     assert len(huge["lines"]) == 1 and 59_000 < len(huge["lines"][0]) <= 60_000
     assert "cut at the result size limit" in huge["note"] and "event=<its number>" not in huge["note"]
+
+
+async def test_a_tag_answered_with_an_unreadable_success_is_settled_by_the_threads_tags(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """LiveChat applies the tag and answers 200 with JSON nested past the parser's stack (a
+    success this server cannot read, never retried): the thread's tags confirm it, sent once."""
+    import httpx2
+
+    from tests.other_readings import Forward, OtherReading
+
+    async def unreadable(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        await forward()
+        return httpx2.Response(200, content=b"[" * 3000 + b"]" * 3000)
+
+    reading = OtherReading(sandbox.transport(), {"/action/tag_thread": unreadable})
+    async with connect(transport=reading) as client:
+        chat = await _active_chat_with_me(client)
+        args = {"chat_id": chat["id"], "thread_id": chat["thread_id"], "tag": "complaint"}
+        tagged = await call(client, "tag_thread", args)
+        assert "complaint" in (await call(client, "get_chat", {"chat_id": chat["id"]}))["tags"]
+    assert tagged["done"] == "tagged 'complaint' (confirmed by reading the thread)"
+    assert reading.applied["/action/tag_thread"] == 1

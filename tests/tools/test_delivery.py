@@ -424,3 +424,26 @@ async def test_a_public_reply_after_a_note_either_upgrades_the_seat_or_says_what
     assert refused.startswith(f"You are in chat {chat.id} silently") and "Nothing was written" in refused
     assert f"transfer_chat with agent_id={ME!r}" in refused
     assert after["event_id"] and texts(chat).count("Hello!") == 1
+
+
+async def test_a_rename_lost_in_livechats_trouble_is_unconfirmed_not_refused(
+    connect: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """LiveChat applies the rename and then fails every answer to it (5xx, retried as the PATCH
+    is idempotent): the result names the settings applied and says the rename is not confirmed,
+    never that it was not applied; the agent shown has the name LiveChat now has."""
+    import httpx2
+
+    from tests.other_readings import Forward, OtherReading, accounts_error
+
+    async def apply_then_fail(body: dict[str, Any], forward: Forward) -> httpx2.Response:
+        answer = await forward()
+        return accounts_error(503, "service_unavailable") if "name" in body else answer
+
+    reading = OtherReading(sandbox.transport(), {"/v2/accounts/me": apply_then_fail})
+    async with connect(transport=reading) as client:
+        result = await call(client, "update_agent_profile", {"job_title": "Nights", "name": "Agent Lost"})
+    assert result["changed"] == ["job_title"] and not result.get("not_applied")
+    assert "not confirmed" in result["note"] and "NOT applied" not in result["note"]
+    assert result["agent"]["name"] == "Agent Lost"  # it did happen, as the agent shows
+    assert reading.applied["/v2/accounts/me"] >= 2  # retried: a rename is safe to repeat
