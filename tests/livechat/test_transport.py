@@ -408,7 +408,7 @@ async def test_an_error_body_nested_past_the_parsers_stack_is_still_livechats_er
     error answer like that is LiveChat's 5xx as ever (retried for a read), not a crash."""
 
     async def deep(body: dict[str, Any], forward: Forward) -> httpx2.Response:
-        return httpx2.Response(503, content=b'{"error": ' + b"[" * 3000 + b"]" * 3000 + b"}")
+        return httpx2.Response(503, content=b'{"error": ' + b"[" * 200_000 + b"]" * 200_000 + b"}")
 
     reading = OtherReading(sandbox.transport(), {"/action/list_groups": deep})
     async with default_http_client(transport=reading) as client:

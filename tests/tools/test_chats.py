@@ -357,7 +357,7 @@ async def test_a_tag_answered_with_an_unreadable_success_is_settled_by_the_threa
 
     async def unreadable(body: dict[str, Any], forward: Forward) -> httpx2.Response:
         await forward()
-        return httpx2.Response(200, content=b"[" * 3000 + b"]" * 3000)
+        return httpx2.Response(200, content=b"[" * 200_000 + b"]" * 200_000)
 
     reading = OtherReading(sandbox.transport(), {"/action/tag_thread": unreadable})
     async with connect(transport=reading) as client:
