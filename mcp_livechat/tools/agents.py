@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from mcp_livechat.errors import ApiError, LiveChatError, PermissionDenied, UserInputError, refusal
 from mcp_livechat.livechat import AGENT_FIELDS
 from mcp_livechat.livechat import types as lc
-from mcp_livechat.tools import project, shapes
+from mcp_livechat.tools import delivery, project, shapes
 from mcp_livechat.tools.args import Stripped
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
@@ -248,10 +248,17 @@ async def update_agent_profile(
     if not changed and name is None:
         raise UserInputError("nothing to change: give at least one setting")
     if changed:
+        config = tc.livechat.configuration
         try:
-            await tc.livechat.configuration.update_agent(target, **settings)  # type: ignore[arg-type]
+            await config.update_agent(target, **settings)  # type: ignore[arg-type]
         except PermissionDenied as exc:
             raise await _for_another(tc, target, exc) from exc
+        except LiveChatError as exc:
+
+            async def updated() -> bool:  # an answer that cannot be read: the agent settles it
+                return _holds(await config.get_agent(target, fields=AGENT_FIELDS), settings)
+
+            await delivery.confirm_by_reading(exc, updated)
     not_applied: dict[str, str] = {}
     unconfirmed = ""
     if name is not None:
@@ -281,6 +288,35 @@ async def update_agent_profile(
     )
 
 
+def _holds(agent: lc.Agent, settings: dict[str, Any]) -> bool:
+    """Whether the agent, read back, has every setting asked for (lists as sets: LiveChat keeps no
+    documented order). A setting LiveChat shows in another form (say, a normalised time) is not
+    recognised, which leaves the write unconfirmed, never wrongly confirmed."""
+    schedule = agent.work_scheduler
+    now: dict[str, Any] = {
+        "job_title": agent.job_title,
+        "max_chats_count": agent.max_chats_count,
+        "login_status": agent.login_status,
+        "groups": {(g.id, g.priority or "normal") for g in agent.groups or ()},
+        "notifications": set(agent.notifications or ()),
+        "email_subscriptions": set(agent.email_subscriptions or ()),
+        "work_scheduler": schedule
+        and (schedule.timezone, {(r.day, r.enabled, r.start, r.end) for r in schedule.schedule}),
+    }
+    asked = dict(settings)
+    if asked.get("groups") is not None:
+        asked["groups"] = {(g["id"], g["priority"]) for g in asked["groups"]}
+    for key in ("notifications", "email_subscriptions"):
+        if asked.get(key) is not None:
+            asked[key] = set(asked[key])
+    if (work := asked.get("work_scheduler")) is not None:
+        asked["work_scheduler"] = (
+            work["timezone"],
+            {(r["day"], r["enabled"], r["start"], r["end"]) for r in work["schedule"]},
+        )
+    return all(now[k] == v for k, v in asked.items() if v is not None)
+
+
 @tool(
     toolset="agents",
     title="Set routing status",
@@ -300,6 +336,12 @@ async def set_routing_status(
         await tc.livechat.agent.set_routing_status(status, target)
     except PermissionDenied as exc:
         raise await _for_another(tc, target, exc) from exc
+    except LiveChatError as exc:
+
+        async def now_set() -> bool:  # an answer that cannot be read: the routing status settles it
+            return await _routing_status(tc, target) == status
+
+        await delivery.confirm_by_reading(exc, now_set)
     return lc.RoutingStatus(agent_id=target, status=status)
 
 

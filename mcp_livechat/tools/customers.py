@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from mcp_livechat import models as m
-from mcp_livechat.errors import UserInputError
-from mcp_livechat.tools import project
+from mcp_livechat.errors import LiveChatError, UserInputError
+from mcp_livechat.livechat import types as lc
+from mcp_livechat.tools import delivery, project
 from mcp_livechat.tools.args import Stripped
 from mcp_livechat.tools.context import ToolContext
 from mcp_livechat.tools.spec import ToolSpec, tool
@@ -81,15 +82,35 @@ async def update_customer(
     changed = [k for k, v in changes.items() if v is not None]
     if not changed:
         raise UserInputError("give at least one of name, email, phone_number, session_fields")
-    await tc.livechat.agent.update_customer(
-        customer_id,
-        name=name,
-        email=email,
-        phone_number=phone_number,
-        session_fields=[{k: v} for k, v in session_fields.items()] if session_fields is not None else None,
-    )
-    customer = await tc.livechat.agent.get_customer(customer_id)
+    agent = tc.livechat.agent
+    fields = [{k: v} for k, v in session_fields.items()] if session_fields is not None else None
+    try:
+        await agent.update_customer(
+            customer_id, name=name, email=email, phone_number=phone_number, session_fields=fields
+        )
+    except LiveChatError as exc:
+        read: list[lc.Customer] = []
+
+        async def updated() -> bool:  # an answer that cannot be read: the profile says whether it took
+            read.append(await agent.get_customer(customer_id))
+            return _shows(read[-1], changes)
+
+        await delivery.confirm_by_reading(exc, updated)
+        customer = read[-1]
+    else:
+        customer = await agent.get_customer(customer_id)
     return m.CustomerUpdated(customer=project.customer(customer), changed=changed)
+
+
+def _shows(customer: lc.Customer, changes: dict[str, Any]) -> bool:
+    """Whether the profile holds every change asked for, as given (session fields: all of them,
+    replaced)."""
+    fields: dict[str, Any] = {}
+    for field in customer.session_fields:
+        fields.update(field)
+    now = {"name": customer.name, "email": customer.email, "phone_number": customer.phone_number,
+           "session_fields": fields}  # fmt: skip
+    return all(now[k] == v for k, v in changes.items() if v is not None)
 
 
 TOOLS: tuple[ToolSpec, ...] = (

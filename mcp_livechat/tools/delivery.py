@@ -299,11 +299,8 @@ async def retag(agent: AgentChat, chat_id: str, thread_id: str, tag: str, *, on:
     except (ApiError, TransportError) as exc:
         if isinstance(exc, PermissionDenied | AuthenticationFailed):
             raise
-        # LiveChat said success in a body this server cannot read: the thread's tags settle it too
-        answered_ok = isinstance(exc, ApiError) and 200 <= exc.status < 300
-        sent_before = (
-            isinstance(exc, TransportError) or (isinstance(exc, ApiError) and exc.repeated) or answered_ok
-        )
+        repeated = isinstance(exc, ApiError) and exc.repeated
+        sent_before = isinstance(exc, TransportError) or repeated or answered_ok(exc)
         if not (ambiguous(exc) or sent_before):
             raise
         try:
@@ -418,11 +415,26 @@ async def _look_up(
     return found
 
 
+def answered_ok(exc: BaseException) -> bool:
+    """LiveChat answered a success status in a body this server cannot read (not JSON, or not the
+    shape it expects): it says the write was done, in words that cannot be checked."""
+    return isinstance(exc, ApiError) and 200 <= exc.status < 300
+
+
+def unsettled(exc: BaseException) -> bool:
+    """Only LiveChat's state can tell whether the write behind `exc` happened: an unclear answer
+    (`ambiguous`), a success this server cannot read (`answered_ok`), or no answer at all (an
+    idempotent write whose repeats were all lost is not `ambiguous`, since sending it again is
+    harmless, but it may have been applied all the same)."""
+    return ambiguous(exc) or answered_ok(exc) or isinstance(exc, TransportError)
+
+
 async def confirm_by_reading(exc: LiveChatError, happened: Callable[[], Awaitable[bool]]) -> None:
-    """After an answer that leaves open whether a write happened (`ambiguous`), read LiveChat's
+    """After an answer that leaves open whether a write happened (`unsettled`), read LiveChat's
     state: return if it shows the write done; otherwise (or if the read fails) raise `exc`, which
-    says the write may or may not have happened. Any other error is raised as it is."""
-    if not ambiguous(exc):
+    says what LiveChat answered (and, for a write that is not idempotent, that it may or may not
+    have happened). Any other error (a refusal) is raised as it is, unread."""
+    if not unsettled(exc):
         raise exc
     try:
         if await happened():

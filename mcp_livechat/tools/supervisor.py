@@ -71,7 +71,15 @@ async def leave_chat(tc: ToolContext, chat_id: ChatId) -> m.Done:
       open_world=True)  # fmt: skip
 async def follow_chat(tc: ToolContext, chat_id: ChatId) -> m.Done:
     """Follow a chat without joining: its changes reach you until it ends or you unfollow."""
-    await tc.livechat.agent.follow_chat(chat_id)
+    try:
+        await tc.livechat.agent.follow_chat(chat_id)
+    except LiveChatError as exc:
+
+        async def followed() -> bool:  # an answer that cannot be read: the chat says whether it took
+            return (await tc.livechat.agent.get_chat(chat_id)).is_followed is True
+
+        await delivery.confirm_by_reading(exc, followed)
+        return m.Done(done=f"following chat {chat_id} (confirmed by reading the chat)")
     return m.Done(done=f"following chat {chat_id}")
 
 

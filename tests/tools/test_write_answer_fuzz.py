@@ -6,7 +6,8 @@ For each tool that writes, with valid arguments taken from the seeded sandbox, t
 the seeded state show the answers the tool reads: a clean one (which must succeed), and one per
 write action of the tool where every answer to that write is unreadable (JSON nested past the
 parser's stack: the only success body the writes' plain-JSON decoding refuses), which takes the
-tool down its checking path (reading the chat, the tags or the bans back, looking a message up).
+tool down its checking path (reading back the chat, the tags, the bans, the customer, the agent or
+the routing status, looking a message up).
 Hypothesis picks one of those runs, then one to three of its answers (the write's own among
 them) and, for each, a path into it and a mutation (tests/answer_fuzz_kit.py, as for the
 read-only tools in tests/tools/test_answer_fuzz.py). Every example starts from the same seeded
