@@ -6,7 +6,7 @@ LiveChatError                       base; every message is safe to show (no toke
 ├── UserInputError(argument)        a tool argument the model must fix
 ├── NotConnected(connect_url)       this person has not connected LiveChat yet
 ├── ReconnectRequired(connect_url)  the stored grant was rejected or revoked: connect again
-├── TransportError(maybe_applied)    network failure or timeout (chained with `from`)
+├── TransportError(maybe_applied, sent)  network failure or timeout (chained with `from`)
 └── ApiError(status, type, message, data, described)     LiveChat answered with an error
     ├── AuthenticationFailed        `authentication`: the credential was refused
     ├── PermissionDenied(missing_scopes)      `authorization`, `missing_access`
@@ -20,7 +20,9 @@ LiveChatError                       base; every message is safe to show (no toke
 
 `maybe_applied` marks an *ambiguous* answer to a write that is not safe to repeat (a timeout, a
 dropped connection, a 5xx, a 2xx whose body is not JSON): LiveChat may have done it. Such an
-error never says "retry"; it says to check the current state first (`ambiguous(exc)`).
+error never says "retry"; it says to check the current state first (`ambiguous(exc)`). A
+`TransportError` whose `sent` is false never reached LiveChat (no connection at any attempt): the
+write certainly did not happen.
 
 Who raises what: only `livechat._transport` (and `livechat.accounts` for the accounts-server
 dialect) create `ApiError`s; only `connect` creates the connection errors; tools raise
@@ -74,12 +76,17 @@ class ReconnectRequired(NotConnected):
 
 
 class TransportError(LiveChatError):
-    """LiveChat could not be reached, or did not answer in time."""
+    """LiveChat could not be reached, or did not answer in time. `sent`: whether any attempt may
+    have reached LiveChat (False only when every attempt failed before sending: no connection, no
+    free connection in the pool)."""
 
-    def __init__(self, message: str, *, maybe_applied: bool = False, timed_out: bool = False) -> None:
+    def __init__(
+        self, message: str, *, maybe_applied: bool = False, timed_out: bool = False, sent: bool = True
+    ) -> None:
         super().__init__(message)
         self.maybe_applied = maybe_applied
         self.timed_out = timed_out
+        self.sent = sent
 
 
 MAYBE_APPLIED = "The change may or may not have been applied: check the current state before retrying."

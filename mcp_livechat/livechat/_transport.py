@@ -260,7 +260,8 @@ class Transport:
                 if await retries.wait(safe=idempotent or never_sent, retry_after=None):
                     repeated = repeated or not never_sent
                     continue
-                raise _transport_error(exc, action, maybe_applied=not (idempotent or never_sent)) from exc
+                maybe, sent = not (idempotent or never_sent), repeated or not never_sent
+                raise _transport_error(exc, action, maybe_applied=maybe, sent=sent) from exc
             except AuthenticationFailed:
                 if renewed or token is not None:
                     raise
@@ -442,12 +443,14 @@ def _key(cred: Credential) -> str:
     return hashlib.sha256(cred.authorization.encode()).hexdigest()[:24]
 
 
-def _transport_error(exc: httpx2.TransportError, action: str, *, maybe_applied: bool) -> TransportError:
+def _transport_error(
+    exc: httpx2.TransportError, action: str, *, maybe_applied: bool, sent: bool
+) -> TransportError:
     timed_out = isinstance(exc, httpx2.TimeoutException)
     kind = "timed out" if timed_out else "could not be reached"
     message = f"LiveChat {kind} during {action} ({type(exc).__name__})."
     message += f" {MAYBE_APPLIED}" if maybe_applied else " Retry in a moment."
-    return TransportError(message, maybe_applied=maybe_applied, timed_out=timed_out)
+    return TransportError(message, maybe_applied=maybe_applied, timed_out=timed_out, sent=sent)
 
 
 def _clean(text: object, cred: Credential | None, limit: int = 300) -> str:

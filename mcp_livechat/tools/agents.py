@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
@@ -289,19 +290,25 @@ async def update_agent_profile(
 
 
 def _holds(agent: lc.Agent, settings: dict[str, Any]) -> bool:
-    """Whether the agent, read back, has every setting asked for (lists as sets: LiveChat keeps no
-    documented order). A setting LiveChat shows in another form (say, a normalised time) is not
-    recognised, which leaves the write unconfirmed, never wrongly confirmed."""
+    """Whether the agent read back (https://platform.text.com/docs/management/configuration-api#get-agent)
+    has every setting asked for (#update-agent). Lists compare as sets: the docs promise no order
+    for them. A field the answer lacks is None, never an empty list, and a setting shown in another
+    form (a normalised time, the day-keyed schedule of older versions) is not recognised: either
+    leaves the write unconfirmed, never wrongly confirmed."""
+
+    def members(items: list[Any] | None, key: Callable[[Any], Any]) -> set[Any] | None:
+        return None if items is None else {key(i) for i in items}
+
     schedule = agent.work_scheduler
+    days = members(schedule.schedule, _day) if schedule and schedule.schedule else None
     now: dict[str, Any] = {
         "job_title": agent.job_title,
         "max_chats_count": agent.max_chats_count,
         "login_status": agent.login_status,
-        "groups": {(g.id, g.priority or "normal") for g in agent.groups or ()},
-        "notifications": set(agent.notifications or ()),
-        "email_subscriptions": set(agent.email_subscriptions or ()),
-        "work_scheduler": schedule
-        and (schedule.timezone, {(r.day, r.enabled, r.start, r.end) for r in schedule.schedule}),
+        "groups": members(agent.groups, lambda g: (g.id, g.priority or "normal")),
+        "notifications": members(agent.notifications, str),
+        "email_subscriptions": members(agent.email_subscriptions, str),
+        "work_scheduler": (schedule.timezone, days) if schedule and days is not None else None,
     }
     asked = dict(settings)
     if asked.get("groups") is not None:
@@ -310,11 +317,12 @@ def _holds(agent: lc.Agent, settings: dict[str, Any]) -> bool:
         if asked.get(key) is not None:
             asked[key] = set(asked[key])
     if (work := asked.get("work_scheduler")) is not None:
-        asked["work_scheduler"] = (
-            work["timezone"],
-            {(r["day"], r["enabled"], r["start"], r["end"]) for r in work["schedule"]},
-        )
+        asked["work_scheduler"] = (work["timezone"], {_day(lc.ScheduleRange(**r)) for r in work["schedule"]})
     return all(now[k] == v for k, v in asked.items() if v is not None)
+
+
+def _day(r: lc.ScheduleRange) -> tuple[str, bool, str | None, str | None]:
+    return (r.day, r.enabled, r.start, r.end)
 
 
 @tool(

@@ -93,7 +93,7 @@ async def update_customer(
 
         async def updated() -> bool:  # an answer that cannot be read: the profile says whether it took
             read.append(await agent.get_customer(customer_id))
-            return _shows(read[-1], changes)
+            return _shows(read[-1], {**changes, "session_fields": fields})
 
         await delivery.confirm_by_reading(exc, updated)
         customer = read[-1]
@@ -103,13 +103,11 @@ async def update_customer(
 
 
 def _shows(customer: lc.Customer, changes: dict[str, Any]) -> bool:
-    """Whether the profile holds every change asked for, as given (session fields: all of them,
-    replaced)."""
-    fields: dict[str, Any] = {}
-    for field in customer.session_fields:
-        fields.update(field)
+    """Whether the profile read back (https://platform.text.com/docs/messaging/agent-chat-api#get-customer)
+    holds every change asked for, as sent (#update-customer): the session fields exactly, in order
+    ("Respects the order of items"), since they replace the old ones."""
     now = {"name": customer.name, "email": customer.email, "phone_number": customer.phone_number,
-           "session_fields": fields}  # fmt: skip
+           "session_fields": customer.session_fields}  # fmt: skip
     return all(now[k] == v for k, v in changes.items() if v is not None)
 
 

@@ -300,7 +300,7 @@ async def retag(agent: AgentChat, chat_id: str, thread_id: str, tag: str, *, on:
         if isinstance(exc, PermissionDenied | AuthenticationFailed):
             raise
         repeated = isinstance(exc, ApiError) and exc.repeated
-        sent_before = isinstance(exc, TransportError) or repeated or answered_ok(exc)
+        sent_before = (isinstance(exc, TransportError) and exc.sent) or repeated or answered_ok(exc)
         if not (ambiguous(exc) or sent_before):
             raise
         try:
@@ -423,10 +423,11 @@ def answered_ok(exc: BaseException) -> bool:
 
 def unsettled(exc: BaseException) -> bool:
     """Only LiveChat's state can tell whether the write behind `exc` happened: an unclear answer
-    (`ambiguous`), a success this server cannot read (`answered_ok`), or no answer at all (an
-    idempotent write whose repeats were all lost is not `ambiguous`, since sending it again is
-    harmless, but it may have been applied all the same)."""
-    return ambiguous(exc) or answered_ok(exc) or isinstance(exc, TransportError)
+    (`ambiguous`), a success this server cannot read (`answered_ok`), or no answer to a request
+    that reached LiveChat (an idempotent write whose answers were all lost is not `ambiguous`,
+    since sending it again is harmless, but it may have been applied all the same). A request that
+    never left this server is not: the state, whatever it is, was not made by it."""
+    return ambiguous(exc) or answered_ok(exc) or (isinstance(exc, TransportError) and exc.sent)
 
 
 async def confirm_by_reading(exc: LiveChatError, happened: Callable[[], Awaitable[bool]]) -> None:
