@@ -299,10 +299,8 @@ async def retag(agent: AgentChat, chat_id: str, thread_id: str, tag: str, *, on:
     except (ApiError, TransportError) as exc:
         if isinstance(exc, PermissionDenied | AuthenticationFailed):
             raise
-        repeated = isinstance(exc, ApiError) and exc.repeated
-        sent_before = (isinstance(exc, TransportError) and exc.sent) or repeated or answered_ok(exc)
-        if not (ambiguous(exc) or sent_before):
-            raise
+        if not (unsettled(exc) or (isinstance(exc, ApiError) and exc.repeated)):
+            raise  # a refusal of the first attempt: LiveChat's answer as it is
         try:
             chat = await agent.get_chat(chat_id, thread_id)
         except LiveChatError:
