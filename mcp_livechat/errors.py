@@ -120,7 +120,11 @@ class ApiError(LiveChatError):
 
     def __str__(self) -> str:
         where = f" in {self.action}" if self.action else ""
-        return f"LiveChat error{where} ({self.type}): {self.message}{self.advice()}"
+        advice = self.advice()
+        # LiveChat's messages often end without a stop ("Wrong format of request"): end the
+        # sentence before the advice starts another.
+        stop = "." if advice and self.message and self.message[-1] not in ".!?" else ""
+        return f"LiveChat error{where} ({self.type}): {self.message}{stop}{advice}"
 
     def advice(self) -> str:
         """One sentence telling the caller what to do next; empty when there is nothing to add."""

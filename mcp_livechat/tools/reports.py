@@ -37,6 +37,19 @@ MAX_DAYS_PLAIN = 366  # agent_report and tag_report, which have no distribution
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
 
+def _rfc3339(moment: datetime | None) -> str | None:
+    """`moment` as RFC 3339, the form of `filters.from` and `filters.to`
+    (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters),
+    in the report's own zone, or in UTC when that zone's offset then had seconds (Africa/Monrovia
+    until 1972: -00:44:30), which RFC 3339's `+HH:MM` cannot spell. The instant is the same."""
+    if moment is None:
+        return None
+    offset = moment.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat()
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """A report's range and time zone; no range means LiveChat's default, the last seven days."""
@@ -47,11 +60,11 @@ class Window:
 
     @property
     def sent_from(self) -> str | None:
-        return self.start.isoformat() if self.start else None
+        return _rfc3339(self.start)
 
     @property
     def sent_to(self) -> str | None:
-        return self.end.isoformat() if self.end else None
+        return _rfc3339(self.end)
 
     def query(self, distribution: Distribution | None = None, **filters: Any) -> ReportQuery:
         return ReportQuery(

@@ -17,6 +17,7 @@ from mcp_livechat.errors import (
     RateLimited,
     ServerError,
     TransportError,
+    ValidationFailed,
 )
 from mcp_livechat.livechat import (
     Credential,
@@ -417,3 +418,17 @@ async def test_an_error_body_nested_past_the_parsers_stack_is_still_livechats_er
         with pytest.raises(ServerError) as err:
             await lc.configuration.list_groups()
     assert reading.applied == {"/action/list_groups": 3} and err.value.status == 503
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("Wrong format of request", "Wrong format of request. Fix the request and try again."),
+        ("Chat not found.", "Chat not found. Fix the request and try again."),
+        ("Is this right?", "Is this right? Fix the request and try again."),
+    ],
+)
+def test_livechats_message_ends_its_sentence_before_the_advice(message: str, shown: str) -> None:
+    exc = ValidationFailed(message, status=400, type="validation", action="list_chats")
+    assert str(exc) == f"LiveChat error in list_chats (validation): {shown}"
+    assert str(ApiError(message, status=400, type="other")) == f"LiveChat error (other): {message}"

@@ -288,3 +288,17 @@ def test_rows_of_the_documented_example() -> None:
     assert table.summary == {"chats": 369, "continuous": 156} and not table.notes
     odd = periodic_table("total_chats", {"2021-04-08 (Thu)": report.records["2021-04-08"]}, days)
     assert [row[0] for row in odd.rows] == ["2021-04-08 (Thu)"] and "own labels" in odd.notes[0]
+
+
+async def test_an_offset_with_seconds_is_sent_in_utc(connect: Callable[..., Any], recorder: Recorder) -> None:
+    """Africa/Monrovia was 44 min 30 s behind UTC until 1972: RFC 3339 has no seconds in an offset,
+    so that range goes in UTC, the same instants, and LiveChat's days stay Monrovia's."""
+    async with connect(toolsets="reports", transport=recorder) as client:
+        args = {"metric": "total_chats", "date_from": "1971-03-01", "date_to": "1971-03-02",
+                "timezone": "Africa/Monrovia"}  # fmt: skip
+        report = await call(client, "chat_report", args)
+    (sent,) = recorder.sent
+    window = {"from": "1971-03-01T00:44:30+00:00", "to": "1971-03-03T00:44:29.999999+00:00"}
+    assert sent.body["filters"] == window and sent.body["timezone"] == "Africa/Monrovia"
+    assert (report["from"], report["to"]) == (window["from"], window["to"])
+    assert [row[0] for row in report["buckets"]] == ["1971-03-01", "1971-03-02"]
