@@ -133,9 +133,39 @@ async def test_other_parameter_rules(client: httpx2.AsyncClient) -> None:
         t for t in await archived(client, RANGE_31) if t["properties"].get("lc2", {}).get("greeting_id")
     ]
     assert from_greetings["total"] == len(greeted) > 0 and list(from_greetings["records"]) == DAYS_31
-    ignored = {**RANGE_31, "sales": {"exists": True}, "forms": [{"type": "pre_chat"}], "whatever": 1}
+    ignored = {**RANGE_31, "whatever": 1}  # an undocumented filter
     plain = await report_ok(client, "chats/total_chats", {"filters": RANGE_31})
     assert await report_ok(client, "chats/total_chats", {"filters": ignored}) == plain
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"forms": "x"},  # "`array`" in the docs' table
+        {"forms": {"type": "pre_chat"}},
+        {"forms": ["pre_chat"]},
+        {"forms": [{"type": "survey"}]},
+        {"forms": [{"type": "pre_chat", "values": "154417206262602571:0"}]},
+        {"forms": [{"type": "pre_chat", "exclude_values": [0]}]},
+        {"forms": [{"type": "pre_chat", "from": RANGE_31["from"]}]},  # half a window
+        {"forms": [{"type": "pre_chat", "from": "2026-10-21", "to": "2026-11-20"}]},
+        {"forms": [{"type": "pre_chat", "exists": "yes"}]},
+        {"forms": [{"type": "pre_chat", "groups": {"values": ["1"]}}]},
+        {"forms": [{"type": "pre_chat", "answers": ["x"]}]},
+        {"sales": {"values": ["1"]}},
+        {"goals": {"exists": "true"}},
+        {"goals": {"values": [1], "exclude_values": [2]}},
+        {"greetings": {"values": [1], "exists": True}},
+        {"greetings": {"groups": {"values": ["0"]}}},
+        {"agent_response": {"first": True, "groups": {"values": ["0"]}}},
+    ],
+)
+async def test_malformed_sales_goals_greetings_forms_filters_are_validation_errors(
+    client: httpx2.AsyncClient, extra: Any
+) -> None:
+    status, error = await report_error(client, "chats/total_chats", {"filters": {**RANGE_31, **extra}})
+    assert (status, error["type"]) == (400, "validation")
+    assert str(next(iter(extra))) in error["message"]
 
 
 @pytest.mark.parametrize("distribution", ["hour", "day", "day-hours", "month", "year"])

@@ -65,6 +65,73 @@ async def test_filters_select_the_same_threads_as_list_archives(client: httpx2.A
     assert groups["total"] == sum(bool({1, 2} & set(t["access"]["group_ids"])) for t in everything)
 
 
+PURPOSE = "154417206262602571"  # the seeded pre-chat form's "Chat purpose" field
+
+
+def _prechat_answers(thread: Any) -> set[str] | None:
+    """The answer ids of the thread's filled pre-chat form, None without one."""
+    forms = [e for e in thread["events"] if e["type"] == "filled_form" and e.get("form_type") == "prechat"]
+    if not forms:
+        return None
+    return {
+        f"{f['id']}:{f['answer']['id']}" for e in forms for f in e["fields"] if isinstance(f["answer"], dict)
+    }
+
+
+async def test_sales_goals_greetings_forms_and_first_response_groups_select_threads(
+    client: httpx2.AsyncClient, sb: Sandbox
+) -> None:
+    everything = await archived(client, RANGE_31)
+
+    async def total(extra: dict[str, Any]) -> int:
+        body = {"filters": {**RANGE_31, **extra}}
+        return int((await report_ok(client, "chats/total_chats", body))["total"])
+
+    # The sandbox records no sales and no goals, so no thread has one.
+    for name in ("sales", "goals"):
+        assert await total({name: {"exists": True}}) == await total({name: {"values": [1]}}) == 0
+        assert (
+            await total({name: {"exists": False}})
+            == await total({name: {"exclude_values": [1]}})
+            == len(everything)
+        )
+    prechat = {t["id"]: _prechat_answers(t) for t in everything}
+    filled = [i for i, a in prechat.items() if a is not None]
+    support = [i for i, a in prechat.items() if a and f"{PURPOSE}:0" in a]
+    assert 0 < len(support) <= len(filled) < len(everything)
+    assert await total({"forms": [{"type": "pre_chat"}]}) == len(everything)  # no condition in the entry
+    assert await total({"forms": [{"type": "pre_chat", "exists": True}]}) == len(filled)
+    assert await total({"forms": [{"type": "pre_chat", "exists": False}]}) == len(everything) - len(filled)
+    assert await total({"forms": [{"type": "post_chat", "exists": True}]}) == 0  # none is seeded
+    assert await total({"forms": [{"type": "pre_chat", "values": [f"{PURPOSE}:0"]}]}) == len(support)
+    assert await total({"forms": [{"type": "pre_chat", "exclude_values": [f"{PURPOSE}:0"]}]}) == len(
+        everything
+    ) - len(support)
+    before = {"from": "2020-01-01T00:00:00Z", "to": "2020-01-02T00:00:00Z"}
+    assert await total({"forms": [{"type": "pre_chat", "exists": True, **before}]}) == 0
+    in_one = [t for t in everything if t["id"] in filled and 1 in t["access"]["group_ids"]]
+    in_group = {"type": "pre_chat", "exists": True, "groups": {"values": [1]}}
+    assert await total({"forms": [in_group]}) == len(in_one)
+    both = [{"type": "pre_chat", "exists": True}, {"type": "pre_chat", "values": [f"{PURPOSE}:0"]}]
+    assert await total({"forms": both}) == len(support)  # every entry must match
+
+    greeting = {t["id"]: t["properties"].get("lc2", {}).get("greeting_id") for t in everything}
+    assert 0 < sum(g == 2 for g in greeting.values()) < sum(g is not None for g in greeting.values())
+    assert await total({"greetings": {"values": [2]}}) == sum(g == 2 for g in greeting.values())
+    assert await total({"greetings": {"exists": False}}) == sum(g is None for g in greeting.values())
+    greeted_in_one = [
+        t for t in everything if greeting[t["id"]] is not None and 1 in t["access"]["group_ids"]
+    ]
+    assert await total({"greetings": {"groups": {"values": [1]}}}) == len(greeted_in_one)
+
+    answered = [t for t in everything if first_response(t, customer_of(sb, t["chat_id"])) is not None]
+    in_two = [t for t in answered if 2 in t["access"]["group_ids"]]
+    assert 0 < len(in_two) < len(answered)
+    assert await total({"agent_response": {"first": True, "groups": {"values": [2]}}}) == len(in_two)
+    # "Works only if the agent_response.first filter is set to true."
+    assert await total({"agent_response": {"groups": {"values": [2]}}}) == len(everything)
+
+
 async def test_ratings_agree_with_the_thread_properties(client: httpx2.AsyncClient) -> None:
     threads = await archived(client, RANGE_31)
     body = await report_ok(client, "chats/ratings", {"timezone": "UTC", "filters": RANGE_31})

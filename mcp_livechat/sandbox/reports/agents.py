@@ -15,8 +15,9 @@ from ..model import JSON, AgentRecord
 from . import buckets
 from .availability import Interval, agent_intervals, overlap, union
 from .facts import Facts
-from .filters import select, spec_at, value_filter
+from .filters import select
 from .params import Query
+from .predicates import spec_at, value_filter
 
 WILSON_Z = 2.69  # "Z=2.69 (confidence level)", https://www.livechat.com/help/agent-rankings/
 

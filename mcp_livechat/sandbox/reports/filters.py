@@ -10,79 +10,22 @@ Implemented (https://platform.text.com/docs/data-reporting/reports-api#available
 ``agents`` (the agents among the thread's users; ``exists: false`` = unassigned), ``tags``,
 ``groups`` (the thread's groups), ``customer_countries`` (the customer's visit geolocation),
 ``event_types``, ``properties.<ns>.<name>`` (thread properties), ``agent_response.exists`` /
-``.first`` + ``.agents``. Accepted and ignored [UNVERIFIED]: ``sales``, ``goals``, ``forms``,
-``greetings.<filter_type>``, ``greetings.groups``, ``agent_response.groups``, the other
-``surveys`` keys, and any unknown filter.
+``.first`` + ``.agents`` / ``.groups``, ``greetings.<filter_type>`` / ``.groups``, ``forms``
+(``forms.py``), ``sales`` and ``goals``. Unknown filters are ignored [UNVERIFIED: the docs do not
+say what LiveChat answers to them].
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
 
 from ..clock import parse_rfc3339
 from ..errors import validation
 from ..model import JSON
 from ..state import EmulatorState
-from ..validate import is_int, optional_bool
+from ..validate import optional_bool
 from .facts import Facts
+from .forms import form_checks
 from .params import Query
-
-Check = Callable[[Facts], bool]
-T = TypeVar("T")
-_KINDS = ("exists", "values", "exclude_values")
-
-
-def spec_at(filters: JSON, key: str, path: str) -> JSON:
-    value = filters.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise validation(f"`{path}` must be an object")
-    return value
-
-
-def _values(spec: JSON, key: str, path: str, *, ints: bool) -> set[Any] | None:
-    value = spec.get(key)
-    if value is None:
-        return None
-    ok = isinstance(value, list) and all(is_int(v) if ints else isinstance(v, str) for v in value)
-    if not ok:
-        raise validation(f"`{path}.{key}` must be an array of {'integers' if ints else 'strings'}")
-    return set(value)
-
-
-def value_filter(
-    spec: JSON, path: str, have_of: Callable[[T], Iterable[Any]], *, ints: bool = False, exists: bool = True
-) -> Callable[[T], bool] | None:
-    """A ``string_filter_type`` / ``integer_filter_type``: one of ``exists`` / ``values`` /
-    ``exclude_values``, plus ``require_every_value``."""
-    if not spec:
-        return None
-    if sum(spec.get(k) is not None for k in _KINDS) > 1:
-        raise validation(f"`{path}` accepts only one of: `exists`, `values`, `exclude_values`")
-    if not exists and spec.get("exists") is not None:
-        raise validation(f"`{path}.exists` is not supported")
-    want_exists = optional_bool(spec, "exists", f"{path}.exists")
-    include = _values(spec, "values", path, ints=ints)
-    exclude = _values(spec, "exclude_values", path, ints=ints)
-    every = optional_bool(spec, "require_every_value", f"{path}.require_every_value") or False
-
-    def check(item: T) -> bool:
-        have = set(have_of(item))
-        if want_exists is not None and bool(have) != want_exists:
-            return False
-        # An empty ``values: []`` matches no chat (and ``exclude_values: []`` every chat); the
-        # docs don't say [UNVERIFIED].
-        if include is not None and not (include <= have if every else include & have):
-            return False
-        # ``exclude_values`` drops a chat that has any of them, with or without
-        # ``require_every_value``, as list_archives does in the sandbox [UNVERIFIED: the docs say
-        # ``require_every_value`` "will return only those chats that have all elements passed in
-        # `values` or `exclude_values`", which read literally returns excluded chats].
-        return not exclude or not exclude & have
-
-    return check
+from .predicates import KINDS, Check, spec_at, value_filter
 
 
 def _property_checks(spec: JSON) -> list[Check]:
@@ -94,7 +37,7 @@ def _property_checks(spec: JSON) -> list[Check]:
             path = f"filters.properties.{namespace}.{name}"
             if not isinstance(rule, dict):
                 raise validation(f"`{path}` must be an object")
-            if sum(rule.get(k) is not None for k in _KINDS) > 1:
+            if sum(rule.get(k) is not None for k in KINDS) > 1:
                 raise validation(f"`{path}` accepts only one of: `exists`, `values`, `exclude_values`")
             checks.append(_property_check(namespace, name, rule, path))
     return checks
@@ -134,12 +77,47 @@ def _agent_response(spec: JSON) -> list[Check]:
     # makes the other agent_response filters operate exclusively on the agents' first response"
     # (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters):
     # read here as "the threads whose first agent reply is by one of `agents`" [UNVERIFIED]
+    # `groups` likewise: the threads whose first agent reply came while they were in one of
+    # `groups`, read as the thread's groups [UNVERIFIED].
     agents = spec_at(spec, "agents", "filters.agent_response.agents")
-    if first and agents:
-        check = value_filter(agents, "filters.agent_response.agents", _first_responder)
-        if check is not None:
+    groups = spec_at(spec, "groups", "filters.agent_response.groups")
+    for check in (
+        value_filter(agents, "filters.agent_response.agents", _first_responder),
+        value_filter(groups, "filters.agent_response.groups", _first_response_groups, ints=True),
+    ):
+        if first and check is not None:
             checks.append(check)
     return checks
+
+
+def _first_response_groups(facts: Facts) -> list[int]:
+    return facts.thread.group_ids if facts.first_response else []
+
+
+def _greeting_groups(facts: Facts) -> list[int]:
+    return facts.thread.group_ids if facts.from_greeting else []
+
+
+def _greetings(spec: JSON) -> list[Check]:
+    """``filters.greetings.<filter_type>`` (footnote 1: ``exists`` / ``values`` /
+    ``exclude_values``), read as a filter on the greeting's id, the ``lc2.greeting_id`` thread
+    property (an ``int``, https://platform.text.com/docs/messaging/references/default-properties#greeting_id),
+    and ``filters.greetings.groups`` (``<integer_filter_type>``), read as the groups of a thread
+    started from a greeting, a thread not started from one having none [UNVERIFIED: the docs
+    name these filters without saying what they match]."""
+    checks: list[Check] = []
+    rule = {k: spec[k] for k in KINDS if k in spec}
+    if rule:
+        if sum(rule[k] is not None for k in rule) > 1:
+            raise validation("`filters.greetings` accepts only one of: `exists`, `values`, `exclude_values`")
+        checks.append(_property_check("lc2", "greeting_id", rule, "filters.greetings"))
+    groups = value_filter(
+        spec_at(spec, "groups", "filters.greetings.groups"),
+        "filters.greetings.groups",
+        _greeting_groups,
+        ints=True,
+    )
+    return checks + ([groups] if groups is not None else [])
 
 
 def _first_responder(facts: Facts) -> list[str]:
@@ -179,8 +157,15 @@ def thread_checks(state: EmulatorState, query: Query, *, agent_filter: bool = Tr
     checks = [c for c in specs if c is not None]
     checks += _property_checks(spec_at(f, "properties", "filters.properties"))
     checks += _agent_response(spec_at(f, "agent_response", "filters.agent_response"))
-    for ignored in ("sales", "goals", "greetings", "surveys"):
-        spec_at(f, ignored, f"filters.{ignored}")
+    # `sales` and `goals` (<integer_filter_type>, read as the ids of the sales and goals a chat
+    # counted toward [UNVERIFIED]): the sandbox tracks neither, so a thread has none of them, and
+    # `exists: true` or `values` select nothing, `exists: false` or `exclude_values` everything.
+    for name in ("sales", "goals"):
+        check = value_filter(spec_at(f, name, f"filters.{name}"), f"filters.{name}", lambda x: (), ints=True)
+        checks += [check] if check is not None else []
+    checks += _greetings(spec_at(f, "greetings", "filters.greetings"))
+    checks += form_checks(f)
+    spec_at(f, "surveys", "filters.surveys")
     if query.pair == "greetings":
         # "Filters chats started from a greeting": a thread with the lc2.greeting_id property
         # (https://platform.text.com/docs/messaging/references/default-properties#greeting_id).

@@ -87,7 +87,7 @@ def _time_pair(filters: JSON, allowed: tuple[str, ...]) -> tuple[str, tuple[date
             f"If filters are provided, they must contain exactly one pair of time filters: {wanted}"
         )
     name, holder, path = found[0]
-    return name, (_moment(holder, "from", path), _moment(holder, "to", path))
+    return name, (moment(holder, "from", path), moment(holder, "to", path))
 
 
 EARLIEST = datetime(1, 1, 2)  # a day of margin above datetime.min for the first bucket's floor
@@ -108,7 +108,7 @@ def _representable(moment: datetime, tz: tzinfo, path: str) -> datetime:
     return utc
 
 
-def _moment(holder: JSON, key: str, path: str) -> datetime:
+def moment(holder: JSON, key: str, path: str) -> datetime:
     value = holder.get(key)
     if value is None:
         raise validation(f"`{path}.{key}` is required")
