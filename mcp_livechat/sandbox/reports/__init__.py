@@ -9,11 +9,14 @@ and request stats name a method ``reports/<resource>/<action>`` (e.g.
 ``reports/chats/total_chats``).
 
 Methods: chats ``total_chats``, ``duration``, ``response_time``, ``first_response_time``,
-``ratings``, ``ranking``, ``engagement``, ``tags``, ``groups``, ``queued_visitors``; agents
-``performance``, ``availability``; tags ``chat_usage``. Modules: ``params`` (distribution, time
-zone, time range, GET query strings), ``buckets`` (distribution keys), ``filters`` (which threads
-count), ``facts`` (per-thread metrics), ``chats`` / ``agents`` (the reports), ``availability``
-(the derived login history), ``endpoint`` (HTTP).
+``ratings``, ``ranking``, ``engagement``, ``greetings_conversion``, ``forms``, ``tags``,
+``groups``, ``queued_visitors``, ``queued_visitors_left``; agents ``performance``,
+``availability``; customers ``unique_visitors``; tags ``chat_usage``.
+
+Modules: ``params`` (distribution, time zone, time range, GET query strings), ``buckets``
+(distribution keys), ``filters`` / ``predicates`` / ``forms`` (which threads count), ``facts``
+(per-thread metrics), ``chats`` / ``agents`` / ``greetings_forms`` / ``visitors`` (the reports),
+``availability`` (the derived login history), ``endpoint`` (HTTP).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from ..errors import WebApiFault
 from ..model import JSON
 from ..runtime import Emulator
 from ..wire import check_version, parse_body, with_faults
-from . import agents, chats
+from . import agents, chats, greetings_forms, visitors
 from .params import AGENT_DISTRIBUTIONS, CHAT_DISTRIBUTIONS, Query, nest_query, parse_query
 
 SCOPE = "reports_read"  # "Required scopes: reports_read" on every method
@@ -31,6 +31,13 @@ METHODS: dict[tuple[str, str], tuple[Builder, tuple[str, ...], tuple[str, ...]]]
     ("chats", "ranking"): (agents.ranking, *_CHATS),
     ("agents", "performance"): (agents.performance, AGENT_DISTRIBUTIONS, _FROM_ONLY),
     ("agents", "availability"): (agents.availability, AGENT_DISTRIBUTIONS, _FROM_ONLY),
+    ("chats", "greetings_conversion"): (greetings_forms.greetings_conversion, *_CHATS),
+    # "the distribution parameter will have no effect on the response of this method"
+    ("chats", "forms"): (greetings_forms.forms, *_CHATS),
+    ("chats", "queued_visitors_left"): (visitors.queued_visitors_left, *_CHATS),
+    # The customer reports document ``filters.from/to`` only and no distribution
+    # (https://platform.text.com/docs/data-reporting/reports-api#for-the-customer-reports).
+    ("customers", "unique_visitors"): (visitors.unique_visitors, (), _FROM_ONLY),
     # chat_usage documents no distribution: any value is ignored [UNVERIFIED].
     ("tags", "chat_usage"): (chats.chat_usage, (), _FROM_ONLY),
 }
@@ -47,8 +54,6 @@ async def _call(rt: Emulator, request: Request) -> Response:
     check_version(request)
     method = METHODS.get((request.path_params["resource"], request.path_params["action"]))
     if method is None:
-        # The documented greetings_conversion, forms, queued_visitors_left and
-        # customers/unique_visitors are not emulated [UNVERIFIED: LiveChat answers them].
         raise WebApiFault("not_found", "Method not found")
     builder, distributions, pairs = method
     ctx = Ctx(rt, authenticate(rt, request.headers))

@@ -169,7 +169,7 @@ def _last_seven_days(now: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
 # -- GET: the query string -------------------------------------------------------------------
 LIST_KEYS = frozenset({"values", "exclude_values"})
 BOOL_KEYS = frozenset({"exists", "require_every_value", "first"})
-INT_FILTERS = frozenset({"groups", "sales", "goals"})
+INT_FILTERS = frozenset({"groups", "sales", "goals", "greetings"})  # greetings.values: greeting ids
 
 
 def nest_query(items: list[tuple[str, str]]) -> JSON:
@@ -178,8 +178,8 @@ def nest_query(items: list[tuple[str, str]]) -> JSON:
     (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters).
     ``values`` / ``exclude_values`` are always arrays; ``exists``, ``require_every_value`` and
     ``first`` take ``true``/``false`` (``1``/``0``); values of integer filters (``groups``,
-    ``sales``, ``goals``) and ``page`` become integers; property values ``true``/``false`` or
-    digits become booleans / integers [UNVERIFIED: LiveChat's own coercion]."""
+    ``sales``, ``goals``, ``greetings``: greeting ids) and ``page`` become integers; property
+    values ``true``/``false`` or digits become booleans / integers [UNVERIFIED: LiveChat's own coercion]."""
     out: JSON = {}
     for key, raw in items:
         path = [p for p in re.sub(r"\[([^\]]*)\]", r".\1", key).split(".") if p != ""]
