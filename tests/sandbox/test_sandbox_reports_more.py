@@ -141,3 +141,50 @@ async def test_unique_visitors_count_the_visits_in_the_range(client: httpx2.Asyn
     assert (status, error["type"]) == (400, "validation")
     status, error = await report_error(client, "chats/forms", headers=NORMAL_PAT)
     assert (status, error["type"]) == (403, "authorization") and "reports_read" in error["message"]
+
+
+async def test_the_documented_sample_filters_are_accepted_and_select_what_they_say(
+    client: httpx2.AsyncClient, sb: Sandbox
+) -> None:
+    sample = fixture(SAMPLES.parent / "filters.json")
+    everything = await archived(client, RANGE_31)
+    # The sample, moved to RANGE_31 (its 2021 range has no seeded chats) and to a seeded agent.
+    moved = {**sample, **RANGE_31, "agents": {"values": [constants.AGENT_EMAIL, "jones@example.com"]}}
+    expected = [
+        t
+        for t in everything
+        if t["properties"].get("routing", {}).get("continuous") is True
+        and {constants.AGENT_EMAIL, "jones@example.com"} & set(t["user_ids"])
+        and "spam" not in t.get("tags", [])
+        and any(e["type"] == "file" for e in t["events"])
+    ]
+    assert expected, "the seed has chats the sample's filters select"
+    assert (await report_ok(client, "chats/total_chats", {"filters": moved}))["total"] == len(expected)
+    assert (await report_ok(client, "chats/total_chats", {"filters": sample}))["total"] == 0
+    # "Sample survey filter": `forms` entries with their own from/to and no other time pair.
+    survey = fixture(SAMPLES.parent / "surveyFilter.json")
+    assert (await report_ok(client, "chats/total_chats", {"filters": survey}))["total"] == 0
+    support = [
+        t
+        for t in everything
+        if any(
+            e["type"] == "filled_form"
+            and e.get("form_type") == "prechat"
+            and any(f["type"] == "radio" and f["answer"]["id"] == "0" for f in e["fields"])
+            for e in t["events"]
+        )
+    ]
+    assert support
+    forms_only = {"forms": [{"type": "pre_chat", **RANGE_31, "values": ["154417206262602571:0"]}]}
+    body = await report_ok(client, "chats/total_chats", {"timezone": "UTC", "filters": forms_only})
+    assert body["total"] == len(support) and list(body["records"]) == DAYS_31
+    # Beside filters.from/to a form's window only bounds its forms.
+    beside = {**RANGE_31, "forms": [{"type": "pre_chat", "exists": True, "from": RANGE_31["from"],
+                                     "to": RANGE_31["from"]}]}  # fmt: skip
+    assert (await report_ok(client, "chats/total_chats", {"filters": beside}))["total"] == 0
+    status, error = await report_error(
+        client, "chats/total_chats", {"filters": {"forms": [{"type": "pre_chat", "exists": True}]}}
+    )
+    assert (status, error["type"]) == (400, "validation") and "time filters" in error["message"]
+    status, error = await report_error(client, "agents/performance", {"filters": forms_only})
+    assert (status, error["type"]) == (400, "validation")  # the agents reports take filters.from/to only

@@ -47,6 +47,8 @@ def parse_query(ctx: Ctx, params: JSON, *, distributions: tuple[str, ...], pairs
         start, end = _last_seven_days(ctx.now(), tz)
     else:
         path = "filters" if pair == "from" else f"filters.{pair}"
+        if pair == "surveys" and "from" not in (filters.get("surveys") or {}):
+            path = "filters.forms[]"  # the range of the forms' windows
         start, end = (
             _representable(raw_range[0], tz, f"{path}.from"),
             _representable(raw_range[1], tz, f"{path}.to"),
@@ -68,12 +70,14 @@ def _distribution(params: JSON, allowed: tuple[str, ...]) -> str:
 def _time_pair(filters: JSON, allowed: tuple[str, ...]) -> tuple[str, tuple[datetime, datetime]]:
     """The one time pair the docs demand: "If filters are provided, they must contain exactly
     one pair of time-based filters". A pair with one half missing is invalid too [UNVERIFIED].
-    The third pair is ``filters.surveys.from/to``, as the rule's text names it [UNVERIFIED]:
-    ``surveys`` became Forms in v3.5 (https://platform.text.com/docs/data-reporting/changelog)
-    and the docs' "Sample survey filter" puts ``from`` / ``to`` inside each ``filters.forms[]``
-    entry with no top-level pair
-    (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters);
-    ``forms[].from/to`` does not count as a pair here."""
+    The third pair is ``filters.surveys.from/to``, as the rule's text names it. ``surveys``
+    became Forms in v3.5 (https://platform.text.com/docs/data-reporting/changelog) and the docs'
+    "Sample survey filter" has no top-level pair: it puts ``from`` / ``to`` inside each
+    ``filters.forms[]`` entry
+    (https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters).
+    So that sample is accepted: without any of the three pairs, ``forms`` whose every entry has
+    ``from`` and ``to`` are the surveys pair, spanning the earliest ``from`` to the latest ``to``
+    [UNVERIFIED]; beside another pair, a form's ``from`` / ``to`` only bound its own forms."""
     found: list[tuple[str, JSON, str]] = []
     if "from" in filters or "to" in filters:
         found.append(("from", filters, "filters"))
@@ -82,12 +86,27 @@ def _time_pair(filters: JSON, allowed: tuple[str, ...]) -> tuple[str, tuple[date
         if isinstance(nested, dict) and ("from" in nested or "to" in nested):
             found.append((name, nested, f"filters.{name}"))
     wanted = " or ".join(f"`filters.{p}/to`" if p == "from" else f"`filters.{p}.from/to`" for p in allowed)
+    windows = _form_windows(filters) if not found and "surveys" in allowed else None
+    if windows:
+        return "surveys", (min(w[0] for w in windows), max(w[1] for w in windows))
     if len(found) != 1 or found[0][0] not in allowed:
         raise validation(
             f"If filters are provided, they must contain exactly one pair of time filters: {wanted}"
         )
     name, holder, path = found[0]
     return name, (moment(holder, "from", path), moment(holder, "to", path))
+
+
+def _form_windows(filters: JSON) -> list[tuple[datetime, datetime]] | None:
+    forms = filters.get("forms")
+    if not isinstance(forms, list) or not forms:
+        return None
+    if not all(isinstance(f, dict) and "from" in f and "to" in f for f in forms):
+        return None
+    return [
+        (moment(f, "from", f"filters.forms[{i}]"), moment(f, "to", f"filters.forms[{i}]"))
+        for i, f in enumerate(forms)
+    ]
 
 
 EARLIEST = datetime(1, 1, 2)  # a day of margin above datetime.min for the first bucket's floor
