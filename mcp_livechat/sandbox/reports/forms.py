@@ -99,12 +99,14 @@ def _forms(facts: Facts, form_type: str | None, window: tuple[datetime, datetime
 
 
 def _answer_ids(form: JSON) -> Iterator[str]:
-    """The chosen answers of a filled form's choice fields (radio, select: ``answer``; checkbox:
-    ``answers``), https://platform.text.com/docs/messaging/agent-chat-api/data-structures#filled-form-fields."""
     for field in form.get("fields") or []:
-        if not isinstance(field, dict):
-            continue
-        many = field.get("answers")
-        for answer in many if isinstance(many, list) else [field.get("answer")]:
-            if isinstance(answer, dict) and answer.get("id") is not None:
-                yield f"{field.get('id')}:{answer['id']}"
+        if isinstance(field, dict):
+            yield from (f"{field.get('id')}:{answer['id']}" for answer in chosen(field))
+
+
+def chosen(field: JSON) -> list[JSON]:
+    """A filled form field's chosen answers with an id (radio, select: ``answer``; checkbox:
+    ``answers``), https://platform.text.com/docs/messaging/agent-chat-api/data-structures#filled-form-fields."""
+    many = field.get("answers")
+    answers = many if isinstance(many, list) else [field.get("answer")]
+    return [a for a in answers if isinstance(a, dict) and a.get("id") is not None]

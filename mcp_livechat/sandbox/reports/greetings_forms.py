@@ -27,6 +27,7 @@ from ..model import JSON
 from . import buckets
 from .facts import Facts
 from .filters import select
+from .forms import chosen
 from .params import Query
 
 PER_DAY = 100  # "The method will return only up to 100 values for each day."
@@ -89,12 +90,10 @@ def _fields(events: list[JSON]) -> list[JSON]:
                 continue
             fid = str(field.get("id"))
             labels.setdefault(fid, str(field.get("label", "")))
-            many = field.get("answers")
-            for answer in many if isinstance(many, list) else [field.get("answer")]:
-                if isinstance(answer, dict) and answer.get("id") is not None:
-                    aid = str(answer["id"])
-                    answers.setdefault(fid, {}).setdefault(aid, str(answer.get("label", "")))
-                    counts.setdefault(fid, Counter())[aid] += 1
+            for answer in chosen(field):
+                aid = str(answer["id"])
+                answers.setdefault(fid, {}).setdefault(aid, str(answer.get("label", "")))
+                counts.setdefault(fid, Counter())[aid] += 1
     return [
         {
             "field_id": fid,
