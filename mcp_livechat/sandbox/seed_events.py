@@ -19,6 +19,14 @@ DELETED_TEXTS = (
 )
 
 
+# The options of the documented pre-chat form's choice fields; the chat purpose adds two to the
+# sample's one "Support", so that answers differ between chats
+# (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#form).
+_PURPOSES = ({"id": "0", "label": "Support"}, {"id": "1", "label": "Sales"}, {"id": "2", "label": "Billing"})
+_COUNTRIES = ({"id": "0", "label": "USA"}, {"id": "1", "label": "UK"})
+_INDUSTRIES = ({"id": "0", "label": "automotive"}, {"id": "1", "label": "it"})
+
+
 class EventWriter:
     def __init__(
         self, rng: random.Random, thread_id: str, start: datetime, customer: CustomerRecord, org: OrgRecord
@@ -160,26 +168,40 @@ class EventWriter:
 
     # -- other event types -----------------------------------------------------------------------
     def filled_form(self) -> None:
+        """A pre-chat form with the documented sample's fields
+        (https://platform.text.com/docs/messaging/agent-chat-api/data-structures#filled-form).
+        The chat purpose, country and industries are taken from the bits of the ``custom_id``,
+        so the seed's other random draws stay as they were."""
         name = self.customer.name or ""
         email = self.customer.email or ""
+        bits = self.rng.getrandbits(40)
+        purpose = dict(_PURPOSES[bits % len(_PURPOSES)])
+        country = dict(_COUNTRIES[(bits >> 4) % len(_COUNTRIES)])
+        industries = [dict(option) for k, option in enumerate(_INDUSTRIES) if bits >> (8 + k) & 1]
+        fields: list[JSON] = [
+            {"type": "name", "id": "154417206262603539", "label": "Your name", "answer": name},
+            {"type": "email", "id": "154417206262601584", "label": "Your email", "answer": email},
+            {"type": "radio", "id": "154417206262602571", "label": "Chat purpose", "answer": purpose},
+            {"type": "select", "id": "154417206262602572", "label": "Country", "answer": country},
+        ]
+        if industries:
+            fields.append(
+                {
+                    "type": "checkbox",
+                    "id": "154417206262604640",
+                    "label": "Company industry",
+                    "answers": industries,
+                }
+            )
         self._event(
             "filled_form",
             self.customer.id,
             step=(0, 2),
-            custom_id=f"{self.rng.getrandbits(40):x}",
+            custom_id=f"{bits:x}",
             properties={},
             form_id="1473433500211",
             form_type="prechat",
-            fields=[
-                {"type": "name", "id": "154417206262603539", "label": "Your name", "answer": name},
-                {"type": "email", "id": "154417206262601584", "label": "Your email", "answer": email},
-                {
-                    "type": "radio",
-                    "id": "154417206262602571",
-                    "label": "Chat purpose",
-                    "answer": {"id": "0", "label": "Support"},
-                },
-            ],
+            fields=fields,
         )
 
     def file(self, author: str) -> None:

@@ -74,7 +74,11 @@ def _prechat_answers(thread: Any) -> set[str] | None:
     if not forms:
         return None
     return {
-        f"{f['id']}:{f['answer']['id']}" for e in forms for f in e["fields"] if isinstance(f["answer"], dict)
+        f"{field['id']}:{answer['id']}"
+        for event in forms
+        for field in event["fields"]
+        for answer in field.get("answers", [field.get("answer")])
+        if isinstance(answer, dict)
     }
 
 
@@ -98,7 +102,7 @@ async def test_sales_goals_greetings_forms_and_first_response_groups_select_thre
     prechat = {t["id"]: _prechat_answers(t) for t in everything}
     filled = [i for i, a in prechat.items() if a is not None]
     support = [i for i, a in prechat.items() if a and f"{PURPOSE}:0" in a]
-    assert 0 < len(support) <= len(filled) < len(everything)
+    assert 0 < len(support) < len(filled) < len(everything)
     assert await total({"forms": [{"type": "pre_chat"}]}) == len(everything)  # no condition in the entry
     assert await total({"forms": [{"type": "pre_chat", "exists": True}]}) == len(filled)
     assert await total({"forms": [{"type": "pre_chat", "exists": False}]}) == len(everything) - len(filled)
@@ -114,6 +118,20 @@ async def test_sales_goals_greetings_forms_and_first_response_groups_select_thre
     assert await total({"forms": [in_group]}) == len(in_one)
     both = [{"type": "pre_chat", "exists": True}, {"type": "pre_chat", "values": [f"{PURPOSE}:0"]}]
     assert await total({"forms": both}) == len(support)  # every entry must match
+    sales = [i for i, a in prechat.items() if a and f"{PURPOSE}:1" in a]
+    assert sales and not set(sales) & set(support)
+    either = [
+        {"type": "pre_chat", "values": [f"{PURPOSE}:0"]},
+        {"type": "pre_chat", "values": [f"{PURPOSE}:1"]},
+    ]
+    assert await total({"forms": either}) == 0  # one form, one purpose: no thread matches both entries
+    one_entry = [{"type": "pre_chat", "values": [f"{PURPOSE}:0", f"{PURPOSE}:1"]}]
+    assert await total({"forms": one_entry}) == len(support) + len(sales)  # any of an entry's values
+    industry = "154417206262604640"  # a checkbox: several answers in one form
+    assert any(a and {f"{industry}:0", f"{industry}:1"} <= a for a in prechat.values())
+    assert await total({"forms": [{"type": "pre_chat", "values": [f"{industry}:1"]}]}) == sum(
+        bool(a and f"{industry}:1" in a) for a in prechat.values()
+    )
 
     greeting = {t["id"]: t["properties"].get("lc2", {}).get("greeting_id") for t in everything}
     assert 0 < sum(g == 2 for g in greeting.values()) < sum(g is not None for g in greeting.values())

@@ -36,8 +36,12 @@ METHODS: dict[tuple[str, str], tuple[Builder, tuple[str, ...], tuple[str, ...]]]
     ("chats", "forms"): (greetings_forms.forms, *_CHATS),
     ("chats", "queued_visitors_left"): (visitors.queued_visitors_left, *_CHATS),
     # The customer reports document ``filters.from/to`` only and no distribution
-    # (https://platform.text.com/docs/data-reporting/reports-api#for-the-customer-reports).
+    # (https://platform.text.com/docs/data-reporting/reports-api#for-the-customer-reports): any
+    # distribution is ignored [UNVERIFIED]. Unique Visitors' Specifics name
+    # ``customers/unique_visitors``, its request sample ``stats/unique_visitors``: both are
+    # answered [UNVERIFIED].
     ("customers", "unique_visitors"): (visitors.unique_visitors, (), _FROM_ONLY),
+    ("stats", "unique_visitors"): (visitors.unique_visitors, (), _FROM_ONLY),
     # chat_usage documents no distribution: any value is ignored [UNVERIFIED].
     ("tags", "chat_usage"): (chats.chat_usage, (), _FROM_ONLY),
 }

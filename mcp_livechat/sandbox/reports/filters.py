@@ -107,9 +107,17 @@ def _greetings(spec: JSON) -> list[Check]:
     name these filters without saying what they match]."""
     checks: list[Check] = []
     rule = {k: spec[k] for k in KINDS if k in spec}
+    # Footnote 1 has no ``require_every_value`` (a thread has one greeting): ignored [UNVERIFIED].
     if rule:
         if sum(rule[k] is not None for k in rule) > 1:
             raise validation("`filters.greetings` accepts only one of: `exists`, `values`, `exclude_values`")
+        for key in ("values", "exclude_values"):
+            values = rule.get(key)
+            # "an array with a specific type for property: `string`, `int` or `bool`"
+            if isinstance(values, list) and not all(isinstance(v, str | int) for v in values):
+                raise validation(
+                    f"`filters.greetings.{key}` must be an array of strings, integers or booleans"
+                )
         checks.append(_property_check("lc2", "greeting_id", rule, "filters.greetings"))
     groups = value_filter(
         spec_at(spec, "groups", "filters.greetings.groups"),

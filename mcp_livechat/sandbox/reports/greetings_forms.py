@@ -7,15 +7,18 @@
   customer accepted it and started a chat, so ``accepted`` is those chats, ``displayed`` equals
   it (an accepted greeting was displayed; the sandbox knows no other displays) and ``canceled``
   and ``goals`` are 0 [UNVERIFIED: what LiveChat counts for greetings it displayed without a
-  chat]. "Only up to 100 values for each day": the 100 lowest greeting ids of a bucket.
+  chat]. "Only up to 100 values for each day": the 100 lowest greeting ids of a bucket, whatever
+  the distribution [UNVERIFIED: which 100 LiveChat keeps, and the cap of an hourly bucket].
   ``total`` counts every selected chat, as in the other chats reports (with the greetings pair,
   the chats from greetings: the example's ``total`` 3 is the sum of its ``accepted``).
 - Forms (https://platform.text.com/docs/data-reporting/reports-api#forms): one record per form
-  and group (the thread's first group), ``count`` = times filled, and per choice field
+  and group, "the group ID in which this `form` is", read as the thread's first group
+  [UNVERIFIED], ``count`` = times filled, and per choice field
   (``radio``, ``select``, ``checkbox``, ``group_chooser``) its chosen answers with their counts.
   Free-text fields (name, e-mail, question, …) have no countable answers and are left out, and
   an ``answer_id`` of digits is a number, as in the example [UNVERIFIED both]. The distribution
-  "will have no effect on the response of this method".
+  "will have no effect on the response of this method"; a value that is no distribution is still
+  refused, as for ranking [UNVERIFIED].
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ _CHOICES = ("radio", "select", "checkbox", "group_chooser")
 
 def greetings_conversion(ctx: Ctx, query: Query) -> JSON:
     facts = select(ctx.state, ctx.org_id, query)
-    records: dict[str, Counter[int]] = {
+    records: dict[str, Counter[str]] = {
         key: Counter() for key in buckets.keys(query.distribution, query.tz, query.start, query.end)
     }
     for item in facts:
@@ -51,17 +54,26 @@ def greetings_conversion(ctx: Ctx, query: Query) -> JSON:
     }
 
 
-def _greeting_id(facts: Facts) -> int | None:
+def _greeting_id(facts: Facts) -> str | None:
+    """The greeting's id as a record key, for every thread ``Facts.from_greeting`` counts."""
     lc2 = facts.thread.properties.get("lc2")
     value = lc2.get("greeting_id") if isinstance(lc2, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return None if value is None else str(value)
 
 
-def _conversions(counts: Counter[int]) -> JSON:
+def _conversions(counts: Counter[str]) -> JSON:
+    ordered = sorted(
+        counts.items(), key=lambda item: (_number(item[0]) is None, _number(item[0]) or 0, item[0])
+    )
     return {
-        str(greeting): {"accepted": n, "canceled": 0, "displayed": n, "goals": 0}
-        for greeting, n in sorted(counts.items())[:PER_DAY]
+        greeting: {"accepted": n, "canceled": 0, "displayed": n, "goals": 0}
+        for greeting, n in ordered[:PER_DAY]
     }
+
+
+def _number(text: str) -> int | None:
+    """``text`` as a number when it is ASCII digits (``str.isdigit`` also takes "²")."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def forms(ctx: Ctx, query: Query) -> JSON:
@@ -99,7 +111,11 @@ def _fields(events: list[JSON]) -> list[JSON]:
             "field_id": fid,
             "label": labels[fid],
             "answers": [
-                {"answer_id": int(aid) if aid.isdigit() else aid, "label": answers[fid][aid], "count": n}
+                {
+                    "answer_id": aid if _number(aid) is None else _number(aid),
+                    "label": answers[fid][aid],
+                    "count": n,
+                }
                 for aid, n in sorted(counts[fid].items())
             ],
         }

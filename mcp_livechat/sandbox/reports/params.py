@@ -35,6 +35,7 @@ class Query:
     end: datetime
     pair: str  # which time pair set the range: "from" | "greetings" | "surveys" | "default"
     filters: JSON
+    params: JSON  # the whole request, for a method's own parameters (queued_visitors_left's page)
 
 
 def parse_query(ctx: Ctx, params: JSON, *, distributions: tuple[str, ...], pairs: tuple[str, ...]) -> Query:
@@ -47,7 +48,8 @@ def parse_query(ctx: Ctx, params: JSON, *, distributions: tuple[str, ...], pairs
         start, end = _last_seven_days(ctx.now(), tz)
     else:
         path = "filters" if pair == "from" else f"filters.{pair}"
-        if pair == "surveys" and "from" not in (filters.get("surveys") or {}):
+        surveys = filters.get("surveys")
+        if pair == "surveys" and not (isinstance(surveys, dict) and "from" in surveys):
             path = "filters.forms[]"  # the range of the forms' windows
         start, end = (
             _representable(raw_range[0], tz, f"{path}.from"),
@@ -55,7 +57,7 @@ def parse_query(ctx: Ctx, params: JSON, *, distributions: tuple[str, ...], pairs
         )
         if start > end:
             raise validation("`filters.from` must not be later than `filters.to`")  # [UNVERIFIED]
-    return Query(distribution, tz, start, end, pair, filters)
+    return Query(distribution, tz, start, end, pair, filters, params)
 
 
 def _distribution(params: JSON, allowed: tuple[str, ...]) -> str:
@@ -198,7 +200,8 @@ def nest_query(items: list[tuple[str, str]]) -> JSON:
     ``values`` / ``exclude_values`` are always arrays; ``exists``, ``require_every_value`` and
     ``first`` take ``true``/``false`` (``1``/``0``); values of integer filters (``groups``,
     ``sales``, ``goals``, ``greetings``: greeting ids) and ``page`` become integers; property
-    values ``true``/``false`` or digits become booleans / integers [UNVERIFIED: LiveChat's own coercion]."""
+    values ``true``/``false`` or digits become booleans / integers; ``forms[0].type`` makes
+    ``forms`` an array [UNVERIFIED: LiveChat's own coercion]."""
     out: JSON = {}
     for key, raw in items:
         path = [p for p in re.sub(r"\[([^\]]*)\]", r".\1", key).split(".") if p != ""]
@@ -221,7 +224,19 @@ def nest_query(items: list[tuple[str, str]]) -> JSON:
             raise validation(f"`{key}` conflicts with another query parameter")
         else:
             cursor[leaf] = value
+    filters = out.get("filters")
+    if isinstance(filters, dict) and isinstance(filters.get("forms"), dict):
+        filters["forms"] = _indexed(filters["forms"])
     return out
+
+
+def _indexed(entries: JSON) -> Any:
+    """``filters.forms[0].type=pre_chat&filters.forms[1].type=post_chat``: the array the docs
+    make ``filters.forms``, its entries in index order [UNVERIFIED: how LiveChat spells an array
+    of objects in a query string]; other keys are left for the validation to refuse."""
+    if not entries or not all(re.fullmatch(r"[0-9]+", k) for k in entries):
+        return entries
+    return [entries[k] for k in sorted(entries, key=int)]
 
 
 def _coerce(path: list[str], raw: str) -> Any:
