@@ -12,12 +12,13 @@ from statistics import fmean
 
 from ..apiauth import Ctx
 from ..model import JSON, AgentRecord
+from ..validate import optional_obj
 from . import buckets
 from .availability import Interval, agent_intervals, overlap, union
 from .facts import Facts
 from .filters import select
 from .params import Query
-from .predicates import spec_at, value_filter
+from .predicates import value_filter
 
 WILSON_Z = 2.69  # "Z=2.69 (confidence level)", https://www.livechat.com/help/agent-rankings/
 
@@ -78,7 +79,7 @@ def report_agents(ctx: Ctx, query: Query, facts: list[Facts]) -> list[AgentRecor
     # refused with ``validation`` unless an object, as in the chats reports: the docs give its
     # type only as ``filters.agents.<string_filter_type>`` [UNVERIFIED]
     # (https://platform.text.com/docs/data-reporting/reports-api#for-the-agents-reports)
-    spec = spec_at(query.filters, "agents", "filters.agents")
+    spec = optional_obj(query.filters, "agents", "filters.agents")
     # ``exists`` is "available only for the Chats parameter value" (footnote 2,
     # https://platform.text.com/docs/data-reporting/reports-api#available-parameters-and-filters);
     # the docs don't say it is an error elsewhere: refusing it with ``validation`` is ours

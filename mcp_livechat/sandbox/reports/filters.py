@@ -21,11 +21,11 @@ from ..clock import parse_rfc3339
 from ..errors import validation
 from ..model import JSON
 from ..state import EmulatorState
-from ..validate import optional_bool
+from ..validate import optional_bool, optional_obj
 from .facts import Facts
 from .forms import form_checks
 from .params import Query
-from .predicates import KINDS, Check, spec_at, value_filter
+from .predicates import KINDS, Check, value_filter
 
 
 def _property_checks(spec: JSON) -> list[Check]:
@@ -79,8 +79,8 @@ def _agent_response(spec: JSON) -> list[Check]:
     # read here as "the threads whose first agent reply is by one of `agents`" [UNVERIFIED]
     # `groups` likewise: the threads whose first agent reply came while they were in one of
     # `groups`, read as the thread's groups [UNVERIFIED].
-    agents = spec_at(spec, "agents", "filters.agent_response.agents")
-    groups = spec_at(spec, "groups", "filters.agent_response.groups")
+    agents = optional_obj(spec, "agents", "filters.agent_response.agents")
+    groups = optional_obj(spec, "groups", "filters.agent_response.groups")
     for check in (
         value_filter(agents, "filters.agent_response.agents", _first_responder),
         value_filter(groups, "filters.agent_response.groups", _first_response_groups, ints=True),
@@ -120,7 +120,7 @@ def _greetings(spec: JSON) -> list[Check]:
                 )
         checks.append(_property_check("lc2", "greeting_id", rule, "filters.greetings"))
     groups = value_filter(
-        spec_at(spec, "groups", "filters.greetings.groups"),
+        optional_obj(spec, "groups", "filters.greetings.groups"),
         "filters.greetings.groups",
         _greeting_groups,
         ints=True,
@@ -139,17 +139,20 @@ def thread_checks(state: EmulatorState, query: Query, *, agent_filter: bool = Tr
     they pass ``agent_filter=False``."""
     f = query.filters
     specs: list[Check | None] = [
-        value_filter(spec_at(f, "tags", "filters.tags"), "filters.tags", lambda x: x.thread.tags),
+        value_filter(optional_obj(f, "tags", "filters.tags"), "filters.tags", lambda x: x.thread.tags),
         value_filter(
-            spec_at(f, "groups", "filters.groups"), "filters.groups", lambda x: x.thread.group_ids, ints=True
+            optional_obj(f, "groups", "filters.groups"),
+            "filters.groups",
+            lambda x: x.thread.group_ids,
+            ints=True,
         ),
         value_filter(
-            spec_at(f, "customer_countries", "filters.customer_countries"),
+            optional_obj(f, "customer_countries", "filters.customer_countries"),
             "filters.customer_countries",
             lambda x: _country(state, x),
         ),
         value_filter(
-            spec_at(f, "event_types", "filters.event_types"),
+            optional_obj(f, "event_types", "filters.event_types"),
             "filters.event_types",
             lambda x: {str(e.get("type")) for e in x.thread.events},
             # Footnote 5 lists no ``exists`` for ``<event_type_filter_type>`` but then says "only
@@ -160,20 +163,22 @@ def thread_checks(state: EmulatorState, query: Query, *, agent_filter: bool = Tr
     ]
     if agent_filter:
         specs.append(
-            value_filter(spec_at(f, "agents", "filters.agents"), "filters.agents", lambda x: x.agents)
+            value_filter(optional_obj(f, "agents", "filters.agents"), "filters.agents", lambda x: x.agents)
         )
     checks = [c for c in specs if c is not None]
-    checks += _property_checks(spec_at(f, "properties", "filters.properties"))
-    checks += _agent_response(spec_at(f, "agent_response", "filters.agent_response"))
+    checks += _property_checks(optional_obj(f, "properties", "filters.properties"))
+    checks += _agent_response(optional_obj(f, "agent_response", "filters.agent_response"))
     # `sales` and `goals` (<integer_filter_type>, read as the ids of the sales and goals a chat
     # counted toward [UNVERIFIED]): the sandbox tracks neither, so a thread has none of them, and
     # `exists: true` or `values` select nothing, `exists: false` or `exclude_values` everything.
     for name in ("sales", "goals"):
-        check = value_filter(spec_at(f, name, f"filters.{name}"), f"filters.{name}", lambda x: (), ints=True)
+        check = value_filter(
+            optional_obj(f, name, f"filters.{name}"), f"filters.{name}", lambda x: (), ints=True
+        )
         checks += [check] if check is not None else []
-    checks += _greetings(spec_at(f, "greetings", "filters.greetings"))
+    checks += _greetings(optional_obj(f, "greetings", "filters.greetings"))
     checks += form_checks(f)
-    spec_at(f, "surveys", "filters.surveys")
+    optional_obj(f, "surveys", "filters.surveys")
     if query.pair == "greetings":
         # "Filters chats started from a greeting": a thread with the lc2.greeting_id property
         # (https://platform.text.com/docs/messaging/references/default-properties#greeting_id).

@@ -27,10 +27,10 @@ from datetime import datetime
 from ..clock import parse_rfc3339
 from ..errors import validation
 from ..model import JSON
-from ..validate import optional_bool, str_list
+from ..validate import optional_bool, optional_obj, str_list
 from .facts import Facts
 from .params import moment
-from .predicates import Check, spec_at, value_filter
+from .predicates import Check, value_filter
 
 _TYPES = {"pre_chat": "prechat", "post_chat": "postchat"}
 _KEYS = {"type", "values", "exclude_values", "from", "to", "exists", "groups"}
@@ -63,7 +63,7 @@ def _entry(entry: object, path: str) -> Check:
         raise validation(f"`{path}` needs both `from` and `to`, or neither")
     window = (moment(entry, "from", path), moment(entry, "to", path)) if "from" in entry else None
     groups_path = f"{path}.groups"
-    groups = value_filter(spec_at(entry, "groups", groups_path), groups_path, _groups, ints=True)
+    groups = value_filter(optional_obj(entry, "groups", groups_path), groups_path, _groups, ints=True)
     form_type = _TYPES.get(kind) if isinstance(kind, str) else None
 
     def check(facts: Facts) -> bool:

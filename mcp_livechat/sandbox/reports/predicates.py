@@ -16,15 +16,6 @@ T = TypeVar("T")
 KINDS = ("exists", "values", "exclude_values")
 
 
-def spec_at(filters: JSON, key: str, path: str) -> JSON:
-    value = filters.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise validation(f"`{path}` must be an object")
-    return value
-
-
 def _values(spec: JSON, key: str, path: str, *, ints: bool) -> set[Any] | None:
     value = spec.get(key)
     if value is None:
